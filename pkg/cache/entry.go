@@ -1,0 +1,101 @@
+package cache
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rolecall/rolecall/pkg/creds"
+)
+
+// CurrentVersion is the entry format this package writes. An entry with any
+// other version is ignored and replaced, so a format change never needs a
+// migration: the worst case is one extra STS call.
+const CurrentVersion = 1
+
+// Entry is one cached set of credentials, stored as JSON in K.json.
+//
+// Besides the credentials it holds only what `rolecall cache list` shows
+// (label, role ARN, session name, kind) and when it was made; nothing else
+// that was part of the request (external ID, MFA serial, policy, tags,
+// source keys) is stored, since the key is a one-way hash of them.
+type Entry struct {
+	Version int    `json:"version"`
+	Kind    string `json:"kind"`
+	// Key is the cache key the entry was written for. Fetch fills it in;
+	// an entry found under another key's file name is ignored.
+	Key string `json:"key"`
+	// Label is what the user asked for: a role ARN or a profile name.
+	Label       string            `json:"label"`
+	RoleARN     string            `json:"role_arn,omitempty"`
+	SessionName string            `json:"session_name,omitempty"`
+	Credentials creds.Credentials `json:"credentials"`
+	// CreatedAt is when the credentials were fetched (the caller's clock).
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Sane bounds for the times in an entry: anything outside is corruption,
+// and years outside 0–9999 could not even be written back as JSON.
+var (
+	minEntryTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxEntryTime = time.Date(9000, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// errInvalidEntry is wrapped by every reason an entry is not usable.
+var errInvalidEntry = errors.New("invalid cache entry")
+
+// validate reports why e cannot be used as a cache entry, or nil.
+func (e Entry) validate() error {
+	switch {
+	case e.Version != CurrentVersion:
+		return fmt.Errorf("%w: version %d, want %d", errInvalidEntry, e.Version, CurrentVersion)
+	case e.Kind != KindAssumeRole && e.Kind != KindSessionToken && e.Kind != KindWebIdentity:
+		return fmt.Errorf("%w: unknown kind %q", errInvalidEntry, e.Kind)
+	case !validKey(e.Key):
+		return fmt.Errorf("%w: bad key", errInvalidEntry)
+	case e.Credentials.AccessKeyID == "" || e.Credentials.SecretAccessKey == "" || e.Credentials.SessionToken == "":
+		// Only temporary credentials are cached: long-term keys (no
+		// session token) already live in the user's credentials file.
+		return fmt.Errorf("%w: incomplete credentials", errInvalidEntry)
+	case !inRange(e.Credentials.Expiration):
+		return fmt.Errorf("%w: no usable expiration", errInvalidEntry)
+	case !inRange(e.CreatedAt):
+		return fmt.Errorf("%w: no usable creation time", errInvalidEntry)
+	}
+	return nil
+}
+
+func inRange(t time.Time) bool {
+	return !t.Before(minEntryTime) && t.Before(maxEntryTime)
+}
+
+// freshAt reports whether e has more than window left at now.
+func (e Entry) freshAt(now time.Time, window time.Duration) bool {
+	return e.Credentials.Expiration.Sub(now) > window
+}
+
+// decodeEntry parses and validates an entry file. Any input, however
+// malformed, gives an error and never a panic.
+func decodeEntry(data []byte) (Entry, error) {
+	var e Entry
+	if err := json.Unmarshal(data, &e); err != nil {
+		return Entry{}, fmt.Errorf("%w: %w", errInvalidEntry, err)
+	}
+	if err := e.validate(); err != nil {
+		return Entry{}, err
+	}
+	return e, nil
+}
+
+// encodeEntry is the file content for e. Times are stored in UTC so that
+// the file does not depend on the writer's time zone.
+func encodeEntry(e Entry) ([]byte, error) {
+	e.Credentials.Expiration = e.Credentials.Expiration.UTC()
+	e.CreatedAt = e.CreatedAt.UTC()
+	data, err := json.MarshalIndent(e, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode cache entry: %w", err)
+	}
+	return append(data, '\n'), nil
+}
