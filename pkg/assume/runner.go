@@ -1,0 +1,205 @@
+package assume
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/rolecall/rolecall/pkg/cache"
+	"github.com/rolecall/rolecall/pkg/creds"
+)
+
+// Runner executes plans: the cache first, STS second.
+type Runner struct {
+	// Cache stores every hop's credentials; nil disables caching.
+	Cache *cache.Store
+	// RefreshWindow is how much validity a cached entry must have left to
+	// be used.
+	RefreshWindow time.Duration
+	// Refresh forces a new STS call for the last hop (the hops before it
+	// are still taken from the cache).
+	Refresh bool
+	// STS makes the calls.
+	STS *STS
+	// MFACode returns a code for the MFA device serial; it may prompt. It is
+	// called at most once per STS call that needs a code and never for a
+	// hop that has a TokenCode.
+	MFACode func(ctx context.Context, serial string) (string, error)
+	// Warn reports a problem that does not stop the command.
+	Warn func(msg string)
+	// Trace reports each step for --debug; it never receives a secret.
+	Trace func(format string, args ...any)
+
+	usedCodes map[string]string // serial -> last code sent: STS rejects reuse
+}
+
+// Keys returns the cache key of every hop of p, in order. A hop's key
+// includes the key of the hop before it, so a chain is a path of keys.
+func (p Plan) Keys() []string {
+	keys := make([]string, len(p.Hops))
+	source := p.Source.cacheID()
+	for i, h := range p.Hops {
+		tags := make([]cache.Tag, len(h.Tags))
+		for j, t := range h.Tags {
+			tags[j] = cache.Tag{Key: t.Key, Value: t.Value}
+		}
+		keys[i] = cache.KeyInput{
+			Kind:              h.Kind,
+			Source:            source,
+			RoleARN:           h.RoleARN,
+			SessionName:       h.SessionName,
+			ExternalID:        h.ExternalID,
+			MFASerial:         h.MFASerial,
+			Policy:            h.Policy,
+			PolicyARNs:        h.PolicyARNs,
+			Tags:              tags,
+			TransitiveTagKeys: h.TransitiveTagKeys,
+			SourceIdentity:    h.SourceIdentity,
+			DurationSeconds:   int(h.Duration / time.Second),
+			Region:            p.Region,
+			Endpoint:          p.Endpoint,
+		}.Key()
+		source = "cache:" + keys[i]
+	}
+	return keys
+}
+
+// Cached returns the last hop's credentials when the cache holds them with
+// more than the refresh window left. It is the whole of a cache hit: no SDK,
+// no lock, one file read.
+func (r *Runner) Cached(p Plan) (creds.Credentials, bool) {
+	if r.Cache == nil || r.Refresh || len(p.Hops) == 0 || p.Source.Kind == SourceWebIdentity && p.Source.Token == "" {
+		return creds.Credentials{}, false
+	}
+	keys := p.Keys()
+	e, ok := r.Cache.Lookup(keys[len(keys)-1], r.RefreshWindow)
+	if ok {
+		r.trace("cache hit for %s (expires %s)", p.Hops[len(p.Hops)-1].Label, e.Credentials.Expiration.Format(time.RFC3339))
+	}
+	return e.Credentials, ok
+}
+
+// Run returns the last hop's credentials, from the cache where it can and
+// from STS where it must.
+func (r *Runner) Run(ctx context.Context, p Plan) (creds.Credentials, error) {
+	if len(p.Hops) == 0 {
+		return creds.Credentials{}, fmt.Errorf("nothing to assume")
+	}
+	p = r.clampChained(p)
+	keys := p.Keys()
+	return r.hop(ctx, p, keys, len(p.Hops)-1)
+}
+
+// hop returns the credentials of hop i, fetching the hops before it only
+// when hop i itself must be fetched.
+func (r *Runner) hop(ctx context.Context, p Plan, keys []string, i int) (creds.Credentials, error) {
+	h := p.Hops[i]
+	fetch := func(ctx context.Context) (cache.Entry, error) {
+		var base creds.Credentials
+		if i > 0 {
+			var err error
+			if base, err = r.hop(ctx, p, keys, i-1); err != nil {
+				return cache.Entry{}, err
+			}
+		}
+		c, err := r.call(ctx, p, h, i, base)
+		if err != nil {
+			return cache.Entry{}, err
+		}
+		return cache.Entry{
+			Version:     cache.CurrentVersion,
+			Kind:        h.Kind,
+			Label:       h.Label,
+			RoleARN:     h.RoleARN,
+			SessionName: h.SessionName,
+			Credentials: c,
+		}, nil
+	}
+	if r.Cache == nil {
+		e, err := fetch(ctx)
+		return e.Credentials, err
+	}
+	window := r.RefreshWindow
+	if r.Refresh && i == len(p.Hops)-1 {
+		window = math.MaxInt64 // nothing is fresh enough: fetch anew
+	}
+	e, outcome, err := r.Cache.Fetch(ctx, keys[i], window, fetch)
+	if err != nil {
+		return creds.Credentials{}, err
+	}
+	r.trace("%s: %s", h.Label, outcome)
+	return e.Credentials, nil
+}
+
+// call makes hop i's STS call with the credentials of the hop before it
+// (zero for the first hop, which uses the plan's source).
+func (r *Runner) call(ctx context.Context, p Plan, h Hop, i int, base creds.Credentials) (creds.Credentials, error) {
+	client, err := r.STS.client(ctx, p, i, base)
+	if err != nil {
+		return creds.Credentials{}, err
+	}
+	code := h.TokenCode
+	if h.MFASerial != "" && code == "" && h.Kind != KindWebIdentity {
+		if r.MFACode == nil {
+			return creds.Credentials{}, &NeedsPersonError{Serial: h.MFASerial}
+		}
+		if code, err = r.MFACode(ctx, h.MFASerial); err != nil {
+			return creds.Credentials{}, err
+		}
+		if err := ValidateTokenCode(code); err != nil {
+			return creds.Credentials{}, err
+		}
+	}
+	if code != "" {
+		if r.usedCodes[h.MFASerial] == code {
+			return creds.Credentials{}, &InputError{Param: "MFA code", Msg: "was already used in this command; STS refuses a code twice: wait for the next code"}
+		}
+		if r.usedCodes == nil {
+			r.usedCodes = map[string]string{}
+		}
+		r.usedCodes[h.MFASerial] = code
+	}
+	switch h.Kind {
+	case KindSessionToken:
+		return r.STS.getSessionToken(ctx, client, h, code)
+	case KindWebIdentity:
+		return r.STS.assumeRoleWithWebIdentity(ctx, client, h, p.Source.Token)
+	default:
+		return r.STS.assumeRole(ctx, client, h, code)
+	}
+}
+
+// clampChained caps the duration of chained hops at STS's one hour,
+// with a warning, instead of letting STS refuse the call.
+func (r *Runner) clampChained(p Plan) Plan {
+	hops := append([]Hop(nil), p.Hops...)
+	for i := range hops {
+		if p.chained(i) && hops[i].Duration > MaxChainedDuration {
+			r.warn(fmt.Sprintf("%s is assumed by role chaining, which STS limits to 1h: using 1h instead of %s", hops[i].Label, hops[i].Duration))
+			hops[i].Duration = MaxChainedDuration
+		}
+	}
+	p.Hops = hops
+	return p
+}
+
+func (r *Runner) trace(format string, args ...any) {
+	if r.Trace != nil {
+		r.Trace(format, args...)
+	}
+}
+
+func (r *Runner) warn(msg string) {
+	if r.Warn != nil {
+		r.Warn(msg)
+	}
+}
+
+// NeedsPersonError is returned when an MFA code is needed and nobody can be
+// asked: no terminal, --no-prompt, or CI.
+type NeedsPersonError struct{ Serial string }
+
+func (e *NeedsPersonError) Error() string {
+	return fmt.Sprintf("an MFA code for %s is needed and there is no one to ask", e.Serial)
+}

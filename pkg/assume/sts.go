@@ -1,0 +1,238 @@
+package assume
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/aws-sdk-go-v2/service/sts/types"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/rolecall/rolecall/pkg/creds"
+)
+
+// maxAttempts bounds the SDK's retries of throttling, 5xx and network
+// errors; the caller's context deadline (--timeout) bounds their time.
+const maxAttempts = 6
+
+// STS makes the STS calls of a plan through aws-sdk-go-v2.
+type STS struct {
+	// HTTPClient carries every request; nil means the SDK's default.
+	HTTPClient aws.HTTPClient
+	// Trace reports each call with its latency and request ID.
+	Trace func(format string, args ...any)
+}
+
+func (s *STS) trace(format string, args ...any) {
+	if s.Trace != nil {
+		s.Trace(format, args...)
+	}
+}
+
+// retryer retries what the SDK deems retryable (throttling, 5xx, dropped
+// connections) with exponential backoff and jitter. The client-side retry
+// quota is off: one rolecall process makes a handful of calls, and a quota
+// would turn a throttling burst into a failure instead of a wait.
+func retryer() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = maxAttempts
+		o.MaxBackoff = 5 * time.Second
+		o.RateLimiter = ratelimit.None
+	})
+}
+
+// client returns an STS client signed with the credentials hop i starts
+// from: the plan's source for the first hop, base for the others.
+func (s *STS) client(ctx context.Context, p Plan, i int, base creds.Credentials) (*sts.Client, error) {
+	var provider aws.CredentialsProvider
+	switch {
+	case i > 0:
+		provider = credentials.NewStaticCredentialsProvider(base.AccessKeyID, base.SecretAccessKey, base.SessionToken)
+	case p.Source.Kind == SourceWebIdentity:
+		provider = aws.AnonymousCredentials{} // AssumeRoleWithWebIdentity is unsigned
+	case p.Source.Kind == SourceStatic:
+		k := p.Source.Static
+		provider = credentials.NewStaticCredentialsProvider(k.AccessKeyID, k.SecretAccessKey, k.SessionToken)
+	case p.Source.Kind == SourceEC2:
+		provider = aws.NewCredentialsCache(ec2rolecreds.New())
+	default:
+		cfg, err := s.sdkConfig(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		provider = cfg.Credentials
+	}
+	return s.newClient(provider, p.Region, p.Endpoint), nil
+}
+
+// sdkConfig loads base credentials the SDK resolves itself: a profile with
+// SSO, credential_process or web identity, the container endpoint, or the
+// default chain.
+func (s *STS) sdkConfig(ctx context.Context, p Plan) (aws.Config, error) {
+	opts := []func(*config.LoadOptions) error{config.WithRegion(p.Region), config.WithRetryer(retryer)}
+	if s.HTTPClient != nil {
+		opts = append(opts, config.WithHTTPClient(s.HTTPClient))
+	}
+	switch p.Source.Kind {
+	case SourceProfile:
+		opts = append(opts, config.WithSharedConfigProfile(p.Source.Profile))
+	case SourceECS:
+		// credential_source = EcsContainer: only the container endpoint.
+		opts = append(opts, config.WithSharedConfigFiles([]string{}), config.WithSharedCredentialsFiles([]string{}))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("load base credentials: %w", err)
+	}
+	if cfg.Credentials == nil {
+		return aws.Config{}, fmt.Errorf("load base credentials: no credentials found")
+	}
+	return cfg, nil
+}
+
+func (s *STS) newClient(provider aws.CredentialsProvider, region, endpoint string) *sts.Client {
+	return sts.New(sts.Options{
+		Region:      region,
+		Credentials: provider,
+		BaseEndpoint: func() *string {
+			if endpoint == "" {
+				return nil
+			}
+			return aws.String(endpoint)
+		}(),
+		HTTPClient: s.HTTPClient,
+		Retryer:    retryer(),
+	})
+}
+
+// NewClient returns an STS client for callers outside a plan (whoami).
+func (s *STS) NewClient(ctx context.Context, src Source, region, endpoint string) (*sts.Client, error) {
+	return s.client(ctx, Plan{Source: src, Region: region, Endpoint: endpoint}, 0, creds.Credentials{})
+}
+
+func (s *STS) assumeRole(ctx context.Context, client *sts.Client, h Hop, code string) (creds.Credentials, error) {
+	in := &sts.AssumeRoleInput{
+		RoleArn:           aws.String(h.RoleARN),
+		RoleSessionName:   aws.String(h.SessionName),
+		DurationSeconds:   durationSeconds(h.Duration),
+		ExternalId:        optional(h.ExternalID),
+		Policy:            optional(h.Policy),
+		SourceIdentity:    optional(h.SourceIdentity),
+		TransitiveTagKeys: h.TransitiveTagKeys,
+	}
+	if h.MFASerial != "" {
+		in.SerialNumber, in.TokenCode = aws.String(h.MFASerial), aws.String(code)
+	}
+	for _, a := range h.PolicyARNs {
+		in.PolicyArns = append(in.PolicyArns, types.PolicyDescriptorType{Arn: aws.String(a)})
+	}
+	for _, t := range h.Tags {
+		in.Tags = append(in.Tags, types.Tag{Key: aws.String(t.Key), Value: aws.String(t.Value)})
+	}
+	start := time.Now()
+	out, err := client.AssumeRole(ctx, in)
+	if err != nil {
+		return creds.Credentials{}, fmt.Errorf("assume %s: %w", h.RoleARN, err)
+	}
+	s.traceCall("AssumeRole", start, out.ResultMetadata)
+	c := fromSTS(out.Credentials)
+	if out.AssumedRoleUser != nil {
+		c.AssumedRoleARN = aws.ToString(out.AssumedRoleUser.Arn)
+	}
+	return c, nil
+}
+
+func (s *STS) getSessionToken(ctx context.Context, client *sts.Client, h Hop, code string) (creds.Credentials, error) {
+	in := &sts.GetSessionTokenInput{DurationSeconds: durationSeconds(h.Duration)}
+	if h.MFASerial != "" {
+		in.SerialNumber, in.TokenCode = aws.String(h.MFASerial), aws.String(code)
+	}
+	start := time.Now()
+	out, err := client.GetSessionToken(ctx, in)
+	if err != nil {
+		return creds.Credentials{}, fmt.Errorf("get MFA session token for %s: %w", h.MFASerial, err)
+	}
+	s.traceCall("GetSessionToken", start, out.ResultMetadata)
+	return fromSTS(out.Credentials), nil
+}
+
+func (s *STS) assumeRoleWithWebIdentity(ctx context.Context, client *sts.Client, h Hop, token string) (creds.Credentials, error) {
+	in := &sts.AssumeRoleWithWebIdentityInput{
+		RoleArn:          aws.String(h.RoleARN),
+		RoleSessionName:  aws.String(h.SessionName),
+		WebIdentityToken: aws.String(token),
+		DurationSeconds:  durationSeconds(h.Duration),
+		Policy:           optional(h.Policy),
+	}
+	for _, a := range h.PolicyARNs {
+		in.PolicyArns = append(in.PolicyArns, types.PolicyDescriptorType{Arn: aws.String(a)})
+	}
+	start := time.Now()
+	out, err := client.AssumeRoleWithWebIdentity(ctx, in)
+	if err != nil {
+		return creds.Credentials{}, fmt.Errorf("assume %s with web identity: %w", h.RoleARN, err)
+	}
+	s.traceCall("AssumeRoleWithWebIdentity", start, out.ResultMetadata)
+	c := fromSTS(out.Credentials)
+	if out.AssumedRoleUser != nil {
+		c.AssumedRoleARN = aws.ToString(out.AssumedRoleUser.Arn)
+	}
+	return c, nil
+}
+
+// Identity is what GetCallerIdentity says.
+type Identity struct {
+	Account string `json:"Account"`
+	ARN     string `json:"Arn"`
+	UserID  string `json:"UserId"`
+}
+
+// CallerIdentity calls GetCallerIdentity with client.
+func (s *STS) CallerIdentity(ctx context.Context, client *sts.Client) (Identity, error) {
+	start := time.Now()
+	out, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return Identity{}, fmt.Errorf("get caller identity: %w", err)
+	}
+	s.traceCall("GetCallerIdentity", start, out.ResultMetadata)
+	return Identity{Account: aws.ToString(out.Account), ARN: aws.ToString(out.Arn), UserID: aws.ToString(out.UserId)}, nil
+}
+
+func (s *STS) traceCall(action string, start time.Time, md middleware.Metadata) {
+	id, _ := awsmiddleware.GetRequestIDMetadata(md)
+	s.trace("sts %s took %s (request id %s)", action, time.Since(start).Round(time.Millisecond), id)
+}
+
+func fromSTS(c *types.Credentials) creds.Credentials {
+	if c == nil {
+		return creds.Credentials{}
+	}
+	return creds.Credentials{
+		AccessKeyID:     aws.ToString(c.AccessKeyId),
+		SecretAccessKey: aws.ToString(c.SecretAccessKey),
+		SessionToken:    aws.ToString(c.SessionToken),
+		Expiration:      aws.ToTime(c.Expiration).UTC(),
+	}
+}
+
+func durationSeconds(d time.Duration) *int32 {
+	if d == 0 {
+		return nil
+	}
+	return aws.Int32(int32(d / time.Second))
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return aws.String(s)
+}
