@@ -1,0 +1,154 @@
+package assume
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestValidateRoleARN(t *testing.T) {
+	tests := []struct {
+		arn  string
+		want string // substring of the error; "" = valid
+	}{
+		{"arn:aws:iam::123456789012:role/demo", ""},
+		{"arn:aws:iam::123456789012:role/path/to/demo", ""},
+		{"arn:aws-cn:iam::123456789012:role/demo", ""},
+		{"arn:aws-us-gov:iam::123456789012:role/demo", ""},
+		{"arn:aws:iam::123:role/demo", "12 digits"},
+		{"arn:aws:iam::123456789012:user/alice", "not an IAM role ARN"},
+		{"arn:aws:s3:::bucket/key/and/more", "not an IAM role ARN"},
+		{"arn:aws:iam::123456789012:role/", "not an IAM role ARN"},
+		{"arn:other:iam::123456789012:role/demo", "unknown partition"},
+		{"not-an-arn-at-all-but-long", "not an ARN"},
+		{"arn:aws", "characters"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.arn, func(t *testing.T) {
+			err := ValidateRoleARN(tt.arn)
+			checkErr(t, err, tt.want)
+		})
+	}
+}
+
+func TestValidateNames(t *testing.T) {
+	long := strings.Repeat("a", 65)
+	tests := []struct {
+		name  string
+		check func(string) error
+		value string
+		want  string
+	}{
+		{"session ok", ValidateSessionName, "alice@example.com", ""},
+		{"session all allowed", ValidateSessionName, "a_b+c=d,e.f@g-h", ""},
+		{"session short", ValidateSessionName, "a", "2 to 64"},
+		{"session long", ValidateSessionName, long, "2 to 64"},
+		{"session space", ValidateSessionName, "a b", "may hold only"},
+		{"session slash", ValidateSessionName, "a/b", "may hold only"},
+		{"session newline", ValidateSessionName, "ab\n", "may hold only"},
+		{"session unicode", ValidateSessionName, "héllo", "may hold only"},
+		{"external id colon slash", ValidateExternalID, "urn:a/b", ""},
+		{"external id short", ValidateExternalID, "x", "2 to 1224"},
+		{"source identity", ValidateSourceIdentity, "alice-laptop", ""},
+		{"mfa serial arn", ValidateMFASerial, "arn:aws:iam::123456789012:mfa/alice", ""},
+		{"mfa serial short", ValidateMFASerial, "GAHT1234", "9 to 256"},
+		{"token ok", ValidateTokenCode, "012345", ""},
+		{"token letters", ValidateTokenCode, "12345a", "6 digits"},
+		{"token short", ValidateTokenCode, "12345", "6 digits"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { checkErr(t, tt.check(tt.value), tt.want) })
+	}
+}
+
+func TestValidateDuration(t *testing.T) {
+	for d, ok := range map[time.Duration]bool{
+		0: true, 15 * time.Minute: true, 12 * time.Hour: true,
+		14 * time.Minute: false, 12*time.Hour + time.Second: false, 15*time.Minute + 500*time.Millisecond: false,
+	} {
+		if err := ValidateDuration(d); (err == nil) != ok {
+			t.Errorf("ValidateDuration(%s) = %v", d, err)
+		}
+	}
+}
+
+func TestCanonicalPolicy(t *testing.T) {
+	got, err := CanonicalPolicy("{\n  \"Version\" : \"2012-10-17\",\n\t\"Statement\": [ {\"Sid\": \"a b\"} ]\n}\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"Version":"2012-10-17","Statement":[{"Sid":"a b"}]}`; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+	// The limit counts characters after whitespace outside strings is gone:
+	// a policy padded with spaces to 5,000 bytes is still fine.
+	padded := `{"Sid":"` + strings.Repeat("x", 2030) + `"}` + strings.Repeat(" ", 3000)
+	if _, err := CanonicalPolicy(padded); err != nil {
+		t.Errorf("padded policy: %v", err)
+	}
+	over := `{"Sid":"` + strings.Repeat("x", 2040) + `"}`
+	checkErr(t, func() error { _, err := CanonicalPolicy(over); return err }(), "STS allows 2048")
+	checkErr(t, func() error { _, err := CanonicalPolicy(`{"a":`); return err }(), "not valid JSON")
+	checkErr(t, func() error { _, err := CanonicalPolicy(`[1]`); return err }(), "JSON object")
+}
+
+func TestValidateTags(t *testing.T) {
+	many := make([]Tag, 51)
+	for i := range many {
+		many[i] = Tag{Key: strings.Repeat("k", i+1)}
+	}
+	tests := []struct {
+		name       string
+		tags       []Tag
+		transitive []string
+		want       string
+	}{
+		{"ok", []Tag{{"team", "a b"}, {"Env", "dev:1/2"}}, []string{"team"}, ""},
+		{"too many", many, nil, "at most 50"},
+		{"empty key", []Tag{{"", "v"}}, nil, "key"},
+		{"bad char", []Tag{{"a;b", "v"}}, nil, "key"},
+		{"value too long", []Tag{{"k", strings.Repeat("v", 257)}}, nil, "value"},
+		{"duplicate by case", []Tag{{"Team", "a"}, {"team", "b"}}, nil, "twice"},
+		{"transitive unknown", []Tag{{"team", "a"}}, []string{"env"}, "not the key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { checkErr(t, ValidateTags(tt.tags, tt.transitive), tt.want) })
+	}
+}
+
+func TestSessionNameFor(t *testing.T) {
+	for user, want := range map[string]string{
+		"alice":                 "rolecall-alice",
+		"DOMAIN\\bob":           "rolecall-DOMAIN-bob",
+		"":                      "rolecall-user",
+		"josé":                  "rolecall-jos-",
+		"a b":                   "rolecall-a-b",
+		strings.Repeat("x", 80): "rolecall-" + strings.Repeat("x", 55),
+	} {
+		got := SessionNameFor(user)
+		if got != want {
+			t.Errorf("SessionNameFor(%q) = %q, want %q", user, got, want)
+		}
+		if err := ValidateSessionName(got); err != nil {
+			t.Errorf("SessionNameFor(%q) is invalid: %v", user, err)
+		}
+	}
+}
+
+func checkErr(t *testing.T, err error, want string) {
+	t.Helper()
+	if want == "" {
+		if err != nil {
+			t.Errorf("unexpected error: %v", err)
+		}
+		return
+	}
+	var ie *InputError
+	if !errors.As(err, &ie) {
+		t.Fatalf("got %v, want an InputError containing %q", err, want)
+	}
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q does not contain %q", err, want)
+	}
+}
