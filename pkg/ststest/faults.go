@@ -1,0 +1,121 @@
+package ststest
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Fault kinds.
+const (
+	// FaultLatency delays the answer by Latency, then answers normally.
+	FaultLatency = "latency"
+	// FaultInternal answers HTTP 500 InternalFailure without processing.
+	FaultInternal = "internal"
+	// FaultThrottle answers HTTP 400 Throttling "Rate exceeded" without
+	// processing, as STS does when a caller exceeds its request rate.
+	FaultThrottle = "throttle"
+	// FaultDrop closes the connection without answering.
+	FaultDrop = "drop"
+	// FaultTruncate processes the request and sends only the first half of
+	// the body, with the full Content-Length, then closes the connection.
+	FaultTruncate = "truncate"
+	// FaultHang accepts the request and never answers, until the client
+	// gives up or the server closes.
+	FaultHang = "hang"
+)
+
+// Fault makes the emulator misbehave on chosen calls, so that tests see how
+// a client copes with a slow, failing or broken STS.
+type Fault struct {
+	// Action is the STS action the fault applies to; "" means every action.
+	Action string `json:"action"`
+	// Kind is one of latency, internal, throttle, drop, truncate, hang.
+	Kind string `json:"kind"`
+	// Latency is the delay of a latency fault. In JSON it is a Go duration
+	// string such as "200ms".
+	Latency time.Duration `json:"latency"`
+	// Nth limits the fault to the Nth matching call (1-based) counted from
+	// when the fault was set; 0 means not limited to one call.
+	Nth int `json:"nth"`
+	// Count limits the fault to the next Count matching calls (starting at
+	// the Nth when Nth is set); 0 means every call.
+	Count int `json:"count"`
+}
+
+type faultJSON struct {
+	Action  string `json:"action"`
+	Kind    string `json:"kind"`
+	Latency string `json:"latency,omitempty"`
+	Nth     int    `json:"nth,omitempty"`
+	Count   int    `json:"count,omitempty"`
+}
+
+// MarshalJSON writes Latency as a Go duration string.
+func (f Fault) MarshalJSON() ([]byte, error) {
+	j := faultJSON{Action: f.Action, Kind: f.Kind, Nth: f.Nth, Count: f.Count}
+	if f.Latency != 0 {
+		j.Latency = f.Latency.String()
+	}
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON reads Latency as a Go duration string.
+func (f *Fault) UnmarshalJSON(data []byte) error {
+	var j faultJSON
+	if err := json.Unmarshal(data, &j); err != nil {
+		return err
+	}
+	*f = Fault{Action: j.Action, Kind: j.Kind, Nth: j.Nth, Count: j.Count}
+	if j.Latency != "" {
+		d, err := time.ParseDuration(j.Latency)
+		if err != nil {
+			return fmt.Errorf("fault latency: %w", err)
+		}
+		f.Latency = d
+	}
+	return f.validate()
+}
+
+func (f Fault) validate() error {
+	switch f.Kind {
+	case FaultLatency:
+		if f.Latency <= 0 {
+			return fmt.Errorf("fault %s: a latency fault needs a positive latency", f.Kind)
+		}
+	case FaultInternal, FaultThrottle, FaultDrop, FaultTruncate, FaultHang:
+	default:
+		return fmt.Errorf("fault kind %q: want latency, internal, throttle, drop, truncate or hang", f.Kind)
+	}
+	if f.Nth < 0 || f.Count < 0 {
+		return fmt.Errorf("fault %s: nth and count cannot be negative", f.Kind)
+	}
+	return nil
+}
+
+// activeFault is a fault with its count of matching calls so far.
+type activeFault struct {
+	Fault
+	seen int
+}
+
+// take counts a call of action against the fault and reports whether the
+// fault applies to it.
+func (a *activeFault) take(action string) bool {
+	if a.Action != "" && a.Action != action {
+		return false
+	}
+	a.seen++
+	n := a.seen
+	start := max(a.Nth, 1)
+	switch {
+	case n < start:
+		return false
+	case a.Count > 0:
+		return n < start+a.Count
+	case a.Nth > 0:
+		return n == a.Nth
+	default:
+		return true
+	}
+}

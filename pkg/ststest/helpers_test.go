@@ -1,0 +1,104 @@
+package ststest_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/aws-sdk-go-v2/service/sts/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/rolecall/rolecall/pkg/ststest"
+)
+
+// newServer starts the demo emulator for one test.
+func newServer(t *testing.T) *ststest.Server {
+	t.Helper()
+	s := ststest.NewServer(ststest.DemoConfig())
+	t.Cleanup(s.Close)
+	return s
+}
+
+// client is the real SDK STS client pointed at the emulator, signing with
+// the given keys, with retries off so tests see each raw answer.
+func client(t *testing.T, s *ststest.Server, keyID, secret, token string) *sts.Client {
+	t.Helper()
+	cfg, err := config.LoadDefaultConfig(context.Background(),
+		config.WithRegion("us-east-1"),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(keyID, secret, token)),
+		config.WithRetryMaxAttempts(1),
+		// Keep the machine's files and environment out of the test.
+		config.WithSharedConfigFiles([]string{}),
+		config.WithSharedCredentialsFiles([]string{}),
+	)
+	if err != nil {
+		t.Fatalf("load SDK config: %v", err)
+	}
+	return sts.NewFromConfig(cfg, func(o *sts.Options) {
+		o.BaseEndpoint = aws.String(s.URL())
+	})
+}
+
+// alice is a client signing with the demo user's long-term keys.
+func alice(t *testing.T, s *ststest.Server) *sts.Client {
+	t.Helper()
+	return client(t, s, ststest.DemoAccessKeyID, ststest.DemoSecretAccessKey, "")
+}
+
+// with is a client signing with temporary credentials.
+func with(t *testing.T, s *ststest.Server, c *types.Credentials) *sts.Client {
+	t.Helper()
+	return client(t, s, aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken))
+}
+
+// assume calls AssumeRole and fails the test on error.
+func assume(t *testing.T, c *sts.Client, in *sts.AssumeRoleInput) *sts.AssumeRoleOutput {
+	t.Helper()
+	out, err := c.AssumeRole(context.Background(), in)
+	if err != nil {
+		t.Fatalf("AssumeRole %s: %v", aws.ToString(in.RoleArn), err)
+	}
+	return out
+}
+
+// wantAPIError checks that err is the STS error code with the HTTP status,
+// and that the message contains msg.
+func wantAPIError(t *testing.T, err error, code string, status int, msg string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("got success, want %s", code)
+	}
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) {
+		t.Fatalf("got %v, want API error %s", err, code)
+	}
+	if apiErr.ErrorCode() != code {
+		t.Fatalf("got error code %s (%s), want %s", apiErr.ErrorCode(), apiErr.ErrorMessage(), code)
+	}
+	var respErr *smithyhttp.ResponseError
+	if !errors.As(err, &respErr) || respErr.HTTPStatusCode() != status {
+		t.Fatalf("got status %v for %s, want %d", err, code, status)
+	}
+	if msg != "" && !strings.Contains(apiErr.ErrorMessage(), msg) {
+		t.Fatalf("got message %q, want it to contain %q", apiErr.ErrorMessage(), msg)
+	}
+}
+
+// lastCall returns the last logged call of an action.
+func lastCall(t *testing.T, s *ststest.Server, action string) ststest.Call {
+	t.Helper()
+	calls := s.Calls()
+	for i := len(calls) - 1; i >= 0; i-- {
+		if calls[i].Action == action {
+			return calls[i]
+		}
+	}
+	t.Fatalf("no %s call in the log", action)
+	return ststest.Call{}
+}
