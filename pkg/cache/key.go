@@ -98,7 +98,8 @@ func appendStr(b []byte, s string) []byte {
 // caller's slice is left alone.
 func appendSet(b []byte, list []string) []byte {
 	if !slices.IsSorted(list) {
-		list = slices.Sorted(slices.Values(list))
+		list = slices.Clone(list)
+		slices.Sort(list)
 	}
 	b = binary.AppendUvarint(b, uint64(len(list)))
 	for _, s := range list {
