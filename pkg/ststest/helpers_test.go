@@ -102,3 +102,12 @@ func lastCall(t *testing.T, s *ststest.Server, action string) ststest.Call {
 	t.Fatalf("no %s call in the log", action)
 	return ststest.Call{}
 }
+
+// apiMessage is the STS error message of err, or "".
+func apiMessage(err error) string {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.ErrorMessage()
+	}
+	return ""
+}

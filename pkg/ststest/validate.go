@@ -40,11 +40,10 @@ var (
 )
 
 // violations collects model-constraint failures the way STS reports them: all
-// at once, in one ValidationError, e.g. "2 validation errors detected: Value
-// '' at 'roleArn' failed to satisfy constraint: Member must satisfy regular
-// expression pattern: …; Value '' at 'roleArn' failed to satisfy constraint:
-// Member must have length greater than or equal to 20" (the text of a real
-// response quoted in mmmorris1975/aws-runas#80).
+// at once, in one ValidationError joined by "; " after "N validation errors
+// detected: ", each "Value 'V' at 'member' failed to satisfy constraint:
+// Member must …" (a real response with two failures on an empty roleArn is
+// quoted in mmmorris1975/aws-runas#80).
 type violations []string
 
 // add records a violation. value is the quoted value as STS shows it, or ""
