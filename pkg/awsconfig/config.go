@@ -1,0 +1,362 @@
+// Package awsconfig reads the AWS shared config and credentials files the way
+// the AWS CLI does, resolves a profile into a chain of roles to assume, and
+// edits the files in place without disturbing anything it was not asked to
+// change.
+//
+// It makes no STS call and loads no SDK: the caller turns a Chain into STS
+// calls. Paths, environment and home directory come from the caller.
+package awsconfig
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/rolecall/rolecall/pkg/creds"
+)
+
+// Config is the merged view of both files, as botocore's Session.full_config
+// builds it: profiles from the config file, then the credentials file's
+// sections, whose keys win over the config file's for the same profile.
+type Config struct {
+	files    Files
+	profiles map[string]*profileData
+	services map[string]map[string]located // [services NAME] sections of the config file
+}
+
+// profileData is one profile's keys, each with the file and line it came
+// from, for messages that say where to look.
+type profileData struct {
+	name string
+	keys map[string]located
+	// where names the section(s) the profile was read from.
+	where []string
+}
+
+// Profile is one profile's settings that rolecall uses.
+type Profile struct {
+	Name, RoleARN, SourceProfile, CredentialSource, MFASerial, ExternalID, RoleSessionName, Region string
+	// DurationSeconds is duration_seconds; 0 when unset.
+	DurationSeconds int
+	// STSEndpointURL is endpoint_url of the "sts" entry of the profile's
+	// [services NAME] section, else the profile's endpoint_url; empty when
+	// ignore_configured_endpoint_urls is true.
+	STSEndpointURL       string
+	STSRegionalEndpoints string
+	WebIdentityTokenFile string
+	CredentialProcess    string
+	// SSO is set when any sso_* key or sso_session is present: the SDK's
+	// SSO provider supplies the credentials.
+	SSO bool
+	// StaticKeys holds aws_access_key_id, aws_secret_access_key and
+	// aws_session_token; nil when neither key is set.
+	StaticKeys *creds.Credentials
+
+	// where says where the profile was read from (file and line).
+	where string
+	keys  map[string]located
+}
+
+// Where names the file(s) and line(s) the profile was read from, for
+// messages.
+func (p Profile) Where() string { return p.where }
+
+// Load reads both files. A missing file is empty; a file that cannot be read
+// (or is a directory) or that the AWS CLI could not parse is an error that
+// names the file and, where there is one, the line.
+func Load(f Files) (*Config, error) {
+	c := &Config{files: f, profiles: map[string]*profileData{}, services: map[string]map[string]located{}}
+	cfgDoc, err := loadDoc(f.Config)
+	if err != nil {
+		return nil, err
+	}
+	credDoc, err := loadDoc(f.Credentials)
+	if err != nil {
+		return nil, err
+	}
+	if cfgDoc != nil {
+		c.addConfigFile(f.Config, cfgDoc)
+	}
+	if credDoc != nil {
+		c.addCredentialsFile(f.Credentials, credDoc)
+	}
+	return c, nil
+}
+
+// loadDoc reads and parses one file strictly; nil for a missing file.
+func loadDoc(path string) (*document, error) {
+	if path == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	doc, err := parseDocument(path, data)
+	if err != nil {
+		return nil, err
+	}
+	if err := doc.firstIssue(path); err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+// configProfileName maps a config file section to the profile it defines,
+// as botocore's build_profile_map does: "[profile NAME]" (NAME split by
+// shlex, so it may be quoted) and "[default]". Other sections are no
+// profiles.
+func configProfileName(section string) (string, bool) {
+	if strings.HasPrefix(section, "profile") {
+		parts, ok := shlexSplit(section)
+		if ok && len(parts) == 2 {
+			return parts[1], true
+		}
+		return "", false
+	}
+	return "default", section == "default"
+}
+
+func sectionWhere(path string, s *section) string {
+	return fmt.Sprintf("%s line %d", path, s.header+1)
+}
+
+func (c *Config) addConfigFile(path string, doc *document) {
+	for _, s := range doc.sections {
+		if s.name == defaultSection {
+			continue
+		}
+		keys := doc.effective(s)
+		for k, v := range keys {
+			v.file = path
+			keys[k] = v
+		}
+		if name, ok := configProfileName(s.name); ok {
+			// A later section for the same profile replaces an earlier one
+			// whole ([default] and [profile default], say), as the dict
+			// assignment in build_profile_map does.
+			c.profiles[name] = &profileData{name: name, keys: keys, where: []string{sectionWhere(path, s)}}
+			continue
+		}
+		if strings.HasPrefix(s.name, "services") {
+			if parts, ok := shlexSplit(s.name); ok && len(parts) == 2 {
+				c.services[parts[1]] = keys
+			}
+		}
+	}
+}
+
+// addCredentialsFile merges the credentials file: every section is a profile
+// named exactly as written, and its keys update the config file's
+// (botocore Session.full_config: profiles[name].update(cred_vars)).
+func (c *Config) addCredentialsFile(path string, doc *document) {
+	for _, s := range doc.sections {
+		if s.name == defaultSection {
+			continue
+		}
+		keys := doc.effective(s)
+		p := c.profiles[s.name]
+		if p == nil {
+			p = &profileData{name: s.name, keys: map[string]located{}}
+			c.profiles[s.name] = p
+		}
+		for k, v := range keys {
+			v.file = path
+			p.keys[k] = v
+		}
+		p.where = append(p.where, sectionWhere(path, s))
+	}
+}
+
+// ProfileNames lists every profile of both files, sorted.
+func (c *Config) ProfileNames() []string {
+	names := make([]string, 0, len(c.profiles))
+	for n := range c.profiles {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// HasProfile reports whether either file defines the profile.
+func (c *Config) HasProfile(name string) bool {
+	_, ok := c.profiles[name]
+	return ok
+}
+
+// Files returns the files the config was loaded from.
+func (c *Config) Files() Files { return c.files }
+
+// Profile returns a profile's settings. A profile that does not exist is an
+// error that suggests close names; a value rolecall cannot use (a
+// duration_seconds that is no number, a key spanning several lines) is an
+// error that names the file and line.
+func (c *Config) Profile(name string) (Profile, error) {
+	pd, ok := c.profiles[name]
+	if !ok {
+		return Profile{}, c.notFound(name)
+	}
+	p := Profile{Name: name, where: strings.Join(pd.where, " and "), keys: pd.keys}
+	scalars := []struct {
+		key string
+		dst *string
+	}{
+		{"role_arn", &p.RoleARN},
+		{"source_profile", &p.SourceProfile},
+		{"credential_source", &p.CredentialSource},
+		{"mfa_serial", &p.MFASerial},
+		{"external_id", &p.ExternalID},
+		{"role_session_name", &p.RoleSessionName},
+		{"region", &p.Region},
+		{"sts_regional_endpoints", &p.STSRegionalEndpoints},
+		{"web_identity_token_file", &p.WebIdentityTokenFile},
+		{"credential_process", &p.CredentialProcess},
+	}
+	for _, s := range scalars {
+		v, err := pd.scalar(s.key)
+		if err != nil {
+			return Profile{}, err
+		}
+		*s.dst = v
+	}
+	if v, err := pd.scalar("duration_seconds"); err != nil {
+		return Profile{}, err
+	} else if v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			l := pd.keys["duration_seconds"]
+			return Profile{}, fmt.Errorf("profile %q (%s line %d): duration_seconds must be a whole number of seconds such as 3600", name, l.file, l.line)
+		}
+		p.DurationSeconds = n
+	}
+	for k := range pd.keys {
+		if strings.HasPrefix(k, "sso_") {
+			p.SSO = true
+		}
+	}
+	if err := c.setEndpoint(pd, &p); err != nil {
+		return Profile{}, err
+	}
+	id, idSet := pd.keys["aws_access_key_id"]
+	secret, secretSet := pd.keys["aws_secret_access_key"]
+	if idSet || secretSet {
+		token := pd.keys["aws_session_token"]
+		p.StaticKeys = &creds.Credentials{AccessKeyID: id.value, SecretAccessKey: secret.value, SessionToken: token.value}
+	}
+	return p, nil
+}
+
+// scalar returns a one-line value; a value continued on indented lines
+// would reach STS with line breaks in it, so it is an error.
+func (pd *profileData) scalar(key string) (string, error) {
+	v, ok := pd.keys[key]
+	if !ok {
+		return "", nil
+	}
+	if strings.Contains(v.value, "\n") {
+		return "", fmt.Errorf("profile %q (%s line %d): %s continues on an indented line; put the whole value on one line", pd.name, v.file, v.line, key)
+	}
+	return v.value, nil
+}
+
+// setEndpoint resolves the STS endpoint the way the SDKs' service-specific
+// endpoint configuration does: the "sts" entry of the profile's services
+// section, else the profile's global endpoint_url, unless
+// ignore_configured_endpoint_urls is true.
+func (c *Config) setEndpoint(pd *profileData, p *Profile) error {
+	ignore, err := pd.scalar("ignore_configured_endpoint_urls")
+	if err != nil {
+		return err
+	}
+	if strings.EqualFold(ignore, "true") {
+		return nil
+	}
+	if svcName, err := pd.scalar("services"); err != nil {
+		return err
+	} else if svcName != "" {
+		if sts, ok := c.services[svcName]["sts"]; ok {
+			nested, _ := parseNested(sts.value)
+			if u := nested["endpoint_url"]; u != "" {
+				p.STSEndpointURL = u
+				return nil
+			}
+		}
+	}
+	u, err := pd.scalar("endpoint_url")
+	p.STSEndpointURL = u
+	return err
+}
+
+// notFound reports a missing profile with the names closest to it.
+func (c *Config) notFound(name string) error {
+	where := c.files.Config + " or " + c.files.Credentials
+	close := closeNames(name, c.ProfileNames())
+	if len(close) == 0 {
+		return fmt.Errorf("profile %q not found in %s", name, where)
+	}
+	return fmt.Errorf("profile %q not found in %s; did you mean %s?", name, where, strings.Join(quoteAll(close), " or "))
+}
+
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strconv.Quote(s)
+	}
+	return out
+}
+
+// closeNames returns up to three names within a small edit distance of
+// name, nearest first, or that differ only in case or contain it.
+func closeNames(name string, names []string) []string {
+	type cand struct {
+		name string
+		d    int
+	}
+	var cands []cand
+	limit := max(2, len(name)/3)
+	for _, n := range names {
+		d := editDistance(strings.ToLower(name), strings.ToLower(n))
+		if d <= limit || (len(name) >= 3 && strings.Contains(strings.ToLower(n), strings.ToLower(name))) {
+			cands = append(cands, cand{n, d})
+		}
+	}
+	sort.SliceStable(cands, func(i, j int) bool { return cands[i].d < cands[j].d })
+	var out []string
+	for i := 0; i < len(cands) && i < 3; i++ {
+		out = append(out, cands[i].name)
+	}
+	return out
+}
+
+// editDistance is the Levenshtein distance between a and b, in runes.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}
