@@ -1,0 +1,15 @@
+package ststest
+
+// IssuedSecrets returns the secret access key and session token of every
+// set of temporary credentials the server has issued, so that leak tests
+// can assert none of them reached a log, stderr or an error message. Only
+// tests should call it.
+func (s *Server) IssuedSecrets() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, 2*len(s.sessions))
+	for _, sess := range s.sessions {
+		out = append(out, sess.secretAccessKey, sess.sessionToken)
+	}
+	return out
+}
