@@ -44,7 +44,7 @@ type Fault struct {
 }
 
 type faultJSON struct {
-	Action  string `json:"action"`
+	Action  string `json:"action,omitempty"`
 	Kind    string `json:"kind"`
 	Latency string `json:"latency,omitempty"`
 	Nth     int    `json:"nth,omitempty"`
