@@ -115,7 +115,7 @@ func writeRaw(t *testing.T, dir, key string, data []byte, mode os.FileMode) stri
 }
 
 // encoded is the file content of e stored under key.
-func encoded(t *testing.T, e Entry, key string) []byte {
+func encoded(t testing.TB, e Entry, key string) []byte {
 	t.Helper()
 	e.Version, e.Key = CurrentVersion, key
 	if e.CreatedAt.IsZero() {
