@@ -116,3 +116,9 @@ func apiMessage(err error) string {
 	}
 	return ""
 }
+
+// assumeRoleNamed assumes a demo-account role by name.
+func assumeRoleNamed(t *testing.T, c *sts.Client, role, session string) *sts.AssumeRoleOutput {
+	t.Helper()
+	return assume(t, c, &sts.AssumeRoleInput{RoleArn: aws.String(ststest.DemoRoleARN(role)), RoleSessionName: aws.String(session)})
+}
