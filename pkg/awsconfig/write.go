@@ -1,0 +1,506 @@
+package awsconfig
+
+// Writes: the lock protocol and the splice.
+//
+// Lock: every writer takes an exclusive flock on PATH.lock (PATH being the
+// file after following symlinks) before it reads the file, and holds it
+// until the new file is renamed into place, so concurrent writers (other
+// rolecall processes included) serialise and none loses another's section.
+// The lock file is left in place: deleting it would let two writers lock two
+// different files.
+//
+// Splice: the file is parsed (parse.go), and only the lines of the sections
+// being written change: a key that exists keeps its line and its spelling up
+// to the value, a key that is new goes after the section's last key, a
+// removed key loses its lines, and a new section goes at the end after one
+// blank line. Every other byte (comments, blank lines, odd spacing, CRLF, a
+// missing final newline) is copied as it was. Before anything is written the
+// result is parsed again and compared with the original (check.go); a file
+// that does not parse is left untouched.
+//
+// Replace: the new content goes to a temp file in the same directory,
+// created 0600, synced, renamed over the file, and the directory synced, so
+// a crash leaves either the old file or the new one, never a mix.
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gofrs/flock"
+
+	"github.com/rolecall/rolecall/pkg/creds"
+)
+
+// Keys rolecall writes besides the credentials themselves.
+const (
+	// ManagedKey marks a credentials file section as written by rolecall,
+	// which may then refresh it without --force. The SDKs ignore unknown
+	// keys.
+	ManagedKey = "x_rolecall_managed"
+	// ExpiresKey holds the credentials' expiration in RFC 3339, under the
+	// name saml2aws and gimme-aws-creds use, so tools that show it keep
+	// working.
+	ExpiresKey = "x_security_token_expires"
+)
+
+// ErrUnmanagedSection is returned (wrapped) when a write would overwrite a
+// credentials file section rolecall did not write.
+var ErrUnmanagedSection = errors.New("section not written by rolecall")
+
+// KeyValue is one key to set in a section.
+type KeyValue struct{ Key, Value string }
+
+// WriteOptions tune a write.
+type WriteOptions struct {
+	// Force lets WriteCredentialsSection overwrite a section rolecall did
+	// not write, long-term keys included.
+	Force bool
+	// Remove lists keys to delete from the section.
+	Remove []string
+}
+
+// testHookBeforeRename, when set, runs after the temp file is written and
+// synced and before it is renamed over the file (tests stop a writer there).
+var testHookBeforeRename func(tmp string)
+
+// WriteCredentialsSection stores c in section name of the shared credentials
+// file at path: aws_access_key_id, aws_secret_access_key, aws_session_token
+// (removed when empty), x_security_token_expires (removed when the
+// credentials do not expire) and the x_rolecall_managed marker. A stale
+// aws_security_token (the legacy alias some tools read) is removed. A section
+// that exists without the marker, or that holds long-term keys (AKIA…), is
+// left alone unless opt.Force. Nothing else in the file changes.
+func WriteCredentialsSection(path, name string, c creds.Credentials, opt WriteOptions) error {
+	if err := validateSectionName(name); err != nil {
+		return err
+	}
+	set := []KeyValue{
+		{"aws_access_key_id", c.AccessKeyID},
+		{"aws_secret_access_key", c.SecretAccessKey},
+	}
+	remove := append([]string{"aws_security_token"}, opt.Remove...)
+	if c.SessionToken != "" {
+		set = append(set, KeyValue{"aws_session_token", c.SessionToken})
+	} else {
+		remove = append(remove, "aws_session_token")
+	}
+	if !c.Expiration.IsZero() {
+		set = append(set, KeyValue{ExpiresKey, c.Expiration.UTC().Format(time.RFC3339)})
+	} else {
+		remove = append(remove, ExpiresKey)
+	}
+	set = append(set, KeyValue{ManagedKey, "true"})
+	if c.AccessKeyID == "" || c.SecretAccessKey == "" {
+		return fmt.Errorf("write [%s] to %s: the credentials have no access key ID or secret key", name, path)
+	}
+	e := sectionEdit{
+		label:  "[" + name + "]",
+		header: "[" + name + "]",
+		match:  func(section string) bool { return section == name },
+		set:    set,
+		remove: remove,
+	}
+	if !opt.Force {
+		e.check = func(path string, doc *document, targets []*section) error {
+			return checkManaged(path, name, doc, targets)
+		}
+	}
+	return updateFile(path, e)
+}
+
+// WriteConfigProfile sets keys in profile name of the config file at path
+// ("[profile NAME]", or "[default]" for default), adding the section at the
+// end if there is none, and deletes the keys opt.Remove lists. Nothing else
+// in the file changes.
+func WriteConfigProfile(path, name string, keys []KeyValue, opt WriteOptions) error {
+	if err := validateSectionName(name); err != nil {
+		return err
+	}
+	header := "[profile " + name + "]"
+	if name == "default" {
+		header = "[default]"
+	}
+	return updateFile(path, sectionEdit{
+		label:  header,
+		header: header,
+		match: func(section string) bool {
+			n, ok := configProfileName(section)
+			return ok && n == name
+		},
+		set:    keys,
+		remove: opt.Remove,
+	})
+}
+
+// checkManaged refuses to overwrite a credentials section rolecall did not
+// write, and above all one holding an IAM user's long-term keys.
+func checkManaged(path, name string, doc *document, targets []*section) error {
+	if len(targets) == 0 {
+		return nil
+	}
+	merged := map[string]string{}
+	for _, s := range targets {
+		for _, o := range s.opts {
+			merged[o.name] = o.value
+		}
+	}
+	at := fmt.Sprintf("section [%s] of %s (line %d)", name, path, targets[len(targets)-1].header+1)
+	if strings.HasPrefix(merged["aws_access_key_id"], "AKIA") {
+		return fmt.Errorf("%s holds long-term access keys (AKIA…) that rolecall did not write; use --force to overwrite them, or pick another name: %w", at, ErrUnmanagedSection)
+	}
+	if len(merged) > 0 && !strings.EqualFold(merged[ManagedKey], "true") {
+		return fmt.Errorf("%s was not written by rolecall; use --force to overwrite it, or pick another name: %w", at, ErrUnmanagedSection)
+	}
+	return nil
+}
+
+// validateSectionName accepts names that every reader parses back the same:
+// no brackets, quotes, backslashes, comment characters, white space or
+// control characters (botocore splits "[profile NAME]" with shlex, and the
+// Go SDK cuts a header at "#" or ";").
+func validateSectionName(name string) error {
+	if name == "" {
+		return errors.New("the profile name is empty")
+	}
+	if name == defaultSection {
+		return fmt.Errorf("profile name %q is reserved: the AWS CLI reads [DEFAULT] as defaults for every section; pick another name", name)
+	}
+	for _, r := range name {
+		if r < 0x20 || r == 0x7f || pyIsSpace(r) || strings.ContainsRune(`[]"'\#;`, r) {
+			return fmt.Errorf("profile name %q has a character (%q) the AWS config files cannot hold; use letters, digits, - _ . @ + = , /", name, r)
+		}
+	}
+	return nil
+}
+
+// validateKeyValue refuses what would not read back as written: a key that
+// is not a plain name, and a value with a line break or with white space at
+// either end (the parser strips it).
+func validateKeyValue(kv KeyValue) error {
+	if kv.Key == "" {
+		return errors.New("empty key name")
+	}
+	for _, r := range kv.Key {
+		if !(r == '_' || r == '-' || r == '.' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return fmt.Errorf("key %q: use letters, digits, _ - and . only", kv.Key)
+		}
+	}
+	if strings.ContainsAny(kv.Value, "\r\n") {
+		return fmt.Errorf("the value for %s has a line break", kv.Key)
+	}
+	if kv.Value != pyStrip(kv.Value) {
+		return fmt.Errorf("the value for %s starts or ends with white space", kv.Key)
+	}
+	return nil
+}
+
+// sectionEdit describes one write.
+type sectionEdit struct {
+	label  string                   // for messages: "[name]" or "[profile name]"
+	header string                   // header line of a new section
+	match  func(section string) bool // the sections that make up the profile
+	set    []KeyValue
+	remove []string
+	// check may refuse the write after the file is read under the lock.
+	check func(path string, doc *document, targets []*section) error
+}
+
+// updateFile applies e to the file at path under the lock.
+func updateFile(path string, e sectionEdit) error {
+	// Copies: the caller's slices are not ours to lowercase.
+	set := make([]KeyValue, len(e.set))
+	for i, kv := range e.set {
+		if err := validateKeyValue(kv); err != nil {
+			return fmt.Errorf("write %s to %s: %w", e.label, path, err)
+		}
+		set[i] = KeyValue{strings.ToLower(kv.Key), kv.Value}
+	}
+	remove := make([]string, len(e.remove))
+	for i, k := range e.remove {
+		remove[i] = strings.ToLower(k)
+	}
+	e.set, e.remove = set, remove
+	target, err := resolveTarget(path)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(target)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	lock := flock.New(target + ".lock")
+	if err := lock.Lock(); err != nil {
+		return fmt.Errorf("lock %s: %w", target, err)
+	}
+	defer func() { _ = lock.Unlock() }()
+	removeStaleTemps(target)
+
+	old, err := os.ReadFile(target)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("read %s: %w", target, err)
+	}
+	doc, err := parseDocument(target, old)
+	if err != nil {
+		return fmt.Errorf("%w (the file was left unchanged)", err)
+	}
+	var targets []*section
+	for _, s := range doc.sections {
+		if e.match(s.name) {
+			targets = append(targets, s)
+		}
+	}
+	if e.check != nil {
+		if err := e.check(target, doc, targets); err != nil {
+			return err
+		}
+	}
+	data := splice(doc, targets, e)
+	if err := verifySplice(target, old, data, doc, e); err != nil {
+		return err
+	}
+	if string(data) == string(old) {
+		return nil
+	}
+	return replaceFile(target, data)
+}
+
+// resolveTarget follows symlinks, so that a credentials file kept in a
+// dotfiles repository stays a symlink and its target is what changes.
+func resolveTarget(path string) (string, error) {
+	fi, err := os.Lstat(path)
+	if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		if err == nil && fi.IsDir() {
+			return "", fmt.Errorf("write %s: it is a directory", path)
+		}
+		return path, nil
+	}
+	real, err := filepath.EvalSymlinks(path)
+	if err == nil {
+		if fi, err := os.Stat(real); err == nil && fi.IsDir() {
+			return "", fmt.Errorf("write %s: it is a directory", path)
+		}
+		return real, nil
+	}
+	// A dangling link: create the file it points to.
+	dest, err := os.Readlink(path)
+	if err != nil {
+		return "", fmt.Errorf("read link %s: %w", path, err)
+	}
+	if !filepath.IsAbs(dest) {
+		dest = filepath.Join(filepath.Dir(path), dest)
+	}
+	return dest, nil
+}
+
+func tempPattern(target string) string { return "." + filepath.Base(target) + ".rolecall-*.tmp" }
+
+// removeStaleTemps deletes temp files that a writer killed before its rename
+// left behind. Only a lock holder calls it, so no live writer owns them.
+func removeStaleTemps(target string) {
+	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(target), tempPattern(target)))
+	for _, m := range matches {
+		_ = os.Remove(m)
+	}
+}
+
+// replaceFile atomically replaces target with data.
+func replaceFile(target string, data []byte) (err error) {
+	dir := filepath.Dir(target)
+	tmp, err := os.CreateTemp(dir, tempPattern(target)) // mode 0600 from creation
+	if err != nil {
+		return fmt.Errorf("write %s: %w", target, err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tmp.Close()
+			_ = os.Remove(tmp.Name())
+		}
+	}()
+	if _, err = tmp.Write(data); err != nil {
+		return fmt.Errorf("write %s: %w", target, err)
+	}
+	if err = tmp.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", tmp.Name(), err)
+	}
+	if err = tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", target, err)
+	}
+	if testHookBeforeRename != nil {
+		testHookBeforeRename(tmp.Name())
+	}
+	if err = os.Rename(tmp.Name(), target); err != nil {
+		return fmt.Errorf("replace %s: %w", target, err)
+	}
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// splice returns the file with e applied to targets (the sections that make
+// up the profile, in file order; none when it is new). The last of them is
+// the one readers that merge duplicates let win, so it gets the keys; the
+// keys being set or removed are deleted from the others, so no reader
+// sees a stale value.
+func splice(doc *document, targets []*section, e sectionEdit) []byte {
+	touched := map[string]bool{}
+	for _, kv := range e.set {
+		touched[kv.Key] = true
+	}
+	for _, k := range e.remove {
+		touched[k] = true
+	}
+	del := map[int]bool{}
+	repl := map[int]rawLine{}
+	deleteOpt := func(o option) {
+		for i := o.first; i <= o.last; i++ {
+			del[i] = true
+		}
+	}
+	for i, s := range targets {
+		if i == len(targets)-1 {
+			break
+		}
+		for _, o := range s.opts {
+			if touched[o.name] {
+				deleteOpt(o)
+			}
+		}
+	}
+
+	if len(targets) == 0 {
+		return appendSection(doc, e)
+	}
+	primary := targets[len(targets)-1]
+	var pending []KeyValue
+	for _, kv := range e.set {
+		found := false
+		for _, o := range primary.opts {
+			if o.name != kv.Key {
+				continue
+			}
+			if found {
+				deleteOpt(o) // a repeated key: keep only the first
+				continue
+			}
+			found = true
+			deleteOpt(o)
+			delete(del, o.first)
+			repl[o.first] = rawLine{text: keyPrefix(doc.lines[o.first].text) + kv.Value, eol: doc.lines[o.last].eol}
+		}
+		if !found {
+			pending = append(pending, kv)
+		}
+	}
+	setKeys := map[string]bool{}
+	for _, kv := range e.set {
+		setKeys[kv.Key] = true
+	}
+	for _, o := range primary.opts {
+		if touched[o.name] && !setKeys[o.name] {
+			deleteOpt(o)
+		}
+	}
+
+	// New keys go after the section's last key, indented like it, so the
+	// comments and blank lines that end the section stay after them and no
+	// following line turns into a continuation.
+	anchor, indent := primary.header, ""
+	if n := len(primary.opts); n > 0 {
+		last := primary.opts[n-1]
+		anchor, indent = last.last, leadingSpace(doc.lines[last.first].text)
+	} else if primary.end < len(doc.lines) {
+		indent = leadingSpace(doc.lines[primary.end].text)
+	}
+
+	var out []rawLine
+	for i, l := range doc.lines {
+		if r, ok := repl[i]; ok {
+			out = append(out, r)
+		} else if !del[i] {
+			out = append(out, l)
+		}
+		if i == anchor && len(pending) > 0 {
+			out = appendKeys(out, pending, indent, doc.eol)
+		}
+	}
+	return join(out)
+}
+
+// appendKeys adds key lines after out, giving the line before them a line
+// break if it had none (and the last new line none, so a file that ended
+// without a final newline still does).
+func appendKeys(out []rawLine, kvs []KeyValue, indent, eol string) []rawLine {
+	finalEOL := eol
+	if n := len(out); n > 0 && out[n-1].eol == "" {
+		out[n-1].eol = eol
+		finalEOL = ""
+	}
+	for i, kv := range kvs {
+		l := rawLine{text: indent + kv.Key + " = " + kv.Value, eol: eol}
+		if i == len(kvs)-1 {
+			l.eol = finalEOL
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// appendSection adds a new section at the end, after one blank line.
+func appendSection(doc *document, e sectionEdit) []byte {
+	out := append([]rawLine(nil), doc.lines...)
+	if n := len(out); n > 0 {
+		if out[n-1].eol == "" {
+			out[n-1].eol = doc.eol
+		}
+		if pyStrip(out[n-1].text) != "" {
+			out = append(out, rawLine{eol: doc.eol})
+		}
+	}
+	out = append(out, rawLine{text: e.header, eol: doc.eol})
+	for _, kv := range e.set {
+		out = append(out, rawLine{text: kv.Key + " = " + kv.Value, eol: doc.eol})
+	}
+	return join(out)
+}
+
+func join(lines []rawLine) []byte {
+	n := 0
+	for _, l := range lines {
+		n += len(l.text) + len(l.eol)
+	}
+	b := make([]byte, 0, n)
+	for _, l := range lines {
+		b = append(b, l.text...)
+		b = append(b, l.eol...)
+	}
+	return b
+}
+
+// keyPrefix is a key line up to its value: indentation, the key as
+// written, the delimiter and the space after it ("key = ", "Key=").
+func keyPrefix(text string) string {
+	lead := len(leadingSpace(text))
+	i := lead + strings.IndexAny(text[lead:], "=:")
+	j := i + 1
+	for j < len(text) && (text[j] == ' ' || text[j] == '\t') {
+		j++
+	}
+	if j == len(text) && j == i+1 {
+		return text + " " // "key =" with no value yet
+	}
+	return text[:j]
+}
+
+func leadingSpace(s string) string {
+	return s[:len(s)-len(strings.TrimLeftFunc(s, pyIsSpace))]
+}

@@ -1,0 +1,214 @@
+package awsconfig
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rolecall/rolecall/pkg/creds"
+)
+
+var testExpiry = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func testCreds(id string) creds.Credentials {
+	return creds.Credentials{
+		AccessKeyID:     id,
+		SecretAccessKey: "secret-for-" + id,
+		SessionToken:    "token-for-" + id,
+		Expiration:      testExpiry,
+	}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestWriteCredentialsSectionExact(t *testing.T) {
+	const managed = "aws_access_key_id = ASIAOLD\naws_secret_access_key = old\naws_session_token = oldtok\nx_security_token_expires = 2020-01-01T00:00:00Z\nx_rolecall_managed = true\n"
+	newKeys := "aws_access_key_id = ASIANEW\naws_secret_access_key = secret-for-ASIANEW\naws_session_token = token-for-ASIANEW\nx_security_token_expires = 2030-01-02T03:04:05Z\nx_rolecall_managed = true\n"
+	tests := []struct {
+		name   string
+		before string // "" = no file
+		after  string
+	}{
+		{"new file", "", "[work]\n" + newKeys},
+		{"append after one blank line", "[other]\nk = v\n", "[other]\nk = v\n\n[work]\n" + newKeys},
+		{"append keeps existing blank line", "[other]\nk = v\n\n", "[other]\nk = v\n\n[work]\n" + newKeys},
+		{"append to a file without final newline", "[other]\nk = v", "[other]\nk = v\n\n[work]\n" + newKeys},
+		{"append with CRLF", "[other]\r\nk = v\r\n", "[other]\r\nk = v\r\n\r\n[work]\r\n" + strings.ReplaceAll(newKeys, "\n", "\r\n")},
+		{
+			"refresh in place keeps spacing and neighbours",
+			"# top\n[a]\nx=1\n\n[work]\naws_access_key_id=ASIAOLD\naws_secret_access_key   =   old\naws_session_token = oldtok\nx_security_token_expires = 2020-01-01T00:00:00Z\nx_rolecall_managed = true\n# about b\n\n[b]\ny = 2\n",
+			"# top\n[a]\nx=1\n\n[work]\naws_access_key_id=ASIANEW\naws_secret_access_key   =   secret-for-ASIANEW\naws_session_token = token-for-ASIANEW\nx_security_token_expires = 2030-01-02T03:04:05Z\nx_rolecall_managed = true\n# about b\n\n[b]\ny = 2\n",
+		},
+		{
+			"refresh at end without final newline",
+			"[work]\n" + strings.TrimSuffix(managed, "\n"),
+			"[work]\n" + strings.TrimSuffix(newKeys, "\n"),
+		},
+		{
+			"refresh with CRLF",
+			"[work]\r\n" + strings.ReplaceAll(managed, "\n", "\r\n") + "[b]\r\ny = 2\r\n",
+			"[work]\r\n" + strings.ReplaceAll(newKeys, "\n", "\r\n") + "[b]\r\ny = 2\r\n",
+		},
+		{
+			"missing keys go after the last key, before trailing comments",
+			"[work]\nx_rolecall_managed = true\nregion = eu-west-1\n; keep me\n\n[b]\n",
+			"[work]\nx_rolecall_managed = true\nregion = eu-west-1\naws_access_key_id = ASIANEW\naws_secret_access_key = secret-for-ASIANEW\naws_session_token = token-for-ASIANEW\nx_security_token_expires = 2030-01-02T03:04:05Z\n; keep me\n\n[b]\n",
+		},
+		{
+			"stale legacy token is removed",
+			"[work]\n" + managed + "aws_security_token = oldtok\n",
+			"[work]\n" + newKeys,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "credentials")
+			if tt.before != "" {
+				writeFile(t, path, tt.before)
+			}
+			if err := WriteCredentialsSection(path, "work", testCreds("ASIANEW"), WriteOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if got := readFile(t, path); got != tt.after {
+				t.Errorf("file after write:\n%q\nwant:\n%q", got, tt.after)
+			}
+		})
+	}
+}
+
+func TestWriteCredentialsSectionManaged(t *testing.T) {
+	tests := []struct {
+		name    string
+		before  string
+		force   bool
+		wantErr string
+	}{
+		{name: "own section is refreshed", before: "[work]\naws_access_key_id = ASIAOLD\naws_secret_access_key = x\nx_rolecall_managed = true\n"},
+		{name: "empty existing section is filled", before: "[work]\n# nothing yet\n"},
+		{name: "unmanaged section is refused", before: "[work]\nregion = us-east-1\n", wantErr: "was not written by rolecall; use --force"},
+		{name: "long-term keys are refused", before: "[work]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = x\n", wantErr: "long-term access keys"},
+		{name: "long-term keys are refused even if marked", before: "[work]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = x\nx_rolecall_managed = true\n", wantErr: "long-term access keys"},
+		{name: "force overrides unmanaged", before: "[work]\nregion = us-east-1\n", force: true},
+		{name: "force overrides long-term keys", before: "[work]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = x\n", force: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "credentials")
+			writeFile(t, path, tt.before)
+			err := WriteCredentialsSection(path, "work", testCreds("ASIANEW"), WriteOptions{Force: tt.force})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "pick another name") {
+					t.Fatalf("err = %v, want one containing %q and a way out", err, tt.wantErr)
+				}
+				if !errors.Is(err, ErrUnmanagedSection) {
+					t.Errorf("err does not wrap ErrUnmanagedSection: %v", err)
+				}
+				if strings.Contains(err.Error(), "AKIAIOSFODNN7EXAMPLE") {
+					t.Errorf("error quotes the access key: %v", err)
+				}
+				if got := readFile(t, path); got != tt.before {
+					t.Errorf("refused write changed the file:\n%q", got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := mustLoad(t, Files{Credentials: path})
+			p, err := c.Profile("work")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.StaticKeys == nil || p.StaticKeys.AccessKeyID != "ASIANEW" || p.StaticKeys.SecretAccessKey != "secret-for-ASIANEW" {
+				t.Errorf("keys after write = %v", p.StaticKeys)
+			}
+			if p.keys[ManagedKey].value != "true" {
+				t.Error("section is not marked as managed")
+			}
+		})
+	}
+}
+
+func TestWriteConfigProfile(t *testing.T) {
+	tests := []struct {
+		name   string
+		before string
+		prof   string
+		keys   []KeyValue
+		remove []string
+		after  string
+	}{
+		{
+			name: "new profile at the end", before: "[default]\nregion = eu-west-1\n", prof: "rc",
+			keys:  []KeyValue{{"credential_process", "/usr/bin/rolecall process arn:aws:iam::1:role/x"}, {"region", "us-east-1"}},
+			after: "[default]\nregion = eu-west-1\n\n[profile rc]\ncredential_process = /usr/bin/rolecall process arn:aws:iam::1:role/x\nregion = us-east-1\n",
+		},
+		{
+			name: "default profile uses [default]", before: "", prof: "default",
+			keys:  []KeyValue{{"region", "us-east-1"}},
+			after: "[default]\nregion = us-east-1\n",
+		},
+		{
+			name: "update and remove keys in place", prof: "rc",
+			before: "[profile rc]\nrole_arn = arn:aws:iam::1:role/x\nsource_profile = base\nregion=eu-west-1 # keep? no\n\n[profile z]\nregion = x\n",
+			keys:   []KeyValue{{"credential_process", "rolecall process"}, {"region", "us-east-1"}},
+			remove: []string{"role_arn", "source_profile", "credential_source"},
+			after:  "[profile rc]\nregion=us-east-1\ncredential_process = rolecall process\n\n[profile z]\nregion = x\n",
+		},
+		{
+			name: "quoted profile header is the same profile", prof: "rc",
+			before: "[profile \"rc\"]\nregion = eu-west-1\n",
+			keys:   []KeyValue{{"region", "us-east-1"}},
+			after:  "[profile \"rc\"]\nregion = us-east-1\n",
+		},
+		{
+			name: "[default] and [profile default]: the later is updated, the earlier loses the key", prof: "default",
+			before: "[default]\nregion = a\noutput = json\n\n[profile default]\nregion = b\n",
+			keys:   []KeyValue{{"region", "c"}},
+			after:  "[default]\noutput = json\n\n[profile default]\nregion = c\n",
+		},
+		{
+			name: "multi-line value is replaced whole", prof: "rc",
+			before: "[profile rc]\ncredential_process = old\n  continued\n\n  more\nregion = x\n",
+			keys:   []KeyValue{{"credential_process", "new"}},
+			after:  "[profile rc]\ncredential_process = new\nregion = x\n",
+		},
+		{
+			name: "indented keys stay indented and the next header stays a header", prof: "rc",
+			before: "[profile rc]\n  region = x\n  [profile next]\n  k = v\n",
+			keys:   []KeyValue{{"output", "json"}},
+			after:  "[profile rc]\n  region = x\n  output = json\n  [profile next]\n  k = v\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "config")
+			if tt.before != "" {
+				writeFile(t, path, tt.before)
+			}
+			if err := WriteConfigProfile(path, tt.prof, tt.keys, WriteOptions{Remove: tt.remove}); err != nil {
+				t.Fatal(err)
+			}
+			if got := readFile(t, path); got != tt.after {
+				t.Errorf("file after write:\n%q\nwant:\n%q", got, tt.after)
+			}
+		})
+	}
+}
