@@ -201,8 +201,8 @@ func validateKeyValue(kv KeyValue) error {
 
 // sectionEdit describes one write.
 type sectionEdit struct {
-	label  string                   // for messages: "[name]" or "[profile name]"
-	header string                   // header line of a new section
+	label  string                    // for messages: "[name]" or "[profile name]"
+	header string                    // header line of a new section
 	match  func(section string) bool // the sections that make up the profile
 	set    []KeyValue
 	remove []string
