@@ -171,3 +171,15 @@ func isUnrepresentable(err error, f Format) bool {
 	var ue *UnrepresentableError
 	return errors.As(err, &ue) && ue.Format == f
 }
+
+// hazardValue looks a hazard up by name.
+func hazardValue(t testing.TB, name string) string {
+	t.Helper()
+	for _, h := range hazards {
+		if h.name == name {
+			return h.value
+		}
+	}
+	t.Fatalf("no hazard %q", name)
+	return ""
+}
