@@ -32,7 +32,7 @@ func verifySplice(path string, old, data []byte, oldDoc *document, e sectionEdit
 		// A new section: the rest of the file may gain a final line break
 		// and one blank line before it, nothing else.
 		rest, ok := strings.CutPrefix(newOut, oldOut)
-		if !ok || (rest != "" && rest != newDoc.eol && rest != newDoc.eol+newDoc.eol) {
+		if !ok || strings.Trim(rest, "\r\n") != "" || len(rest) > 4 {
 			return refuse("change the file outside the profile")
 		}
 	} else if newOut != oldOut {

@@ -430,8 +430,13 @@ func splice(doc *document, targets []*section, e sectionEdit) []byte {
 			out = append(out, l)
 		}
 		if i == anchor && len(pending) > 0 {
-			out = appendKeys(out, pending, indent, doc.eol)
+			out = appendKeys(out, pending, indent, eolNear(doc, anchor))
 		}
+	}
+	if n := len(doc.lines); n > 0 && doc.lines[n-1].eol == "" && len(out) > 0 {
+		// The file ended without a final line break; so does the result
+		// (the end can only have moved inside the profile's section).
+		out[len(out)-1].eol = ""
 	}
 	return join(out)
 }
@@ -458,19 +463,32 @@ func appendKeys(out []rawLine, kvs []KeyValue, indent, eol string) []rawLine {
 // appendSection adds a new section at the end, after one blank line.
 func appendSection(doc *document, e sectionEdit) []byte {
 	out := append([]rawLine(nil), doc.lines...)
+	eol := eolNear(doc, len(out)-1)
 	if n := len(out); n > 0 {
 		if out[n-1].eol == "" {
-			out[n-1].eol = doc.eol
+			out[n-1].eol = eol
 		}
 		if pyStrip(out[n-1].text) != "" {
-			out = append(out, rawLine{eol: doc.eol})
+			out = append(out, rawLine{eol: eol})
 		}
 	}
-	out = append(out, rawLine{text: e.header, eol: doc.eol})
+	out = append(out, rawLine{text: e.header, eol: eol})
 	for _, kv := range e.set {
-		out = append(out, rawLine{text: kv.Key + " = " + kv.Value, eol: doc.eol})
+		out = append(out, rawLine{text: kv.Key + " = " + kv.Value, eol: eol})
 	}
 	return join(out)
+}
+
+// eolNear is the line break of line i or the nearest line before it that
+// has one, so new lines match their neighbours in a file whose line
+// endings are mixed; the file's first line break when there is none.
+func eolNear(doc *document, i int) string {
+	for ; i >= 0; i-- {
+		if doc.lines[i].eol != "" {
+			return doc.lines[i].eol
+		}
+	}
+	return doc.eol
 }
 
 func join(lines []rawLine) []byte {

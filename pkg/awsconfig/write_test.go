@@ -191,6 +191,13 @@ func TestWriteConfigProfile(t *testing.T) {
 			after:  "[profile rc]\ncredential_process = new\nregion = x\n",
 		},
 		{
+			name: "new lines take the line ending of their neighbours", prof: "rc",
+			before: "[a]\nk = v\n\n[profile rc]\r\nregion = x\r\nrole_arn = y",
+			keys:   []KeyValue{{"output", "json"}},
+			remove: []string{"role_arn"},
+			after:  "[a]\nk = v\n\n[profile rc]\r\nregion = x\r\noutput = json",
+		},
+		{
 			name: "indented keys stay indented and the next header stays a header", prof: "rc",
 			before: "[profile rc]\n  region = x\n  [profile next]\n  k = v\n",
 			keys:   []KeyValue{{"output", "json"}},
