@@ -100,3 +100,25 @@ func TestConfigAccountRoot(t *testing.T) {
 	assumeRoleNamed(t, alice(t, s), "open", "a2")
 	assumeRoleNamed(t, with(t, s, demo.Credentials), "open", "a3")
 }
+
+// TestDocsShowTheDemoConfig keeps docs/ststest.md honest: its demo
+// configuration block must load and equal DemoConfig.
+func TestDocsShowTheDemoConfig(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "ststest.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(doc), "## The demo configuration")
+	_, block, ok2 := strings.Cut(section, "```json\n")
+	block, _, ok3 := strings.Cut(block, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("docs/ststest.md has no JSON block under \"## The demo configuration\"")
+	}
+	got, err := ststest.LoadConfigFile(writeConfig(t, block))
+	if err != nil {
+		t.Fatalf("the documented demo configuration does not load: %v", err)
+	}
+	if !reflect.DeepEqual(got, ststest.DemoConfig()) {
+		t.Errorf("the documented demo configuration differs from DemoConfig:\n got %+v\nwant %+v", got, ststest.DemoConfig())
+	}
+}
