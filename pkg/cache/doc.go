@@ -43,5 +43,11 @@
 // Writes go to a temporary file created with O_EXCL and mode 0600 (so no
 // other user can ever open it), are fsynced, renamed over the entry, and
 // the directory is fsynced (Unix), so a crash leaves the old entry or the
-// new one.
+// new one. On Windows a rename over an entry that a reader has open at that
+// instant can fail; like every write failure it only costs the caching of
+// that fetch (one warning, credentials still returned).
+//
+// A cache that cannot be written (read-only directory, full disk, directory
+// removed) never stops the credentials: Fetch reports it once per Store
+// through Options.Warn and returns what it fetched.
 package cache

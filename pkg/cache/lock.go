@@ -23,12 +23,14 @@ type LockTimeoutError struct {
 	Err error
 }
 
+// Error names the lock file and says what to do; the CLI adds its hint.
 func (e *LockTimeoutError) Error() string {
 	return fmt.Sprintf("timed out after %s waiting for cache lock %s: another rolecall process is fetching the same credentials "+
 		"(it may be waiting for STS or for an MFA code); let it finish or stop it, then retry",
 		e.Waited.Round(time.Millisecond), e.Path)
 }
 
+// Unwrap lets errors.Is see context.DeadlineExceeded.
 func (e *LockTimeoutError) Unwrap() error { return e.Err }
 
 // processLocks holds, per lock path, a one-slot channel that the goroutines
@@ -88,6 +90,29 @@ func (s *Store) lock(ctx context.Context, key string) (*heldLock, error) {
 		}
 		return nil, fmt.Errorf("cannot lock cache entry: %w", err)
 	}
+}
+
+// tryLock takes key's lock only if nobody holds it; ok is false if
+// someone does.
+func (s *Store) tryLock(key string) (l *heldLock, ok bool, err error) {
+	path := s.lockPath(key)
+	process := processLock(path)
+	select {
+	case process <- struct{}{}:
+	default:
+		return nil, false, nil
+	}
+	fl := flock.New(path, flock.SetPermissions(0o600))
+	if ok, err = fl.TryLock(); !ok || err != nil {
+		<-process
+		return nil, false, err
+	}
+	if !lockedCurrentFile(fl, path) {
+		_ = fl.Unlock()
+		<-process
+		return nil, false, nil
+	}
+	return &heldLock{fl: fl, process: process}, true, nil
 }
 
 // lockedCurrentFile reports whether the file fl has locked is still the one

@@ -456,8 +456,9 @@ func (s *Store) List() ([]Entry, error) {
 // many it deleted. An entry that cannot be read is offered to match as the
 // zero Entry, so a match that accepts everything (clear --all) removes
 // corrupt entries too. Each entry is deleted under its lock, together with
-// its lock file, so a Fetch in progress finishes first. Stale temporary
-// files are removed as well.
+// its lock file, so a Fetch in progress finishes first. Lock files without
+// an entry that nobody holds, and stale temporary files, are removed as
+// well.
 func (s *Store) Remove(match func(Entry) bool) (int, error) {
 	if s.unusable != nil {
 		return 0, s.unusable
@@ -484,8 +485,33 @@ func (s *Store) Remove(match func(Entry) bool) (int, error) {
 			n++
 		}
 	}
+	s.removeOrphanLocks()
 	s.removeStaleTemps()
 	return n, errors.Join(errs...)
+}
+
+// removeOrphanLocks deletes the lock files of keys that have no entry (a
+// fetch that failed leaves one), unless someone holds them: that is a
+// fetch in progress.
+func (s *Store) removeOrphanLocks() {
+	ents, err := os.ReadDir(s.dir)
+	if err != nil {
+		return
+	}
+	for _, de := range ents {
+		key, ok := strings.CutSuffix(de.Name(), lockSuffix)
+		if !ok || !validKey(key) {
+			continue
+		}
+		l, ok, err := s.tryLock(key)
+		if !ok || err != nil {
+			continue
+		}
+		if _, err := os.Lstat(s.entryPath(key)); errors.Is(err, fs.ErrNotExist) {
+			_ = os.Remove(s.lockPath(key))
+		}
+		l.unlock()
+	}
 }
 
 // removeKey deletes key's entry and lock file while holding its lock.

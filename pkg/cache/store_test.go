@@ -477,6 +477,12 @@ func TestRemove(t *testing.T) {
 		mustFetch(t, s, testKey(role), DefaultRefreshWindow, func(context.Context) (Entry, error) { return e, nil })
 	}
 	writeRaw(t, dir, testKey("corrupt"), []byte("{"), 0o600)
+	// A failed fetch leaves a lock file without an entry.
+	if _, _, err := s.Fetch(context.Background(), testKey("failed"), DefaultRefreshWindow, func(context.Context) (Entry, error) {
+		return Entry{}, errors.New("AccessDenied")
+	}); err == nil {
+		t.Fatal("failing fetch succeeded")
+	}
 	byLabel := func(role string) func(Entry) bool {
 		return func(e Entry) bool { return e.Label == "arn:aws:iam::123456789012:role/"+role }
 	}
@@ -524,6 +530,43 @@ func TestRemove(t *testing.T) {
 	c := newCounter(time.Hour)
 	if _, out := mustFetch(t, s, testKey("a"), DefaultRefreshWindow, c.fetch); out.Result != Fetched || !out.Stored {
 		t.Errorf("Fetch after Remove: %v, want fetched and stored", out)
+	}
+}
+
+func TestRemoveKeepsLockOfFetchInProgress(t *testing.T) {
+	dir := cacheDir(t)
+	s, _ := openStore(t, dir, Options{})
+	lockPath := filepath.Join(s.Dir(), testKey("busy")+lockSuffix)
+	busy := flock.New(lockPath) // a first fetch, still talking to STS
+	if err := busy.Lock(); err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Unlock()
+	if n, err := s.Remove(func(Entry) bool { return true }); n != 0 || err != nil {
+		t.Fatalf("Remove(all) = %d, %v; want 0, nil", n, err)
+	}
+	if _, err := os.Stat(lockPath); err != nil {
+		t.Errorf("the lock file of a fetch in progress was removed: %v", err)
+	}
+}
+
+func TestLookupTakesNoLock(t *testing.T) {
+	s, _ := openStore(t, cacheDir(t), Options{})
+	key := testKey("app")
+	c := newCounter(time.Hour)
+	mustFetch(t, s, key, DefaultRefreshWindow, c.fetch)
+	// Another process refreshing this entry holds its lock: readers of
+	// the current entry must not wait for it.
+	other := flock.New(filepath.Join(s.Dir(), key+lockSuffix))
+	if err := other.Lock(); err != nil {
+		t.Fatal(err)
+	}
+	defer other.Unlock()
+	if _, ok := s.Lookup(key, DefaultRefreshWindow); !ok {
+		t.Error("Lookup missed while the lock was held")
+	}
+	if _, out := mustFetch(t, s, key, DefaultRefreshWindow, c.fetch); out.Result != Hit {
+		t.Errorf("Fetch = %v while the lock was held, want a hit without waiting", out)
 	}
 }
 
