@@ -280,7 +280,7 @@ json.dump([dotenv_values(p) for p in sys.argv[1:]], sys.stdout)`
 	for _, a := range all {
 		args = append(args, a.file)
 	}
-	cmd := exec.Command(py, args...)
+	cmd := exec.CommandContext(t.Context(), py, args...)
 	cmd.Env = hermeticEnv(t)
 	out, err := cmd.Output()
 	if err != nil {
@@ -332,7 +332,7 @@ json.dump(out, sys.stdout)`
 		}
 		args = append(args, path, tt.profile)
 	}
-	cmd := exec.Command(py, args...)
+	cmd := exec.CommandContext(t.Context(), py, args...)
 	cmd.Env = hermeticEnv(t)
 	out, err := cmd.Output()
 	if err != nil {

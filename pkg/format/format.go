@@ -99,8 +99,8 @@ type Var struct{ Name, Value string }
 // Environment variable names rolecall sets.
 const (
 	envAccessKeyID     = "AWS_ACCESS_KEY_ID"
-	envSecretAccessKey = "AWS_SECRET_ACCESS_KEY"
-	envSessionToken    = "AWS_SESSION_TOKEN"
+	envSecretAccessKey = "AWS_SECRET_ACCESS_KEY" //nolint:gosec // a variable name, not a secret
+	envSessionToken    = "AWS_SESSION_TOKEN"     //nolint:gosec // a variable name, not a secret
 	envExpiration      = "AWS_CREDENTIAL_EXPIRATION"
 	envRegion          = "AWS_REGION"
 	envDefaultRegion   = "AWS_DEFAULT_REGION"
@@ -188,6 +188,7 @@ type UnrepresentableError struct {
 	Reason string
 }
 
+// Error says which format cannot carry which variable, and why.
 func (e *UnrepresentableError) Error() string {
 	return fmt.Sprintf("format %s cannot represent %s: it %s", e.Format, e.Name, e.Reason)
 }

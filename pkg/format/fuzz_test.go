@@ -79,7 +79,7 @@ func FuzzPOSIXQuoting(f *testing.F) {
 
 		dir := t.TempDir()
 		word := filepath.Join(dir, "word")
-		cmd := exec.Command(bash, "--norc", "--noprofile", "-c", `printf '%s\0' "$#" `+QuotePOSIX(s)+` > "$0"`, word)
+		cmd := exec.CommandContext(t.Context(), bash, "--norc", "--noprofile", "-c", `printf '%s\0' "$#" `+QuotePOSIX(s)+` > "$0"`, word)
 		cmd.Env = hermeticEnv(t)
 		if b, err := cmd.CombinedOutput(); err != nil || len(b) > 0 {
 			t.Fatalf("bash with a QuotePOSIX word: %v\n%s", err, b)
@@ -276,10 +276,10 @@ func TestFuzzSeedCorpus(t *testing.T) {
 			path := filepath.Join("testdata", "fuzz", target, "hazard-"+h.name)
 			want := "go test fuzz v1\nstring(" + strconv.Quote(h.value) + ")\n"
 			if *update {
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 					t.Fatal(err)
 				}
-				if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+				if err := os.WriteFile(path, []byte(want), 0o600); err != nil {
 					t.Fatal(err)
 				}
 				continue

@@ -113,7 +113,7 @@ func requirePython(t testing.TB, modules ...string) string {
 	t.Helper()
 	py := requireProgram(t, "python3")
 	for _, m := range modules {
-		if out, err := exec.Command(py, "-c", "import "+m).CombinedOutput(); err != nil {
+		if out, err := exec.CommandContext(t.Context(), py, "-c", "import "+m).CombinedOutput(); err != nil {
 			if os.Getenv("CI") != "" {
 				t.Fatalf("python module %s is required in CI: %v\n%s", m, err, out)
 			}

@@ -83,7 +83,7 @@ func evalInShell(t testing.TB, sh shell, rendered []byte) map[string]string {
 	if err := os.Mkdir(out, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(path, append(sh.args(sh.script(allEnvNames)), in, out)...)
+	cmd := exec.CommandContext(t.Context(), path, append(sh.args(sh.script(allEnvNames)), in, out)...)
 	cmd.Env = hermeticEnv(t)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -210,7 +210,7 @@ func TestQuotePOSIXWordsInBash(t *testing.T) {
 	}
 	out := filepath.Join(dir, "args")
 	script := `for a in "$@"; do printf '%s\0' "$a"; done > ` + QuotePOSIX(out)
-	cmd := exec.Command(bash, "-c", "set -- "+strings.Join(quoted, " ")+"\n"+script)
+	cmd := exec.CommandContext(t.Context(), bash, "-c", "set -- "+strings.Join(quoted, " ")+"\n"+script)
 	cmd.Env = hermeticEnv(t)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("bash: %v\n%s", err, b)
