@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gofrs/flock"
+
 	"github.com/rolecall/rolecall/pkg/creds"
 )
 
@@ -87,8 +89,21 @@ func (c *counter) fetch(context.Context) (Entry, error) {
 	return c.make(n), nil
 }
 
-func newCounter(lifetime time.Duration) *counter {
-	return &counter{make: func(n int) Entry { return testEntry("fetch"+strconv.Itoa(n), lifetime) }}
+// newCounter counts fetches of one-hour credentials.
+func newCounter() *counter {
+	return &counter{make: func(n int) Entry { return testEntry("fetch"+strconv.Itoa(n), time.Hour) }}
+}
+
+// lockAsOtherProcess takes the lock at path through its own file handle,
+// as another process would, until the test ends or it is unlocked.
+func lockAsOtherProcess(t *testing.T, path string) *flock.Flock {
+	t.Helper()
+	fl := flock.New(path)
+	if err := fl.Lock(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = fl.Unlock() })
+	return fl
 }
 
 // mustFetch calls Fetch and fails the test on an error.

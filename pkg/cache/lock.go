@@ -122,7 +122,7 @@ func lockedCurrentFile(fl *flock.Flock, path string) bool {
 	if err != nil {
 		return false
 	}
-	current, err := os.Stat(path)
+	current, err := os.Stat(path) //nolint:gosec // path is the cache dir + a validated hex key
 	return err == nil && os.SameFile(held, current)
 }
 

@@ -25,7 +25,7 @@ func TestNewDirAndFilesArePrivate(t *testing.T) {
 		t.Errorf("new cache dir mode = %#o, want 0700", got)
 	}
 	key := testKey("app")
-	c := newCounter(time.Hour)
+	c := newCounter()
 	mustFetch(t, s, key, DefaultRefreshWindow, c.fetch)
 	for _, name := range []string{key + entrySuffix, key + lockSuffix} {
 		if got := perm(t, filepath.Join(dir, name)); got != 0o600 {
@@ -55,7 +55,7 @@ func TestOpenTightensLooseDir(t *testing.T) {
 			if len(msgs) != 1 || !strings.Contains(msgs[0], dir) || !strings.Contains(msgs[0], "0700") {
 				t.Errorf("warnings = %q, want one naming the dir and the fix", msgs)
 			}
-			c := newCounter(time.Hour)
+			c := newCounter()
 			if _, out := mustFetch(t, s, testKey("app"), DefaultRefreshWindow, c.fetch); !out.Stored {
 				t.Errorf("Fetch after the fix: %v, want stored", out)
 			}
@@ -83,7 +83,7 @@ func TestLooseEntryIsReplacedByPrivateOne(t *testing.T) {
 	s, _ := openStore(t, dir, Options{})
 	key := testKey("app")
 	path := writeRaw(t, dir, key, encoded(t, testEntry("old", time.Hour), key), 0o644)
-	c := newCounter(time.Hour)
+	c := newCounter()
 	e, out := mustFetch(t, s, key, DefaultRefreshWindow, c.fetch)
 	if out.Result != Fetched || e.Credentials.AccessKeyID != "ASIAfetch1" {
 		t.Fatalf("Fetch = %v, %s; want the 0644 entry ignored and replaced", out, e.Credentials.AccessKeyID)
@@ -121,13 +121,13 @@ func TestReadOnlyCacheStillReturnsCredentials(t *testing.T) {
 		}
 	}
 	for _, p := range []string{empty, haslock, parent} {
-		if err := os.Chmod(p, 0o500); err != nil {
+		if err := os.Chmod(p, 0o500); err != nil { //nolint:gosec // a read-only directory is the point
 			t.Fatal(err)
 		}
 	}
 	t.Cleanup(func() { // let t.TempDir's cleanup in
 		for _, p := range []string{empty, haslock, parent} {
-			_ = os.Chmod(p, 0o700)
+			_ = os.Chmod(p, 0o700) //nolint:gosec // owner-only, so cleanup can delete
 		}
 	})
 
@@ -168,17 +168,17 @@ func runAsNobody(t *testing.T, base string) map[string]readOnlyReport {
 	// The test binary lives in a private build directory: give nobody a
 	// copy it can run, and a path it can walk to base.
 	for p := base; p != filepath.Dir(p) && p != os.TempDir(); p = filepath.Dir(p) {
-		if err := os.Chmod(p, 0o755); err != nil {
+		if err := os.Chmod(p, 0o755); err != nil { //nolint:gosec // nobody must reach base
 			t.Fatal(err)
 		}
 	}
 	bin := filepath.Join(base, "cache.test")
-	src, err := os.Open(os.Args[0])
+	src, err := os.Open(os.Args[0]) //nolint:gosec // this test binary
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer src.Close()
-	dst, err := os.OpenFile(bin, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o755)
+	defer func() { _ = src.Close() }()
+	dst, err := os.OpenFile(bin, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o755) //nolint:gosec // nobody must run it
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +189,7 @@ func runAsNobody(t *testing.T, base string) map[string]readOnlyReport {
 		t.Fatal(err)
 	}
 
-	cmd := exec.Command(bin, "-test.run=^$")
+	cmd := exec.CommandContext(t.Context(), bin, "-test.run=^$") //nolint:gosec // a copy of this test binary
 	cmd.Env = []string{helperEnv + "=readonly", helperDirEnv + "=" + base, "PATH=" + os.Getenv("PATH")}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
 	cmd.Stderr = &testWriter{t: t, prefix: "readonly helper: "}

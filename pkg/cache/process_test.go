@@ -57,9 +57,9 @@ func runHelper(mode string) int {
 		_, _ = io.Copy(io.Discard, os.Stdin)
 		e, out, err := s.Fetch(context.Background(), key, DefaultRefreshWindow, func(context.Context) (Entry, error) {
 			counter := os.Getenv(helperCounterEnv)
-			data, _ := os.ReadFile(counter)
+			data, _ := os.ReadFile(counter) //nolint:gosec // the test's own temp file
 			n, _ := strconv.Atoi(string(data))
-			if err := os.WriteFile(counter, []byte(strconv.Itoa(n+1)), 0o600); err != nil {
+			if err := os.WriteFile(counter, []byte(strconv.Itoa(n+1)), 0o600); err != nil { //nolint:gosec // the test's own temp file
 				return Entry{}, err
 			}
 			return testEntry("proc"+strconv.Itoa(os.Getpid()), time.Hour), nil
@@ -113,7 +113,7 @@ func fingerprint(e Entry) string {
 // stays open until the returned writer is closed.
 func helper(t *testing.T, mode, dir, key string, extraEnv ...string) (*exec.Cmd, io.WriteCloser, *bufio.Reader) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^$") //nolint:gosec // this test binary, run as a helper
 	cmd.Env = append(os.Environ(), helperEnv+"="+mode, helperDirEnv+"="+dir, helperKeyEnv+"="+key)
 	cmd.Env = append(cmd.Env, extraEnv...)
 	cmd.Stderr = &testWriter{t: t, prefix: mode + " helper: "}
@@ -177,7 +177,7 @@ func TestConcurrentProcessesFetchOnce(t *testing.T) {
 		procs[i] = proc{cmd, stdin, out}
 	}
 	for _, p := range procs { // start barrier: all are running by now
-		p.stdin.Close()
+		_ = p.stdin.Close()
 	}
 
 	var lines []string
@@ -193,7 +193,7 @@ func TestConcurrentProcessesFetchOnce(t *testing.T) {
 			fetched++
 		}
 	}
-	calls, err := os.ReadFile(counter)
+	calls, err := os.ReadFile(counter) //nolint:gosec // the test's own temp file
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +229,7 @@ func TestKilledLockHolderDoesNotBlock(t *testing.T) {
 		t.Fatalf("lock file: %v", err)
 	}
 	s, _ := openStore(t, dir, Options{LockTimeout: 10 * time.Second})
-	c := newCounter(time.Hour)
+	c := newCounter()
 	e, o := mustFetch(t, s, key, DefaultRefreshWindow, c.fetch)
 	if o.Result != Fetched || !o.Stored || e.Credentials.AccessKeyID != "ASIAfetch1" {
 		t.Errorf("Fetch after the holder died: %v, %s; want fetched and stored", o, e.Credentials.AccessKeyID)
@@ -265,7 +265,7 @@ func TestKillDuringWriteLeavesNoTornEntry(t *testing.T) {
 
 			// The dead writer's temp file is complete and private, but
 			// it is not the entry.
-			data, err := os.ReadFile(tmp)
+			data, err := os.ReadFile(tmp) //nolint:gosec // in the test's cache dir
 			if err != nil {
 				t.Fatalf("temp file %s: %v", tmpName, err)
 			}
@@ -282,7 +282,7 @@ func TestKillDuringWriteLeavesNoTornEntry(t *testing.T) {
 
 			// The leftover does not get in the way of the next Fetch, and
 			// once it is stale, a write removes it.
-			c := newCounter(time.Hour)
+			c := newCounter()
 			e, o := mustFetch(t, s, key, DefaultRefreshWindow, c.fetch)
 			if tt.old && (o.Result != Hit || e.Credentials.AccessKeyID != "ASIAold") {
 				t.Errorf("Fetch = %v, %s; want a hit on the old entry", o, e.Credentials.AccessKeyID)
@@ -311,7 +311,7 @@ func TestKillDuringWriteLeavesNoTornEntry(t *testing.T) {
 // helperOutput runs cmd to completion and returns its stdout.
 func helperOutput(t *testing.T, cmd *exec.Cmd, stdin io.WriteCloser, out *bufio.Reader) string {
 	t.Helper()
-	stdin.Close()
+	_ = stdin.Close()
 	var buf bytes.Buffer
 	_, _ = buf.ReadFrom(out)
 	if err := cmd.Wait(); err != nil {
@@ -352,7 +352,7 @@ func runReadOnlyScenarios(base string) map[string]readOnlyReport {
 			reports[sc.name] = r
 			continue
 		}
-		c := newCounter(time.Hour)
+		c := newCounter()
 		for range 2 {
 			e, out, err := s.Fetch(context.Background(), testKey("app"), DefaultRefreshWindow, c.fetch)
 			if err != nil {

@@ -11,8 +11,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/gofrs/flock"
 )
 
 // TestLookupAndReplace puts one file (or none) where an entry belongs, checks
@@ -89,7 +87,7 @@ func TestLookupAndReplace(t *testing.T) {
 				t.Errorf("Lookup returned %s, want the stored ASIAold", e.Credentials.AccessKeyID)
 			}
 
-			c := newCounter(time.Hour)
+			c := newCounter()
 			got, out := mustFetch(t, s, key, tt.window, c.fetch)
 			if tt.hit {
 				if out.Result != Hit || c.calls.Load() != 0 || got.Credentials.AccessKeyID != "ASIAold" {
@@ -134,7 +132,7 @@ func cmpOr(m, def os.FileMode) os.FileMode {
 func TestFetchStoresOnceThenHits(t *testing.T) {
 	s, _ := openStore(t, cacheDir(t), Options{})
 	key := testKey("app")
-	c := newCounter(time.Hour)
+	c := newCounter()
 
 	first, out := mustFetch(t, s, key, DefaultRefreshWindow, c.fetch)
 	if out.Result != Fetched || !out.Stored {
@@ -158,7 +156,7 @@ func TestFetchAfterClockPassesRefreshWindow(t *testing.T) {
 	now := testNow
 	s, _ := openStore(t, cacheDir(t), Options{Now: func() time.Time { return now }})
 	key := testKey("app")
-	c := newCounter(time.Hour)
+	c := newCounter()
 	mustFetch(t, s, key, DefaultRefreshWindow, c.fetch)
 
 	now = testNow.Add(44 * time.Minute) // 16 minutes left: still a hit
@@ -178,7 +176,7 @@ func TestFetchAfterClockPassesRefreshWindow(t *testing.T) {
 func TestFetchForcedRefreshReplacesEntry(t *testing.T) {
 	s, _ := openStore(t, cacheDir(t), Options{})
 	key := testKey("app")
-	c := newCounter(time.Hour)
+	c := newCounter()
 	mustFetch(t, s, key, DefaultRefreshWindow, c.fetch)
 	e, out := mustFetch(t, s, key, math.MaxInt64, c.fetch)
 	if out.Result != Fetched || e.Credentials.AccessKeyID != "ASIAfetch2" {
@@ -203,7 +201,7 @@ func TestFetchErrorIsReturnedAndNotCached(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, key+entrySuffix)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("an entry was written after a failed fetch: %v", err)
 	}
-	c := newCounter(time.Hour)
+	c := newCounter()
 	if _, out := mustFetch(t, s, key, DefaultRefreshWindow, c.fetch); out.Result != Fetched {
 		t.Errorf("after a failure: %v, want a new fetch", out)
 	}
@@ -255,7 +253,7 @@ func TestFetchDoesNotStoreUncacheableEntry(t *testing.T) {
 
 func TestFetchRefusesMalformedKey(t *testing.T) {
 	s, _ := openStore(t, cacheDir(t), Options{})
-	c := newCounter(time.Hour)
+	c := newCounter()
 	for _, key := range []string{"", "../../etc/passwd", strings.Repeat("A", 64), strings.Repeat("a", 63)} {
 		if _, _, err := s.Fetch(context.Background(), key, DefaultRefreshWindow, c.fetch); err == nil {
 			t.Errorf("Fetch(%q) succeeded, want an error", key)
@@ -276,7 +274,7 @@ func TestConcurrentFetchesInOneProcessFetchOnce(t *testing.T) {
 	// as separate commands in one process would.
 	shared, _ := openStore(t, dir, Options{})
 	key := testKey("app")
-	c := newCounter(time.Hour)
+	c := newCounter()
 
 	start := make(chan struct{})
 	results := make([]Entry, n)
@@ -322,13 +320,9 @@ func TestLockTimeoutNamesLockFile(t *testing.T) {
 	key := testKey("app")
 	lockPath := filepath.Join(s.Dir(), key+lockSuffix)
 
-	other := flock.New(lockPath) // another process's lock
-	if err := other.Lock(); err != nil {
-		t.Fatal(err)
-	}
-	defer other.Unlock()
+	other := lockAsOtherProcess(t, lockPath) // another process's lock
 
-	c := newCounter(time.Hour)
+	c := newCounter()
 	_, out, err := s.Fetch(context.Background(), key, DefaultRefreshWindow, c.fetch)
 	var timeout *LockTimeoutError
 	if !errors.As(err, &timeout) {
@@ -362,11 +356,7 @@ func TestLockTimeoutNamesLockFile(t *testing.T) {
 func TestLockWaitEndsWithCallerContext(t *testing.T) {
 	s, _ := openStore(t, cacheDir(t), Options{LockTimeout: time.Hour})
 	key := testKey("app")
-	other := flock.New(filepath.Join(s.Dir(), key+lockSuffix))
-	if err := other.Lock(); err != nil {
-		t.Fatal(err)
-	}
-	defer other.Unlock()
+	lockAsOtherProcess(t, filepath.Join(s.Dir(), key+lockSuffix))
 
 	tests := []struct {
 		name        string
@@ -387,7 +377,7 @@ func TestLockWaitEndsWithCallerContext(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := tt.ctx()
 			defer cancel()
-			c := newCounter(time.Hour)
+			c := newCounter()
 			_, _, err := s.Fetch(ctx, key, DefaultRefreshWindow, c.fetch)
 			var timeout *LockTimeoutError
 			if errors.As(err, &timeout) != tt.wantTimeout || !errors.Is(err, tt.wantIs) {
@@ -406,11 +396,7 @@ func TestLockWaitEndsWithCallerContext(t *testing.T) {
 func TestLockNoticesReplacedLockFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, testKey("app")+lockSuffix)
-	stale := flock.New(path)
-	if err := stale.Lock(); err != nil {
-		t.Fatal(err)
-	}
-	defer stale.Unlock()
+	stale := lockAsOtherProcess(t, path)
 	if !lockedCurrentFile(stale, path) {
 		t.Fatal("lockedCurrentFile = false for the file at the path")
 	}
@@ -420,11 +406,7 @@ func TestLockNoticesReplacedLockFile(t *testing.T) {
 	if lockedCurrentFile(stale, path) {
 		t.Error("lockedCurrentFile = true after the file was deleted")
 	}
-	fresh := flock.New(path)
-	if err := fresh.Lock(); err != nil {
-		t.Fatal(err)
-	}
-	defer fresh.Unlock()
+	fresh := lockAsOtherProcess(t, path)
 	if lockedCurrentFile(stale, path) {
 		t.Error("lockedCurrentFile = true after the path got a new file")
 	}
@@ -488,10 +470,7 @@ func TestRemove(t *testing.T) {
 	}
 
 	// Remove waits for the entry's lock: a Fetch in progress finishes first.
-	held := flock.New(filepath.Join(s.Dir(), testKey("a")+lockSuffix))
-	if err := held.Lock(); err != nil {
-		t.Fatal(err)
-	}
+	held := lockAsOtherProcess(t, filepath.Join(s.Dir(), testKey("a")+lockSuffix))
 	n, err := s.Remove(byLabel("a"))
 	var timeout *LockTimeoutError
 	if n != 0 || !errors.As(err, &timeout) {
@@ -527,7 +506,7 @@ func TestRemove(t *testing.T) {
 	}
 
 	// A removed key can be fetched and locked again.
-	c := newCounter(time.Hour)
+	c := newCounter()
 	if _, out := mustFetch(t, s, testKey("a"), DefaultRefreshWindow, c.fetch); out.Result != Fetched || !out.Stored {
 		t.Errorf("Fetch after Remove: %v, want fetched and stored", out)
 	}
@@ -537,11 +516,7 @@ func TestRemoveKeepsLockOfFetchInProgress(t *testing.T) {
 	dir := cacheDir(t)
 	s, _ := openStore(t, dir, Options{})
 	lockPath := filepath.Join(s.Dir(), testKey("busy")+lockSuffix)
-	busy := flock.New(lockPath) // a first fetch, still talking to STS
-	if err := busy.Lock(); err != nil {
-		t.Fatal(err)
-	}
-	defer busy.Unlock()
+	lockAsOtherProcess(t, lockPath) // a first fetch, still talking to STS
 	if n, err := s.Remove(func(Entry) bool { return true }); n != 0 || err != nil {
 		t.Fatalf("Remove(all) = %d, %v; want 0, nil", n, err)
 	}
@@ -553,15 +528,11 @@ func TestRemoveKeepsLockOfFetchInProgress(t *testing.T) {
 func TestLookupTakesNoLock(t *testing.T) {
 	s, _ := openStore(t, cacheDir(t), Options{})
 	key := testKey("app")
-	c := newCounter(time.Hour)
+	c := newCounter()
 	mustFetch(t, s, key, DefaultRefreshWindow, c.fetch)
 	// Another process refreshing this entry holds its lock: readers of
 	// the current entry must not wait for it.
-	other := flock.New(filepath.Join(s.Dir(), key+lockSuffix))
-	if err := other.Lock(); err != nil {
-		t.Fatal(err)
-	}
-	defer other.Unlock()
+	lockAsOtherProcess(t, filepath.Join(s.Dir(), key+lockSuffix))
 	if _, ok := s.Lookup(key, DefaultRefreshWindow); !ok {
 		t.Error("Lookup missed while the lock was held")
 	}
@@ -591,7 +562,7 @@ func TestWriteRemovesStaleTempFiles(t *testing.T) {
 		}
 	}
 
-	c := newCounter(time.Hour)
+	c := newCounter()
 	mustFetch(t, s, key, DefaultRefreshWindow, c.fetch)
 
 	for _, tt := range []struct {
@@ -619,7 +590,7 @@ func TestOpenBypassesFileWhereDirShouldBe(t *testing.T) {
 func assertBypassed(t *testing.T, s *Store, w *warnings, want string) {
 	t.Helper()
 	key := testKey("app")
-	c := newCounter(time.Hour)
+	c := newCounter()
 	for i := range 2 {
 		e, out := mustFetch(t, s, key, DefaultRefreshWindow, c.fetch)
 		if out.Result != Fetched || out.Stored {
