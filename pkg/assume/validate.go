@@ -64,9 +64,6 @@ var defaultRegionByPartition = map[string]string{
 
 // ValidateRoleARN checks that s is an IAM role ARN in a known partition.
 func ValidateRoleARN(s string) error {
-	if n := len(s); n < minRoleARNChars || n > maxRoleARNChars {
-		return inputErrorf("role ARN", "%q must be %d to %d characters", s, minRoleARNChars, maxRoleARNChars)
-	}
 	a, err := arn.Parse(s)
 	if err != nil {
 		return inputErrorf("role ARN", "%q is not an ARN (want arn:aws:iam::123456789012:role/NAME)", s)
@@ -79,6 +76,9 @@ func ValidateRoleARN(s string) error {
 	}
 	if !isAccountID(a.AccountID) {
 		return inputErrorf("role ARN", "%q has account %q, want 12 digits", s, a.AccountID)
+	}
+	if n := len(s); n < minRoleARNChars || n > maxRoleARNChars {
+		return inputErrorf("role ARN", "must be %d to %d characters, got %d", minRoleARNChars, maxRoleARNChars, n)
 	}
 	return nil
 }

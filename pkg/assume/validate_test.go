@@ -22,7 +22,8 @@ func TestValidateRoleARN(t *testing.T) {
 		{"arn:aws:iam::123456789012:role/", "not an IAM role ARN"},
 		{"arn:other:iam::123456789012:role/demo", "unknown partition"},
 		{"not-an-arn-at-all-but-long", "not an ARN"},
-		{"arn:aws", "characters"},
+		{"arn:aws", "not an ARN"},
+		{"arn:aws:iam::123456789012:role/" + strings.Repeat("r", 2048), "characters"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.arn, func(t *testing.T) {

@@ -1,6 +1,164 @@
-// Package cli is rolecall's command tree. It parses flags, calls the library
-// packages and is the only place that writes to stdout and stderr.
+// Package cli is rolecall's command tree. It parses flags into an options
+// struct per command, calls the library packages, and is the only place
+// that writes to stdout and stderr.
+//
+// Output contract: stdout carries only what a machine reads (exports, JSON,
+// credential_process output), and only once the whole command succeeded;
+// everything for a person goes to stderr.
 package cli
 
-// Main runs rolecall and returns its exit code.
-func Main() int { return 0 }
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/fatih/color"
+	"github.com/mattn/go-isatty"
+	"github.com/spf13/cobra"
+)
+
+// IO is the process environment a command runs in. Tests replace it.
+type IO struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+	Getenv func(string) string
+	Now    func() time.Time
+	// OutIsTerminal and ErrIsTerminal decide the eval hint and colour.
+	OutIsTerminal bool
+	ErrIsTerminal bool
+
+	// Args is the command line, for the eval hint.
+	Args []string
+
+	debug   bool
+	quiet   bool
+	noColor bool
+}
+
+func systemIO() *IO {
+	return &IO{
+		In:            os.Stdin,
+		Out:           os.Stdout,
+		ErrOut:        os.Stderr,
+		Getenv:        os.Getenv,
+		Now:           time.Now,
+		OutIsTerminal: isTerminal(os.Stdout),
+		ErrIsTerminal: isTerminal(os.Stderr),
+	}
+}
+
+func isTerminal(f *os.File) bool {
+	return isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())
+}
+
+// colored decides per stream: fatih/color's global switch looks only at
+// stdout, and stderr is what rolecall colours.
+func (io *IO) colored() bool {
+	return io.ErrIsTerminal && !io.noColor && io.Getenv("NO_COLOR") == ""
+}
+
+// Debugf traces a step on stderr with --debug. Callers pass no secret.
+func (io *IO) Debugf(format string, args ...any) {
+	if io.debug {
+		fmt.Fprintf(io.ErrOut, "rolecall: debug: "+format+"\n", args...)
+	}
+}
+
+// Warnf reports a problem that does not stop the command.
+func (io *IO) Warnf(format string, args ...any) {
+	label := "warning:"
+	if io.colored() {
+		label = color.New(color.FgYellow).Sprint(label)
+	}
+	fmt.Fprintf(io.ErrOut, "rolecall: %s %s\n", label, oneLine(fmt.Sprintf(format, args...)))
+}
+
+// Infof tells a person something on stderr unless --quiet.
+func (io *IO) Infof(format string, args ...any) {
+	if !io.quiet {
+		fmt.Fprintf(io.ErrOut, "rolecall: "+format+"\n", args...)
+	}
+}
+
+// Main runs rolecall with the process's arguments and returns its exit code.
+func Main() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return Run(ctx, systemIO(), os.Args[1:])
+}
+
+// Run executes one command line and returns its exit code.
+func Run(ctx context.Context, io *IO, args []string) int {
+	io.Args = args
+	root := NewCmdRoot(io)
+	root.SetArgs(args)
+	root.SetIn(io.In)
+	root.SetOut(io.Out)
+	root.SetErr(io.ErrOut)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	var ce *childExit
+	if errors.As(err, &ce) {
+		return ce.code
+	}
+	var debug func(string, ...any)
+	if io.debug {
+		debug = io.Debugf
+	}
+	if isFlagError(cmd, err) {
+		err = withCode(ExitUsage, err, fmt.Sprintf("see '%s --help'", cmd.CommandPath()))
+	}
+	return printError(io.ErrOut, io.colored(), err, debug)
+}
+
+// NewCmdRoot builds the command tree.
+func NewCmdRoot(io *IO) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "rolecall",
+		Short: "Assume AWS IAM roles and use the temporary credentials anywhere",
+		Long: `rolecall assumes AWS IAM roles through STS, caches the temporary credentials
+safely on disk, and hands them to your shell, your SDKs (credential_process),
+a child process, or a CI job.`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.PersistentFlags().BoolVar(&io.debug, "debug", false, "trace each step on stderr (secrets are never shown)")
+	root.PersistentFlags().BoolVarP(&io.quiet, "quiet", "q", false, "print nothing on stderr but errors")
+	root.PersistentFlags().BoolVar(&io.noColor, "no-color", false, "never colour stderr (also: NO_COLOR)")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return withCode(ExitUsage, err, fmt.Sprintf("see '%s --help'", c.CommandPath()))
+	})
+
+	root.AddCommand(
+		NewCmdAssume(io, nil),
+		NewCmdProcess(io, nil),
+		NewCmdExec(io, nil),
+		NewCmdConfigure(io, nil),
+		NewCmdWhoami(io, nil),
+		NewCmdCache(io),
+		NewCmdVersion(io),
+		NewCmdShellInit(io, nil),
+	)
+	registerCompletions(root, io)
+	return root
+}
+
+// isFlagError tells cobra's own command-line errors (unknown command, bad
+// argument count) from a command's errors, which are classified already.
+func isFlagError(cmd *cobra.Command, err error) bool {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return false
+	}
+	return cmd == nil || !cmd.Flags().Parsed() || strings.HasPrefix(err.Error(), "unknown command") ||
+		strings.HasPrefix(err.Error(), "accepts ") || strings.HasPrefix(err.Error(), "requires at least")
+}

@@ -1,0 +1,474 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/processcreds"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/rolecall/rolecall/pkg/cli"
+	"github.com/rolecall/rolecall/pkg/ststest"
+)
+
+// TestMain lets testscript run this test binary as the real `rolecall`
+// program, in its own process, from the scripts' PATH.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"rolecall": func() { os.Exit(cli.Main()) },
+	})
+}
+
+// TestScripts runs the end-to-end scripts in testdata/script against the STS
+// emulator. Each script gets a hermetic HOME, AWS config, cache directory and
+// its own emulator (started with `sts start`).
+func TestScripts(t *testing.T) {
+	testscript.RunT(redactingT{t}, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		Setup: func(env *testscript.Env) error {
+			home := filepath.Join(env.WorkDir, "home")
+			for _, kv := range [][2]string{
+				{"HOME", home},
+				{"USER", "tester"},
+				{"AWS_CONFIG_FILE", filepath.Join(home, ".aws", "config")},
+				{"AWS_SHARED_CREDENTIALS_FILE", filepath.Join(home, ".aws", "credentials")},
+				{"ROLECALL_CACHE_DIR", filepath.Join(env.WorkDir, "cache")},
+				{"AWS_EC2_METADATA_DISABLED", "true"},
+				{"AWS_REGION", ""},
+				{"AWS_DEFAULT_REGION", ""},
+				{"AWS_PROFILE", ""},
+				{"CI", ""},
+				{"DEMO_KEY_ID", ststest.DemoAccessKeyID},
+				{"DEMO_SECRET", ststest.DemoSecretAccessKey},
+				{"DEMO_MFA", ststest.DemoMFASerial},
+				{"ROLE", "arn:aws:iam::" + ststest.DemoAccount + ":role"},
+			} {
+				env.Setenv(kv[0], kv[1])
+			}
+			return os.MkdirAll(filepath.Join(home, ".aws"), 0o700)
+		},
+		Condition: haveProgram,
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"sts":           cmdSTS,
+			"parallel":      cmdParallel,
+			"perm":          cmdPerm,
+			"nosecret":      cmdNoSecret,
+			"gosdk-whoami":  cmdGoSDKWhoami,
+			"waitfile":      cmdWaitFile,
+			"loadgithubenv": cmdLoadGitHubEnv,
+			"rc":            cmdExitCode,
+			"sendsignal":    cmdSendSignal,
+			"mint-token":    cmdMintToken,
+			"envfromfile":   cmdEnvFromFile,
+		},
+	})
+}
+
+// haveProgram is the [have:PROGRAM] condition. Where CI is set, a missing
+// program fails the script instead of skipping it: CI installs them all.
+func haveProgram(cond string) (bool, error) {
+	prog, ok := strings.CutPrefix(cond, "have:")
+	if !ok {
+		return false, fmt.Errorf("unknown condition %q", cond)
+	}
+	if _, err := exec.LookPath(prog); err != nil {
+		if os.Getenv("CI") != "" {
+			return false, fmt.Errorf("%s is required when CI is set (.ci/run installs it): %w", prog, err)
+		}
+		return false, nil
+	}
+	return true, nil
+}
+
+// redactingT is the test's T with secrets removed from everything logged:
+// testscript logs each command's stdout, and credential formats print
+// secret keys and session tokens (the emulator's, but a log is a log).
+type redactingT struct{ *testing.T }
+
+// secretLike matches a secret access key (40 characters) or session token
+// (longer): runs of base64 characters no log line needs.
+var secretLike = regexp.MustCompile(`[A-Za-z0-9/+=]{40,}`)
+
+func (t redactingT) Log(args ...any) {
+	t.T.Helper()
+	t.T.Log(secretLike.ReplaceAllString(fmt.Sprint(args...), "<redacted>"))
+}
+
+func (t redactingT) Fatal(args ...any) {
+	t.T.Helper()
+	t.T.Fatal(secretLike.ReplaceAllString(fmt.Sprint(args...), "<redacted>"))
+}
+
+func (t redactingT) Run(name string, f func(testscript.T)) {
+	t.T.Run(name, func(t *testing.T) { f(redactingT{t}) })
+}
+
+func (t redactingT) Verbose() bool { return testing.Verbose() }
+
+var (
+	serversMu sync.Mutex
+	servers   = map[*testscript.TestScript]*ststest.Server{}
+)
+
+func server(ts *testscript.TestScript) *ststest.Server {
+	serversMu.Lock()
+	defer serversMu.Unlock()
+	s := servers[ts]
+	if s == nil {
+		ts.Fatalf("no emulator: run 'sts start' first")
+	}
+	return s
+}
+
+// cmdSTS drives the emulator:
+//
+//	sts start                      start it and point AWS_ENDPOINT_URL_STS at it
+//	sts calls ACTION N             assert N calls of ACTION ("all" for any)
+//	sts param ACTION KEY VALUE     assert the last ACTION call had KEY=VALUE ("-" for absent)
+//	sts error ACTION CODE          assert the last ACTION call failed with CODE
+//	sts advance DURATION           move the emulator's clock
+//	sts totp VAR                   set VAR to the demo MFA device's current code
+//	sts fault ACTION KIND [COUNT]  inject a fault (see ststest.Fault)
+//	sts reset                      forget the call log
+func cmdSTS(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) == 0 {
+		ts.Fatalf("usage: sts start|calls|param|error|advance|totp|fault|reset")
+	}
+	if args[0] == "start" {
+		s := ststest.NewServer(testConfig())
+		serversMu.Lock()
+		servers[ts] = s
+		serversMu.Unlock()
+		ts.Defer(func() {
+			s.Close()
+			serversMu.Lock()
+			delete(servers, ts)
+			serversMu.Unlock()
+		})
+		ts.Setenv("AWS_ENDPOINT_URL_STS", s.URL())
+		ts.Setenv("STS_URL", s.URL())
+		return
+	}
+	s := server(ts)
+	switch args[0] {
+	case "calls":
+		want, err := strconv.Atoi(args[2])
+		ts.Check(err)
+		action := args[1]
+		if action == "all" {
+			action = ""
+		}
+		if got := s.CallCount(action); (got == want) == neg {
+			ts.Fatalf("emulator got %d %s call(s), want %d", got, args[1], want)
+		}
+	case "param":
+		call := lastCall(ts, s, args[1])
+		got, ok := call.Params[args[2]]
+		if args[3] == "-" {
+			if ok == !neg {
+				ts.Fatalf("%s had %s=%q, want it absent", args[1], args[2], got)
+			}
+			return
+		}
+		if (got == args[3]) == neg {
+			ts.Fatalf("%s had %s=%q, want %q", args[1], args[2], got, args[3])
+		}
+	case "error":
+		if got := lastCall(ts, s, args[1]).Error; (got == args[2]) == neg {
+			ts.Fatalf("last %s failed with %q, want %q", args[1], got, args[2])
+		}
+	case "advance":
+		d, err := time.ParseDuration(args[1])
+		ts.Check(err)
+		s.Advance(d)
+	case "totp":
+		ts.Setenv(args[1], s.TOTP(ststest.DemoMFASerial))
+	case "fault":
+		f := ststest.Fault{Action: args[1], Kind: args[2]}
+		if len(args) > 3 {
+			n, err := strconv.Atoi(args[3])
+			ts.Check(err)
+			f.Count = n
+		}
+		if f.Kind == "latency" {
+			f.Latency = 200 * time.Millisecond
+		}
+		s.SetFaults(f)
+	case "reset":
+		s.ResetCalls()
+	default:
+		ts.Fatalf("unknown sts command %q", args[0])
+	}
+}
+
+// testConfig is the demo configuration plus roles that let scripts build
+// longer chains: third (trusts chained) and chained-from-ci (trusts
+// ci-deploy, for web identity chains).
+func testConfig() ststest.Config {
+	cfg := ststest.DemoConfig()
+	cfg.Roles = append(cfg.Roles,
+		ststest.Role{ARN: ststest.DemoRoleARN("third"), Trust: ststest.Trust{Principals: []string{ststest.DemoRoleARN("chained")}}},
+		ststest.Role{ARN: ststest.DemoRoleARN("chained-from-ci"), Trust: ststest.Trust{Principals: []string{ststest.DemoRoleARN("ci-deploy")}}},
+	)
+	return cfg
+}
+
+func lastCall(ts *testscript.TestScript, s *ststest.Server, action string) ststest.Call {
+	calls := s.Calls()
+	for i := len(calls) - 1; i >= 0; i-- {
+		if calls[i].Action == action {
+			return calls[i]
+		}
+	}
+	ts.Fatalf("the emulator got no %s call", action)
+	return ststest.Call{}
+}
+
+// cmdParallel runs N copies of a command at once and asserts that all
+// succeed with the same stdout, which becomes the script's stdout:
+//
+//	parallel N PROGRAM ARGS...
+func cmdParallel(ts *testscript.TestScript, neg bool, args []string) {
+	n, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	path := lookPath(ts, args[1])
+	outs := make([][]byte, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmd := exec.Command(path, args[2:]...)
+			cmd.Dir = ts.Getenv("WORK")
+			cmd.Env = scriptEnv(ts)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			outs[i], errs[i] = cmd.Output()
+			if errs[i] != nil {
+				errs[i] = fmt.Errorf("%w: %s", errs[i], stderr.String())
+			}
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			ts.Fatalf("run %d of %d failed: %v", i+1, n, errs[i])
+		}
+		if !bytes.Equal(outs[i], outs[0]) {
+			ts.Fatalf("run %d printed other credentials than run 1", i+1)
+		}
+	}
+	ts.Check(os.WriteFile(ts.MkAbs("parallel.out"), outs[0], 0o600))
+}
+
+func scriptEnv(ts *testscript.TestScript) []string {
+	var env []string
+	for _, k := range []string{"PATH", "HOME", "USER", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "ROLECALL_CACHE_DIR",
+		"AWS_EC2_METADATA_DISABLED", "AWS_ENDPOINT_URL_STS", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+		"AWS_REGION", "AWS_PROFILE", "TMPDIR"} {
+		env = append(env, k+"="+ts.Getenv(k))
+	}
+	return env
+}
+
+// lookPath finds a program on the script's PATH, where testscript put
+// rolecall, not the test process's.
+func lookPath(ts *testscript.TestScript, name string) string {
+	for _, dir := range filepath.SplitList(ts.Getenv("PATH")) {
+		p := filepath.Join(dir, name)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			return p
+		}
+	}
+	ts.Fatalf("%s not found on the script's PATH", name)
+	return ""
+}
+
+// cmdPerm asserts a file's permission bits: perm PATH 0600
+func cmdPerm(ts *testscript.TestScript, neg bool, args []string) {
+	fi, err := os.Stat(ts.MkAbs(args[0]))
+	ts.Check(err)
+	want, err := strconv.ParseUint(args[1], 8, 32)
+	ts.Check(err)
+	if (fi.Mode().Perm() == os.FileMode(want)) == neg {
+		ts.Fatalf("%s has mode %#o, want %#o", args[0], fi.Mode().Perm(), want)
+	}
+}
+
+// cmdNoSecret asserts that a file (e.g. stderr) holds none of the secrets
+// the emulator issued or the demo user's secret key: nosecret stderr
+func cmdNoSecret(ts *testscript.TestScript, neg bool, args []string) {
+	content := ts.ReadFile(args[0])
+	for _, secret := range []string{ststest.DemoSecretAccessKey} {
+		if strings.Contains(content, secret) {
+			ts.Fatalf("%s holds a secret", args[0])
+		}
+	}
+	if s := server(ts); s != nil {
+		for _, c := range s.IssuedSecrets() {
+			if strings.Contains(content, c) {
+				ts.Fatalf("%s holds an issued secret or session token", args[0])
+			}
+		}
+	}
+}
+
+// cmdGoSDKWhoami is aws-sdk-go-v2 as a credential_process consumer: it runs
+// the profile's credential_process through the SDK's process provider (in
+// the script's environment) and calls GetCallerIdentity with the result.
+//
+//	gosdk-whoami PROFILE
+func cmdGoSDKWhoami(ts *testscript.TestScript, neg bool, args []string) {
+	ctx := context.Background()
+	cfg, err := config.LoadDefaultConfig(ctx,
+		config.WithSharedConfigFiles([]string{ts.Getenv("AWS_CONFIG_FILE")}),
+		config.WithSharedCredentialsFiles([]string{ts.Getenv("AWS_SHARED_CREDENTIALS_FILE")}),
+		config.WithSharedConfigProfile(args[0]),
+		config.WithRegion("us-east-1"),
+	)
+	ts.Check(err)
+	shared, err := config.LoadSharedConfigProfile(ctx, args[0], func(o *config.LoadSharedConfigOptions) {
+		o.ConfigFiles = []string{ts.Getenv("AWS_CONFIG_FILE")}
+		o.CredentialsFiles = []string{ts.Getenv("AWS_SHARED_CREDENTIALS_FILE")}
+	})
+	ts.Check(err)
+	provider := processcreds.NewProviderCommand(processcreds.NewCommandBuilderFunc(func(ctx context.Context) (*exec.Cmd, error) {
+		cmd := exec.CommandContext(ctx, "sh", "-c", shared.CredentialProcess)
+		cmd.Env = scriptEnv(ts)
+		return cmd, nil
+	}))
+	client := sts.NewFromConfig(cfg, func(o *sts.Options) {
+		o.Credentials = provider
+		o.BaseEndpoint = aws.String(ts.Getenv("STS_URL"))
+	})
+	out, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	ts.Check(err)
+	_, _ = fmt.Fprintln(ts.Stdout(), aws.ToString(out.Arn))
+}
+
+// cmdWaitFile waits (at most 10s) until a background command creates a
+// file: the handshake before signalling it.
+//
+//	waitfile PATH
+func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
+	path := ts.MkAbs(args[0])
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ts.Fatalf("%s did not appear within 10s", args[0])
+}
+
+// cmdLoadGitHubEnv sets the variables of a GITHUB_ENV file the way the
+// Actions runner does between steps: NAME=VALUE lines, and NAME<<DELIMITER
+// blocks ending at a line that is exactly the delimiter.
+//
+//	loadgithubenv FILE
+func cmdLoadGitHubEnv(ts *testscript.TestScript, neg bool, args []string) {
+	lines := strings.Split(ts.ReadFile(args[0]), "\n")
+	for i := 0; i < len(lines); i++ {
+		line := lines[i]
+		if line == "" {
+			continue
+		}
+		if name, delim, ok := strings.Cut(line, "<<"); ok {
+			var value []string
+			for i++; i < len(lines) && lines[i] != delim; i++ {
+				value = append(value, lines[i])
+			}
+			if i == len(lines) {
+				ts.Fatalf("%s: block %s has no closing delimiter", args[0], name)
+			}
+			ts.Setenv(name, strings.Join(value, "\n"))
+			continue
+		}
+		name, value, ok := strings.Cut(line, "=")
+		if !ok {
+			ts.Fatalf("%s: malformed line %q", args[0], line)
+		}
+		ts.Setenv(name, value)
+	}
+}
+
+// cmdMintToken writes an OIDC token signed by the emulator's GitHub issuer:
+//
+//	mint-token FILE SUBJECT AUDIENCE [AGE]
+//
+// AGE (e.g. -2h) shifts the token's iat/nbf/exp into the past.
+func cmdMintToken(ts *testscript.TestScript, neg bool, args []string) {
+	s := server(ts)
+	issued := s.Now()
+	if len(args) > 3 {
+		age, err := time.ParseDuration(args[3])
+		ts.Check(err)
+		issued = issued.Add(age)
+	}
+	token, err := s.WebIdentityToken(ststest.DemoGitHubIssuer, map[string]any{
+		"sub": args[1],
+		"aud": args[2],
+		"iat": issued.Unix(),
+		"nbf": issued.Unix(),
+		"exp": issued.Add(time.Hour).Unix(),
+	})
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(token), 0o600))
+}
+
+// cmdEnvFromFile sets a variable to a file's content: envfromfile VAR FILE
+func cmdEnvFromFile(ts *testscript.TestScript, neg bool, args []string) {
+	ts.Setenv(args[0], strings.TrimSpace(ts.ReadFile(args[1])))
+}
+
+// cmdExitCode runs a program like exec and asserts its exit code; stdout
+// and stderr are then checked as after exec:
+//
+//	rc CODE PROGRAM ARGS...
+func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	err = ts.Exec(args[1], args[2:]...)
+	got := 0
+	if err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("%s: %v", args[1], err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("%s exited with %d, want %d", args[1], got, want)
+	}
+}
+
+// cmdSendSignal sends a signal to the process whose PID a file holds:
+//
+//	sendsignal TERM|HUP|INT PIDFILE
+func cmdSendSignal(ts *testscript.TestScript, neg bool, args []string) {
+	sig := map[string]syscall.Signal{"TERM": syscall.SIGTERM, "HUP": syscall.SIGHUP, "INT": syscall.SIGINT}[args[0]]
+	if sig == 0 {
+		ts.Fatalf("unknown signal %s", args[0])
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(ts.ReadFile(args[1])))
+	ts.Check(err)
+	ts.Check(syscall.Kill(pid, sig))
+}

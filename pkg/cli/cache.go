@@ -1,0 +1,103 @@
+package cli
+
+import (
+	"bytes"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rolecall/rolecall/pkg/cache"
+)
+
+// NewCmdCache builds `rolecall cache list|clear`.
+func NewCmdCache(io *IO) *cobra.Command {
+	var dir string
+	cmd := &cobra.Command{
+		Use:   "cache",
+		Short: "List or clear cached credentials",
+	}
+	cmd.PersistentFlags().StringVar(&dir, "cache-dir", "", "cache directory (default: ROLECALL_CACHE_DIR, then the user cache dir + /rolecall)")
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List cached credentials: role, session name, expiry, time left (never a secret)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			store, err := openCache(io, dir)
+			if err != nil {
+				return err
+			}
+			entries, err := store.List()
+			if err != nil {
+				return withCode(ExitLocal, err, "")
+			}
+			var out bytes.Buffer
+			tw := tabwriter.NewWriter(&out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ROLE\tKIND\tSESSION\tEXPIRES\tLEFT")
+			now := io.Now()
+			for _, e := range entries {
+				left := "expired"
+				if d := e.Credentials.Expiration.Sub(now); d > 0 {
+					left = d.Round(time.Minute).String()
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Label, e.Kind, dash(e.SessionName),
+					e.Credentials.Expiration.Local().Format(time.RFC3339), left)
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			_, err = io.Out.Write(out.Bytes())
+			return err
+		},
+	}
+
+	var all bool
+	clear := &cobra.Command{
+		Use:   "clear [ROLE]",
+		Short: "Remove cached credentials of ROLE (role ARN or profile name), or --all",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if all == (len(args) == 1) {
+				return usageErrorf("rolecall cache clear ROLE, or rolecall cache clear --all", "name one role or pass --all")
+			}
+			store, err := openCache(io, dir)
+			if err != nil {
+				return err
+			}
+			n, err := store.Remove(func(e cache.Entry) bool {
+				return all || e.Label == args[0] || e.RoleARN == args[0]
+			})
+			if err != nil {
+				return withCode(ExitLocal, err, "")
+			}
+			io.Infof("removed %d cached credential(s)", n)
+			return nil
+		},
+	}
+	clear.Flags().BoolVar(&all, "all", false, "remove every cached credential, MFA sessions included")
+	cmd.AddCommand(list, clear)
+	return cmd
+}
+
+func openCache(io *IO, dir string) (*cache.Store, error) {
+	if dir == "" {
+		var err error
+		if dir, err = cache.DefaultDir(io.Getenv); err != nil {
+			return nil, withCode(ExitLocal, err, "pass --cache-dir")
+		}
+	}
+	store, err := cache.Open(dir, cache.Options{Now: io.Now, Warn: func(msg string) { io.Warnf("%s", msg) }})
+	if err != nil {
+		return nil, withCode(ExitLocal, err, "")
+	}
+	return store, nil
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

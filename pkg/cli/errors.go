@@ -1,0 +1,162 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/smithy-go"
+	"github.com/fatih/color"
+
+	"github.com/rolecall/rolecall/pkg/assume"
+	"github.com/rolecall/rolecall/pkg/cache"
+)
+
+// Exit codes. Documented in docs/exit-codes.md; scripts rely on them, so a
+// code never changes meaning.
+const (
+	ExitOK          = 0
+	ExitInternal    = 1 // a bug or an unclassified failure
+	ExitUsage       = 2 // bad flags or arguments; fix the command line
+	ExitConfig      = 3 // the AWS config or credentials file, or a profile in it
+	ExitRefused     = 4 // STS answered and said no
+	ExitUnreachable = 5 // STS could not be reached or kept failing (network, 5xx, throttling, timeout)
+	ExitNeedsPerson = 6 // an MFA code was needed and prompting was impossible or disabled
+	ExitLocal       = 7 // a local file: cache lock timeout, a credentials section rolecall may not overwrite
+)
+
+// exitError carries the exit code and an optional hint to the one printer.
+type exitError struct {
+	code int
+	err  error
+	hint string
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func withCode(code int, err error, hint string) error {
+	if err == nil {
+		return nil
+	}
+	return &exitError{code: code, err: err, hint: hint}
+}
+
+func usageErrorf(hint, format string, args ...any) error {
+	return withCode(ExitUsage, fmt.Errorf(format, args...), hint)
+}
+
+// printError writes err as "rolecall: error: …" plus a hint, and returns the
+// exit code. It is the only place that reports errors. The request ID of an
+// STS error goes to the debug trace, not here.
+func printError(w io.Writer, colored bool, err error, debug func(string, ...any)) int {
+	code, msg, hint := classify(err)
+	if debug != nil {
+		var re *awshttp.ResponseError
+		if errors.As(err, &re) && re.ServiceRequestID() != "" {
+			debug("sts request id %s", re.ServiceRequestID())
+		}
+	}
+	label, hintLabel := "error:", "hint:"
+	if colored {
+		label = color.New(color.FgRed, color.Bold).Sprint(label)
+		hintLabel = color.New(color.FgYellow).Sprint(hintLabel)
+	}
+	fmt.Fprintf(w, "rolecall: %s %s\n", label, oneLine(msg))
+	if hint != "" {
+		fmt.Fprintf(w, "rolecall: %s %s\n", hintLabel, oneLine(hint))
+	}
+	return code
+}
+
+// classify picks the exit code, the message and the hint for err.
+func classify(err error) (code int, msg, hint string) {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		code, hint = ee.code, ee.hint
+	}
+	msg = err.Error()
+
+	var apiErr smithy.APIError
+	var inputErr *assume.InputError
+	var needsPerson *assume.NeedsPersonError
+	var lockErr *cache.LockTimeoutError
+	switch {
+	case errors.As(err, &inputErr):
+		return pick(code, ExitUsage), msg, hint
+	case errors.As(err, &needsPerson):
+		return ExitNeedsPerson, msg, firstNonEmpty(hint, "pass --mfa-code CODE or --mfa-code-command CMD, or run it where it can prompt on a terminal")
+	case errors.As(err, &lockErr):
+		return ExitLocal, msg, firstNonEmpty(hint, "another rolecall holds the cache lock; retry, or raise --timeout")
+	case errors.As(err, &apiErr):
+		return stsError(err, apiErr)
+	case isNetworkError(err):
+		return ExitUnreachable, networkMessage(err), firstNonEmpty(hint, "check the network and the STS endpoint (--endpoint-url, AWS_ENDPOINT_URL_STS), or raise --timeout")
+	}
+	return pick(code, ExitInternal), msg, hint
+}
+
+// stsError turns an STS refusal into one line that says what to check.
+func stsError(err error, apiErr smithy.APIError) (int, string, string) {
+	op := strings.SplitN(err.Error(), ":", 2)[0]
+	msg := fmt.Sprintf("%s: %s: %s", op, apiErr.ErrorCode(), apiErr.ErrorMessage())
+	var hint string
+	switch apiErr.ErrorCode() {
+	case "AccessDenied":
+		hint = "check the role's trust policy: it must trust your identity (rolecall whoami), and may require an external ID (--external-id) or MFA (--mfa-serial)"
+	case "ExpiredToken", "ExpiredTokenException":
+		hint = "the base credentials expired: renew them (aws sso login, a new session) or clear rolecall's cache with: rolecall cache clear --all"
+	case "InvalidClientTokenId", "SignatureDoesNotMatch", "IncompleteSignature", "MissingAuthenticationToken":
+		hint = "the base credentials are not valid for this STS endpoint: check --profile, AWS_ACCESS_KEY_ID and the system clock"
+	case "ValidationError", "MalformedPolicyDocument", "PackedPolicyTooLarge":
+		hint = "a request parameter broke an STS limit: see the message; durations are 15m to 12h (1h for chained roles)"
+	case "RegionDisabledException":
+		hint = "activate STS in this region for the account, or pass another --region"
+	case "InvalidIdentityToken", "IDPRejectedClaim":
+		hint = "the role's trust policy must allow this token's issuer, audience (aud) and subject (sub)"
+	case "Throttling", "ThrottlingException", "InternalFailure", "ServiceUnavailable", "InternalError":
+		return ExitUnreachable, msg, "STS kept failing after retries; try again later, or raise --timeout"
+	}
+	return ExitRefused, msg, hint
+}
+
+func isNetworkError(err error) bool {
+	var netErr net.Error
+	var re *awshttp.ResponseError
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &netErr) ||
+		errors.As(err, &re) && re.HTTPStatusCode() >= 500 ||
+		strings.Contains(err.Error(), "connection reset") || strings.Contains(err.Error(), "EOF")
+}
+
+func networkMessage(err error) string {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "timed out waiting for STS: " + err.Error()
+	}
+	return "cannot reach STS: " + err.Error()
+}
+
+func pick(code, fallback int) int {
+	if code != 0 {
+		return code
+	}
+	return fallback
+}
+
+func firstNonEmpty(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// oneLine keeps an error on one line: a multi-line message from a library
+// would otherwise break the error contract.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}

@@ -1,0 +1,149 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rolecall/rolecall/pkg/format"
+)
+
+// roleEnv names the role a `rolecall exec` child runs as, for prompts, and
+// marks the child so that a nested exec is refused.
+const roleEnv = "ROLECALL_ROLE"
+
+// ExecOptions are the dependencies and flag values of `rolecall exec`.
+type ExecOptions struct {
+	IO      *IO
+	Role    string
+	Command []string
+	Request requestFlags
+	Force   bool
+}
+
+// NewCmdExec builds `rolecall exec`.
+func NewCmdExec(io *IO, runF func(context.Context, *ExecOptions) error) *cobra.Command {
+	opts := &ExecOptions{IO: io}
+	cmd := &cobra.Command{
+		Use:   "exec ROLE [flags] -- COMMAND [ARGS...]",
+		Short: "Run a command with a role's credentials in its environment",
+		Long: `Run COMMAND with the role's credentials in AWS_ACCESS_KEY_ID,
+AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and AWS_CREDENTIAL_EXPIRATION (and the
+region, when known). AWS_PROFILE and other credential settings are removed so
+the command uses only these. Signals are passed on, and rolecall exits with
+the command's exit code.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			dash := cmd.ArgsLenAtDash()
+			if dash != 1 || len(args) < 2 {
+				return usageErrorf("write: rolecall exec ROLE -- COMMAND [ARGS...]", "exec needs one ROLE, then -- and a command")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Role, opts.Command = args[0], args[1:]
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return execRun(cmd.Context(), opts)
+		},
+	}
+	opts.Request.bind(cmd)
+	cmd.Flags().BoolVar(&opts.Force, "force", false, "run even inside another rolecall exec")
+	return cmd
+}
+
+func execRun(ctx context.Context, opts *ExecOptions) error {
+	io := opts.IO
+	if outer := io.Getenv(roleEnv); outer != "" && !opts.Force {
+		return usageErrorf("exit that shell first, or pass --force", "already inside rolecall exec for %s", outer)
+	}
+	c, region, err := obtain(ctx, io, &opts.Request, []string{opts.Role})
+	if err != nil {
+		return err
+	}
+	path, err := exec.LookPath(opts.Command[0])
+	if err != nil {
+		return usageErrorf("check the command name and PATH", "exec %s: %v", opts.Command[0], err)
+	}
+
+	env := childEnv(os.Environ(), format.EnvVars(c, format.Options{Region: region}))
+	env = append(env, roleEnv+"="+opts.Role)
+
+	child := exec.Command(path, opts.Command[1:]...)
+	child.Env, child.Stdin, child.Stdout, child.Stderr = env, os.Stdin, io.Out, io.ErrOut
+
+	// Forward the signals a terminal or supervisor sends; the child decides
+	// what they mean. rolecall stays alive to report the child's status.
+	signals := make(chan os.Signal, 4)
+	if len(forwardedSignals) > 0 { // Notify with no signals would relay all
+		signal.Notify(signals, forwardedSignals...)
+		defer signal.Stop(signals)
+	}
+	if err := child.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", opts.Command[0], err)
+	}
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case s := <-signals:
+				_ = child.Process.Signal(s)
+			case <-done:
+				return
+			}
+		}
+	}()
+	err = child.Wait()
+	close(done)
+	return childExitError(err)
+}
+
+// childEnv is the parent's environment without any credential setting that
+// could override the role's, plus the role's variables.
+func childEnv(parent []string, vars []format.Var) []string {
+	drop := map[string]bool{}
+	for _, name := range format.ConflictingEnvVars() {
+		drop[name] = true
+	}
+	for _, v := range vars {
+		drop[v.Name] = true
+	}
+	env := make([]string, 0, len(parent)+len(vars))
+	for _, kv := range parent {
+		name, _, _ := strings.Cut(kv, "=")
+		if !drop[name] {
+			env = append(env, kv)
+		}
+	}
+	for _, v := range vars {
+		env = append(env, v.Name+"="+v.Value)
+	}
+	return env
+}
+
+// childExit carries the child's exit code out through cobra without an
+// error message: the child has said what it had to say.
+type childExit struct{ code int }
+
+func (e *childExit) Error() string { return fmt.Sprintf("command exited with code %d", e.code) }
+
+func childExitError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return err
+	}
+	if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return &childExit{code: 128 + int(ws.Signal())}
+	}
+	return &childExit{code: ee.ExitCode()}
+}

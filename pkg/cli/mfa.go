@@ -1,0 +1,111 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+
+	"github.com/rolecall/rolecall/pkg/assume"
+)
+
+// mfaCodeSource returns how this command gets an MFA code when a hop needs
+// one and none was given: --mfa-code-command, else a prompt on the terminal
+// itself (not stdin/stdout, which eval and credential_process capture), else
+// nil: nobody can be asked.
+func mfaCodeSource(io *IO, fl *requestFlags) func(context.Context, string) (string, error) {
+	if fl.MFACodeCommand != "" {
+		return func(ctx context.Context, serial string) (string, error) {
+			return runCodeCommand(ctx, fl.MFACodeCommand, serial)
+		}
+	}
+	if fl.NoPrompt || io.Getenv("CI") == "true" {
+		return nil
+	}
+	return func(ctx context.Context, serial string) (string, error) {
+		return promptOnTerminal(serial)
+	}
+}
+
+// runCodeCommand runs the user's command through the shell; its trimmed
+// stdout is the code. ROLECALL_MFA_SERIAL tells it which device.
+func runCodeCommand(ctx context.Context, command, serial string) (string, error) {
+	var cmd *exec.Cmd
+	if runtime.GOOS == "windows" {
+		cmd = exec.CommandContext(ctx, "cmd", "/C", command)
+	} else {
+		cmd = exec.CommandContext(ctx, "/bin/sh", "-c", command)
+	}
+	cmd.Env = append(os.Environ(), "ROLECALL_MFA_SERIAL="+serial)
+	cmd.Stderr = os.Stderr
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	if err := cmd.Run(); err != nil {
+		return "", withCode(ExitNeedsPerson, fmt.Errorf("--mfa-code-command failed: %w", err), "check the command; its stdout must be the 6-digit code")
+	}
+	code := strings.TrimSpace(out.String())
+	if err := assume.ValidateTokenCode(code); err != nil {
+		return "", withCode(ExitNeedsPerson, fmt.Errorf("--mfa-code-command printed something other than a 6-digit code"), "")
+	}
+	return code, nil
+}
+
+// promptOnTerminal asks on the controlling terminal. With none (a CI job, a
+// daemon), it fails at once instead of hanging.
+func promptOnTerminal(serial string) (string, error) {
+	in, out, err := openTerminal()
+	if err != nil {
+		return "", &assume.NeedsPersonError{Serial: serial}
+	}
+	defer func() { _ = in.Close() }()
+	if out != in {
+		defer func() { _ = out.Close() }()
+	}
+	fmt.Fprintf(out, "rolecall: MFA code for %s: ", serial)
+	line, err := bufio.NewReader(in).ReadString('\n')
+	if err != nil && line == "" {
+		return "", withCode(ExitNeedsPerson, fmt.Errorf("read MFA code: %w", err), "")
+	}
+	return strings.TrimSpace(line), nil
+}
+
+func openTerminal() (in, out *os.File, err error) {
+	if runtime.GOOS == "windows" {
+		if in, err = os.Open("CONIN$"); err != nil {
+			return nil, nil, err
+		}
+		if out, err = os.OpenFile("CONOUT$", os.O_WRONLY, 0); err != nil {
+			_ = in.Close()
+			return nil, nil, err
+		}
+		return in, out, nil
+	}
+	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	return tty, tty, err
+}
+
+// recursionEnv lists the roles a rolecall up the process tree is resolving.
+// A profile whose credential_process runs rolecall with that same profile as
+// its source would otherwise fork without end.
+const recursionEnv = "ROLECALL_RESOLVING"
+
+// guardRecursion fails if a parent rolecall is already resolving this plan's
+// last role, and marks it for the SDK's credential_process children.
+func guardRecursion(io *IO, p assume.Plan) error {
+	label := p.Hops[len(p.Hops)-1].Label
+	active := io.Getenv(recursionEnv)
+	for _, l := range strings.Split(active, "\n") {
+		if l == label {
+			return withCode(ExitConfig, fmt.Errorf("credential_process recursion: resolving %q runs rolecall for %q again", label, label),
+				"a profile used as --profile or source_profile must not get its credentials from rolecall for the same role")
+		}
+	}
+	if active != "" {
+		active += "\n"
+	}
+	return os.Setenv(recursionEnv, active+label)
+}

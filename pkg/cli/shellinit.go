@@ -1,0 +1,406 @@
+package cli
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/rolecall/rolecall/pkg/creds"
+	"github.com/rolecall/rolecall/pkg/format"
+)
+
+// ShellInitOptions are the dependencies and flag values of
+// `rolecall shell-init`.
+type ShellInitOptions struct {
+	IO    *IO
+	Shell string
+	// Name is the shell function that assumes a role; the one that clears
+	// it is always unassume.
+	Name string
+}
+
+// shellInitShells are the shells shell-init writes functions for, with the
+// format each one evaluates and the line that goes into its rc file.
+var shellInitShells = map[string]struct {
+	format format.Format
+	rcFile string
+	rcLine string
+}{
+	"bash":       {format.Env, "~/.bashrc", `eval "$(rolecall shell-init bash)"`},
+	"zsh":        {format.Env, "~/.zshrc", `eval "$(rolecall shell-init zsh)"`},
+	"fish":       {format.Fish, "~/.config/fish/config.fish", `rolecall shell-init fish | source`},
+	"powershell": {format.PowerShell, "$PROFILE", `rolecall shell-init powershell | Out-String | Invoke-Expression`},
+}
+
+// shellInitAliases are other names for the shells above.
+var shellInitAliases = map[string]string{"pwsh": "powershell"}
+
+// shellFunctionName is what --name accepts: a word every one of the four
+// shells takes as a function name without quoting.
+var shellFunctionName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+
+// NewCmdShellInit builds `rolecall shell-init`.
+func NewCmdShellInit(io *IO, runF func(*ShellInitOptions) error) *cobra.Command {
+	opts := &ShellInitOptions{IO: io}
+	cmd := &cobra.Command{
+		Use:   "shell-init bash|zsh|fish|powershell",
+		Short: "Print shell functions that set a role's credentials in the current shell",
+		Long: `Print two shell functions for your shell's startup file:
+
+    assume ROLE [flags]   run 'rolecall assume ROLE [flags]' and, only when it
+                          succeeded, set the credentials in this shell, with
+                          ROLECALL_ROLE naming the role (for your prompt)
+    unassume              remove them again, and put back a region variable
+                          the role replaced
+
+Add the line for your shell to its startup file:
+
+    bash        ~/.bashrc                    eval "$(rolecall shell-init bash)"
+    zsh         ~/.zshrc                     eval "$(rolecall shell-init zsh)"
+    fish        ~/.config/fish/config.fish   rolecall shell-init fish | source
+    PowerShell  $PROFILE                     rolecall shell-init powershell | Out-String | Invoke-Expression
+
+A role assumed earlier in the same shell is replaced, not chained from; to
+chain, name every role: assume base-role target-role. If another tool
+already owns the name assume (granted does), pick another with --name.`,
+		Example: `  eval "$(rolecall shell-init bash)"
+  assume deploy --region eu-west-1
+  aws s3 ls
+  unassume`,
+		ValidArgs: []string{"bash", "zsh", "fish", "powershell"},
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageErrorf("rolecall shell-init bash|zsh|fish|powershell", "shell-init needs one shell name")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Shell = args[0]
+			if runF != nil {
+				return runF(opts)
+			}
+			return shellInitRun(opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Name, "name", "assume", "name of the function that assumes a role")
+	return cmd
+}
+
+func shellInitRun(opts *ShellInitOptions) error {
+	script, err := shellInitScript(opts.Shell, opts.Name)
+	if err != nil {
+		return err
+	}
+	_, err = opts.IO.Out.Write(script)
+	return err
+}
+
+// shellInitScript renders the functions for shell. Everything shell-specific
+// about the credentials (names, quoting) stays in pkg/format: the functions
+// evaluate what `rolecall assume -f <format>` prints and read back only the
+// variable names, which come from format.EnvVars.
+func shellInitScript(shell, name string) ([]byte, error) {
+	if alias, ok := shellInitAliases[shell]; ok {
+		shell = alias
+	}
+	sh, ok := shellInitShells[shell]
+	if !ok {
+		return nil, usageErrorf("rolecall shell-init bash|zsh|fish|powershell", "unknown shell %q", shell)
+	}
+	if !shellFunctionName.MatchString(name) || name == "unassume" || name == "rolecall" {
+		return nil, usageErrorf("pick a name of letters, digits, _ and -, other than rolecall and unassume", "--name %q cannot be a function name", name)
+	}
+	credVars, regionVars := shellInitVarNames()
+	data := shellInitData{
+		Shell:      shell,
+		Name:       name,
+		Format:     string(sh.format),
+		RCFile:     sh.rcFile,
+		RCLine:     sh.rcLine,
+		CredVars:   credVars,
+		RegionVars: regionVars,
+		ValueFlags: assumeValueFlags(),
+	}
+	var b bytes.Buffer
+	if err := shellInitTemplates.ExecuteTemplate(&b, shell, data); err != nil {
+		return nil, fmt.Errorf("render shell-init %s: %w", shell, err)
+	}
+	return b.Bytes(), nil
+}
+
+type shellInitData struct {
+	Shell, Name, Format, RCFile, RCLine string
+	// CredVars are always replaced by assume and removed by unassume.
+	CredVars []string
+	// RegionVars are set by assume only when the role has a region; a value
+	// they had before is saved (in an unexported shell variable) and put
+	// back by unassume.
+	RegionVars []string
+	// ValueFlags are assume's flags that take a value, so that the function
+	// can find the role among its arguments for ROLECALL_ROLE.
+	ValueFlags []string
+}
+
+// shellInitVarNames splits the variables a shell format sets into the
+// credentials and the region, asking pkg/format rather than repeating it.
+func shellInitVarNames() (credVars, regionVars []string) {
+	full := creds.Credentials{AccessKeyID: "x", SecretAccessKey: "x", SessionToken: "x", Expiration: time.Unix(1, 0)}
+	for _, v := range format.EnvVars(full, format.Options{}) {
+		credVars = append(credVars, v.Name)
+	}
+	for _, v := range format.EnvVars(full, format.Options{Region: "x"}) {
+		if !slices.Contains(credVars, v.Name) {
+			regionVars = append(regionVars, v.Name)
+		}
+	}
+	return credVars, regionVars
+}
+
+// assumeValueFlags lists assume's flags that take a value (--profile,
+// -f, …), its own and those it inherits from the root, from the command
+// tree itself so the list cannot fall behind it.
+func assumeValueFlags() []string {
+	var names []string
+	assumeCmd, _, err := NewCmdRoot(&IO{}).Find([]string{"assume"})
+	if err != nil {
+		panic(fmt.Sprintf("shell-init: no assume command: %v", err)) // a programming error, caught by the tests
+	}
+	visit := func(f *pflag.Flag) {
+		if f.NoOptDefVal != "" { // a bool flag: it takes no separate value
+			return
+		}
+		names = append(names, "--"+f.Name)
+		if f.Shorthand != "" {
+			names = append(names, "-"+f.Shorthand)
+		}
+	}
+	assumeCmd.LocalFlags().VisitAll(visit)
+	assumeCmd.InheritedFlags().VisitAll(visit)
+	slices.Sort(names)
+	return names
+}
+
+// The functions. What they guarantee, in every shell:
+//   - rolecall's output is evaluated only when rolecall exited 0, so a
+//     failure (or an MFA prompt given up) leaves the shell exactly as it was;
+//   - rolecall runs as if after unassume: the credentials of a role assumed
+//     earlier are hidden from it, so `assume B` after `assume A` gives B from
+//     the configured base credentials, the same as in a fresh shell, instead
+//     of silently chaining from A;
+//   - ROLECALL_SET_VARS (an unexported shell variable) names what assume
+//     set, so unassume removes only that; a region the user had set is put
+//     back. Credentials from before assume are never saved: a copy would be
+//     one more place for a long-term key to leak from.
+//
+// The POSIX text runs in bash (3.2 up, as macOS ships) and zsh alike: no
+// arrays, no ${!name}, and loops over literal words only (zsh does not
+// split unquoted parameters). A saved region is stored as "x" + value (""
+// when it was unset); not "=" + value, which zsh would take for an
+// =command path expansion.
+var shellInitTemplates = template.Must(template.New("").Funcs(template.FuncMap{
+	"join": strings.Join,
+	"psList": func(names []string) string {
+		q := make([]string, len(names))
+		for i, n := range names {
+			q[i] = "'" + n + "'"
+		}
+		return strings.Join(q, ", ")
+	},
+}).Parse(`
+{{- define "posix" -}}
+# rolecall shell integration for {{.Shell}}. In {{.RCFile}}:
+#   {{.RCLine}}
+# {{.Name}} ROLE [flags]  set a role's credentials in this shell (rolecall assume)
+# unassume              remove them, and put back a region the role replaced
+{{.Name}}() {
+  local __rolecall_out __rolecall_n __rolecall_v __rolecall_role= __rolecall_skip=
+  # In a subshell: a failure changes nothing here.
+  __rolecall_out="$(unassume; command rolecall assume -f {{.Format}} "$@")" || return
+  unassume
+  for __rolecall_n in {{join .RegionVars " "}}; do
+    eval "__rolecall_saved_$__rolecall_n=\${$__rolecall_n+x}\${$__rolecall_n-}"
+  done
+  eval "$__rolecall_out" || return
+  ROLECALL_SET_VARS=
+  for __rolecall_n in {{join .CredVars " "}}; do
+    eval "__rolecall_v=\${$__rolecall_n+set}"
+    [ -z "$__rolecall_v" ] || ROLECALL_SET_VARS="$ROLECALL_SET_VARS $__rolecall_n"
+  done
+  for __rolecall_n in {{join .RegionVars " "}}; do
+    eval "__rolecall_v=\${$__rolecall_n+x}\${$__rolecall_n-}"
+    if eval "[ \"\$__rolecall_v\" = \"\$__rolecall_saved_$__rolecall_n\" ]"; then
+      unset "__rolecall_saved_$__rolecall_n"
+    else
+      ROLECALL_SET_VARS="$ROLECALL_SET_VARS $__rolecall_n"
+    fi
+  done
+  for __rolecall_n in "$@"; do
+    if [ -n "$__rolecall_skip" ]; then __rolecall_skip=; continue; fi
+    case $__rolecall_n in
+      {{join .ValueFlags "|"}}) __rolecall_skip=1 ;;
+      -*) ;;
+      *) __rolecall_role=$__rolecall_n ;;
+    esac
+  done
+  export ROLECALL_ROLE="$__rolecall_role"
+}
+unassume() {
+  local __rolecall_n __rolecall_v
+  [ -n "${ROLECALL_SET_VARS-}" ] || return 0
+  for __rolecall_n in {{join .CredVars " "}} {{join .RegionVars " "}}; do
+    case " $ROLECALL_SET_VARS " in *" $__rolecall_n "*) ;; *) continue ;; esac
+    eval "__rolecall_v=\${__rolecall_saved_$__rolecall_n-}"
+    case $__rolecall_v in
+      x*) export "$__rolecall_n=${__rolecall_v#x}" ;;
+      *) unset "$__rolecall_n" ;;
+    esac
+    unset "__rolecall_saved_$__rolecall_n"
+  done
+  unset ROLECALL_SET_VARS ROLECALL_ROLE
+}
+{{end -}}
+
+{{- define "bash"}}{{template "posix" .}}{{end -}}
+{{- define "zsh"}}{{template "posix" .}}{{end -}}
+
+{{- define "fish" -}}
+# rolecall shell integration for fish. In {{.RCFile}}:
+#   {{.RCLine}}
+# {{.Name}} ROLE [flags]  set a role's credentials in this shell (rolecall assume)
+# unassume              remove them, and put back a region the role replaced
+function {{.Name}} --description "Set an AWS role's credentials in this shell (rolecall)"
+    # fish has no subshell: env runs rolecall as if after unassume.
+    set -l unset_args
+    set -l set_args
+    for n in $ROLECALL_SET_VARS
+        set -l saved __rolecall_saved_$n
+        if set -q $saved
+            set -a set_args "$n=$$saved"
+        else
+            set -a unset_args -u $n
+        end
+    end
+    set -l out (command env $unset_args $set_args rolecall assume -f {{.Format}} $argv)
+    or return
+    unassume
+    for n in {{join .RegionVars " "}}
+        if set -q $n
+            set -g __rolecall_saved_$n $$n
+        end
+    end
+    string join \n -- $out | source
+    or return
+    set -g ROLECALL_SET_VARS
+    for n in {{join .CredVars " "}}
+        if set -q $n
+            set -a ROLECALL_SET_VARS $n
+        end
+    end
+    for n in {{join .RegionVars " "}}
+        set -l saved __rolecall_saved_$n
+        if set -q $n; and set -q $saved; and test "$$n" = "$$saved"
+            set -e $saved
+        else if set -q $n; or set -q $saved
+            set -a ROLECALL_SET_VARS $n
+        end
+    end
+    set -l role
+    set -l skip 0
+    for a in $argv
+        if test $skip = 1
+            set skip 0
+            continue
+        end
+        switch $a
+            case {{join .ValueFlags " "}}
+                set skip 1
+            case '-*'
+            case '*'
+                set role $a
+        end
+    end
+    set -gx ROLECALL_ROLE $role
+end
+function unassume --description 'Remove the AWS role credentials assume set (rolecall)'
+    set -q ROLECALL_SET_VARS; or return 0
+    for n in $ROLECALL_SET_VARS
+        set -l saved __rolecall_saved_$n
+        if set -q $saved
+            set -gx $n $$saved
+            set -e $saved
+        else
+            set -e $n
+        end
+    end
+    set -e ROLECALL_SET_VARS
+    set -e ROLECALL_ROLE
+end
+{{end -}}
+
+{{- define "powershell" -}}
+# rolecall shell integration for PowerShell. In {{.RCFile}}:
+#   {{.RCLine}}
+# {{.Name}} ROLE [flags]  set a role's credentials in this session (rolecall assume)
+# unassume              remove them, and put back a region the role replaced
+function global:{{.Name}} {
+    # rolecall runs as if after unassume; the session is restored whatever happens.
+    if ($null -eq $global:__rolecall_saved) { $global:__rolecall_saved = @{} }
+    $hidden = @{}
+    foreach ($n in @($global:ROLECALL_SET_VARS)) {
+        $hidden[$n] = [Environment]::GetEnvironmentVariable($n)
+        [Environment]::SetEnvironmentVariable($n, $global:__rolecall_saved[$n])
+    }
+    try {
+        $rolecall = Get-Command -Name rolecall -CommandType Application -ErrorAction Stop | Select-Object -First 1
+        $out = & $rolecall assume -f {{.Format}} @args
+        $code = $LASTEXITCODE
+    } finally {
+        foreach ($n in $hidden.Keys) { [Environment]::SetEnvironmentVariable($n, $hidden[$n]) }
+    }
+    if ($code -ne 0) { $global:LASTEXITCODE = $code; return }
+    unassume
+    $global:__rolecall_saved = @{}
+    foreach ($n in @({{psList .RegionVars}})) {
+        $global:__rolecall_saved[$n] = [Environment]::GetEnvironmentVariable($n)
+    }
+    Invoke-Expression (@($out) -join "` + "`" + `n")
+    $global:ROLECALL_SET_VARS = @()
+    foreach ($n in @({{psList .CredVars}})) {
+        if ($null -ne [Environment]::GetEnvironmentVariable($n)) { $global:ROLECALL_SET_VARS += $n }
+    }
+    foreach ($n in @({{psList .RegionVars}})) {
+        if ([Environment]::GetEnvironmentVariable($n) -cne $global:__rolecall_saved[$n]) {
+            $global:ROLECALL_SET_VARS += $n
+        } else {
+            $global:__rolecall_saved.Remove($n)
+        }
+    }
+    $role = $null
+    $skip = $false
+    foreach ($a in $args) {
+        if ($skip) { $skip = $false; continue }
+        if (@({{psList .ValueFlags}}) -ccontains $a) { $skip = $true }
+        elseif (-not "$a".StartsWith('-')) { $role = "$a" }
+    }
+    $Env:ROLECALL_ROLE = $role
+}
+function global:unassume {
+    if ($null -eq $global:ROLECALL_SET_VARS) { return }
+    foreach ($n in @($global:ROLECALL_SET_VARS)) {
+        $v = $null
+        if ($null -ne $global:__rolecall_saved) { $v = $global:__rolecall_saved[$n] }
+        [Environment]::SetEnvironmentVariable($n, $v)
+    }
+    $global:__rolecall_saved = @{}
+    Remove-Variable -Name ROLECALL_SET_VARS -Scope Global -ErrorAction SilentlyContinue
+    $Env:ROLECALL_ROLE = $null
+}
+{{end -}}
+`))

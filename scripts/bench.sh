@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Measures rolecall against baselines measured in the same run (see
+# scripts/bench/driver): cache-hit latency vs a Go hello-world and vs a floor
+# program linking rolecall's dependencies, peak RSS of a hit, and N
+# concurrent cold calls against the emulator with STS latency. Prints
+# figures and ratios; it never fails on a number. Then the Go benchmarks.
+#   scripts/bench.sh [-runs 60] [-concurrent 64] [-latency 200ms]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=$(mktemp -d)
+trap 'rm -rf "$bin"' EXIT
+go build -trimpath -o "$bin/rolecall" ./cmd/rolecall
+go build -trimpath -o "$bin/hello" ./scripts/bench/hello
+go build -trimpath -o "$bin/floor" ./scripts/bench/floor
+go build -o "$bin/driver" ./scripts/bench/driver
+ls -l "$bin/rolecall" "$bin/floor" "$bin/hello" | awk '{printf "  %-10s %6.1f MB\n", $NF, $5/1048576}' | sed "s#$bin/##"
+"$bin/driver" -bin "$bin" "$@"
+echo
+echo "Go benchmarks:"
+go test -run '^$' -bench . -benchmem ./pkg/cache/ ./pkg/format/ 2>/dev/null | grep -E '^(Benchmark|ok)' || true
