@@ -54,7 +54,7 @@ func verifySplice(path string, old, data []byte, oldDoc *document, e sectionEdit
 	if !equalMaps(want, merged(newT)) {
 		return refuse("not store the keys as asked")
 	}
-	if !iniAgrees(path, old, data, oldDoc, newDoc) {
+	if !iniAgrees(old, data, oldDoc, newDoc) {
 		return refuse("read differently with gopkg.in/ini.v1")
 	}
 	return nil
@@ -161,9 +161,9 @@ var iniOptions = ini.LoadOptions{
 // iniAgrees reports whether ini.v1 reads the new file as our parser does,
 // given that it read the old one so. Where ini.v1 and configparser part ways
 // on the old file (indented continuation lines, [DEFAULT], backtick or
-// triple-quoted values, repeats, keys before the first section), ini.v1 has
-// nothing to say and the check passes.
-func iniAgrees(path string, old, data []byte, oldDoc, newDoc *document) bool {
+// triple-quoted values, repeats, keys before the first section, lines that
+// end in a lone CR), ini.v1 has nothing to say and the check passes.
+func iniAgrees(old, data []byte, oldDoc, newDoc *document) bool {
 	if !iniMatches(old, oldDoc) {
 		return true
 	}
@@ -175,6 +175,11 @@ func iniAgrees(path string, old, data []byte, oldDoc, newDoc *document) bool {
 func iniMatches(data []byte, doc *document) bool {
 	if len(doc.issues) > 0 {
 		return false
+	}
+	for _, l := range doc.lines {
+		if l.eol == "\r" {
+			return false // ini.v1 breaks lines at "\n" only
+		}
 	}
 	f, err := ini.LoadSources(iniOptions, data)
 	if err != nil {

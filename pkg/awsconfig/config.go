@@ -92,7 +92,7 @@ func loadDoc(path string) (*document, error) {
 	if path == "" {
 		return nil, nil
 	}
-	data, err := os.ReadFile(path)
+	data, err := os.ReadFile(path) //nolint:gosec // the AWS config file the user chose
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -301,11 +301,11 @@ func (c *Config) setEndpoint(pd *profileData, p *Profile) error {
 // notFound reports a missing profile with the names closest to it.
 func (c *Config) notFound(name string) error {
 	where := c.files.Config + " or " + c.files.Credentials
-	close := closeNames(name, c.ProfileNames())
-	if len(close) == 0 {
+	near := closeNames(name, c.ProfileNames())
+	if len(near) == 0 {
 		return fmt.Errorf("profile %q not found in %s", name, where)
 	}
-	return fmt.Errorf("profile %q not found in %s; did you mean %s?", name, where, strings.Join(quoteAll(close), " or "))
+	return fmt.Errorf("profile %q not found in %s; did you mean %s?", name, where, strings.Join(quoteAll(near), " or "))
 }
 
 func quoteAll(ss []string) []string {

@@ -20,10 +20,10 @@ func TestDefaultFiles(t *testing.T) {
 		want Files
 	}{
 		{"defaults", nil, Files{filepath.Join(home, ".aws", "config"), filepath.Join(home, ".aws", "credentials")}},
-		{"explicit paths", map[string]string{"AWS_CONFIG_FILE": "/etc/aws/config", "AWS_SHARED_CREDENTIALS_FILE": "/etc/aws/creds"},
+		{"explicit paths", map[string]string{"AWS_CONFIG_FILE": "/etc/aws/config", "AWS_SHARED_CREDENTIALS_FILE": "/etc/aws/creds"}, //nolint:gosec // fake keys for a test
 			Files{"/etc/aws/config", "/etc/aws/creds"}},
 		{"tilde", map[string]string{"AWS_CONFIG_FILE": "~/alt/config"}, Files{filepath.Join(home, "alt", "config"), filepath.Join(home, ".aws", "credentials")}},
-		{"variables, unset ones kept", map[string]string{"AWS_SHARED_CREDENTIALS_FILE": "$XDG/aws/${NAME}-$NOPE", "XDG": "/x", "NAME": "creds"},
+		{"variables, unset ones kept", map[string]string{"AWS_SHARED_CREDENTIALS_FILE": "$XDG/aws/${NAME}-$NOPE", "XDG": "/x", "NAME": "creds"}, //nolint:gosec // fake keys for a test
 			Files{filepath.Join(home, ".aws", "config"), "/x/aws/creds-$NOPE"}},
 	}
 	for _, tt := range tests {
@@ -128,7 +128,7 @@ func TestProfileNamesAndFields(t *testing.T) {
 		}},
 		{"ci", func(p Profile) bool { return p.CredentialSource == "Environment" }},
 		{"base", func(p Profile) bool {
-			return p.StaticKeys != nil && p.StaticKeys.AccessKeyID == "AKIAIOSFODNN7EXAMPLE" && p.StaticKeys.SessionToken == ""
+			return p.StaticKeys != nil && p.StaticKeys.AccessKeyID == "AKIAIOSFODNN7EXAMPLE" && p.StaticKeys.SessionToken == "" //nolint:gosec // fake keys for a test
 		}},
 		{"default", func(p Profile) bool { return p.Region == "eu-west-1" && p.StaticKeys == nil }},
 	}
@@ -249,10 +249,10 @@ func TestWriteCreatesPrivateDirAndFollowsSymlinks(t *testing.T) {
 	if err := os.Mkdir(dotfiles, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	real := filepath.Join(dotfiles, "credentials")
-	writeFile(t, real, "[keep]\nk = v\n")
+	target := filepath.Join(dotfiles, "credentials")
+	writeFile(t, target, "[keep]\nk = v\n")
 	link := filepath.Join(home, "linked")
-	if err := os.Symlink(real, link); err != nil {
+	if err := os.Symlink(target, link); err != nil {
 		t.Fatal(err)
 	}
 	if err := WriteCredentialsSection(link, "x", testCreds("ASIAX"), WriteOptions{}); err != nil {
@@ -261,7 +261,7 @@ func TestWriteCreatesPrivateDirAndFollowsSymlinks(t *testing.T) {
 	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
 		t.Errorf("the symlink was replaced by a file")
 	}
-	if got := readFile(t, real); !strings.HasPrefix(got, "[keep]\nk = v\n\n[x]\n") {
+	if got := readFile(t, target); !strings.HasPrefix(got, "[keep]\nk = v\n\n[x]\n") {
 		t.Errorf("symlink target after write: %q", got)
 	}
 }

@@ -106,8 +106,8 @@ func WriteCredentialsSection(path, name string, c creds.Credentials, opt WriteOp
 		remove: remove,
 	}
 	if !opt.Force {
-		e.check = func(path string, doc *document, targets []*section) error {
-			return checkManaged(path, name, doc, targets)
+		e.check = func(path string, _ *document, targets []*section) error {
+			return checkManaged(path, name, targets)
 		}
 	}
 	return updateFile(path, e)
@@ -139,7 +139,7 @@ func WriteConfigProfile(path, name string, keys []KeyValue, opt WriteOptions) er
 
 // checkManaged refuses to overwrite a credentials section rolecall did not
 // write, and above all one holding an IAM user's long-term keys.
-func checkManaged(path, name string, doc *document, targets []*section) error {
+func checkManaged(path, name string, targets []*section) error {
 	if len(targets) == 0 {
 		return nil
 	}
@@ -186,7 +186,7 @@ func validateKeyValue(kv KeyValue) error {
 		return errors.New("empty key name")
 	}
 	for _, r := range kv.Key {
-		if !(r == '_' || r == '-' || r == '.' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+		if !isKeyChar(r) {
 			return fmt.Errorf("key %q: use letters, digits, _ - and . only", kv.Key)
 		}
 	}
@@ -197,6 +197,10 @@ func validateKeyValue(kv KeyValue) error {
 		return fmt.Errorf("the value for %s starts or ends with white space", kv.Key)
 	}
 	return nil
+}
+
+func isKeyChar(r rune) bool {
+	return r == '_' || r == '-' || r == '.' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
 }
 
 // sectionEdit describes one write.
@@ -230,7 +234,7 @@ func updateFile(path string, e sectionEdit) error {
 		return err
 	}
 	dir := filepath.Dir(target)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil { //nolint:gosec // the directory of the AWS file the user chose
 		return fmt.Errorf("create %s: %w", dir, err)
 	}
 	lock := flock.New(target + ".lock")
@@ -240,7 +244,7 @@ func updateFile(path string, e sectionEdit) error {
 	defer func() { _ = lock.Unlock() }()
 	removeStaleTemps(target)
 
-	old, err := os.ReadFile(target)
+	old, err := os.ReadFile(target) //nolint:gosec // the AWS file the user chose
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
@@ -276,22 +280,22 @@ func updateFile(path string, e sectionEdit) error {
 // resolveTarget follows symlinks, so that a credentials file kept in a
 // dotfiles repository stays a symlink and its target is what changes.
 func resolveTarget(path string) (string, error) {
-	fi, err := os.Lstat(path)
+	fi, err := os.Lstat(path) //nolint:gosec // the AWS file the user chose
 	if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
 		if err == nil && fi.IsDir() {
 			return "", fmt.Errorf("write %s: it is a directory", path)
 		}
 		return path, nil
 	}
-	real, err := filepath.EvalSymlinks(path)
+	dest, err := filepath.EvalSymlinks(path)
 	if err == nil {
-		if fi, err := os.Stat(real); err == nil && fi.IsDir() {
+		if fi, err := os.Stat(dest); err == nil && fi.IsDir() { //nolint:gosec // the AWS file the user chose
 			return "", fmt.Errorf("write %s: it is a directory", path)
 		}
-		return real, nil
+		return dest, nil
 	}
 	// A dangling link: create the file it points to.
-	dest, err := os.Readlink(path)
+	dest, err = os.Readlink(path)
 	if err != nil {
 		return "", fmt.Errorf("read link %s: %w", path, err)
 	}
@@ -308,7 +312,7 @@ func tempPattern(target string) string { return "." + filepath.Base(target) + ".
 func removeStaleTemps(target string) {
 	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(target), tempPattern(target)))
 	for _, m := range matches {
-		_ = os.Remove(m)
+		_ = os.Remove(m) //nolint:gosec // a temp file of our own pattern, under the lock
 	}
 }
 
@@ -322,7 +326,7 @@ func replaceFile(target string, data []byte) (err error) {
 	defer func() {
 		if err != nil {
 			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
+			_ = os.Remove(tmp.Name()) //nolint:gosec // from os.CreateTemp
 		}
 	}()
 	if _, err = tmp.Write(data); err != nil {
@@ -337,7 +341,7 @@ func replaceFile(target string, data []byte) (err error) {
 	if testHookBeforeRename != nil {
 		testHookBeforeRename(tmp.Name())
 	}
-	if err = os.Rename(tmp.Name(), target); err != nil {
+	if err = os.Rename(tmp.Name(), target); err != nil { //nolint:gosec // from os.CreateTemp, onto the AWS file the user chose
 		return fmt.Errorf("replace %s: %w", target, err)
 	}
 	if err := syncDir(dir); err != nil {
