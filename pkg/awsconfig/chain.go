@@ -80,14 +80,15 @@ func (ch Chain) Chained(i int) bool {
 //   - a profile with role_arn (and no web_identity_token_file) takes its
 //     source credentials from exactly one of source_profile and
 //     credential_source;
-//   - a source profile with static keys is the base, even when it also has
-//     role_arn: botocore then uses the keys and does not assume that role;
+//   - a source profile with static keys (and no SSO or web identity
+//     settings) is the base, even when it also has role_arn: botocore then uses the keys and does not assume that role;
 //     this is also what makes a profile whose source_profile names itself
 //     work (its keys, then its role once);
 //   - a source profile with role_arn and no static keys is assumed in turn,
 //     to any depth; visiting a profile twice is a loop;
-//   - a source profile with SSO settings, credential_process, or role_arn
-//     with web_identity_token_file is loaded by the SDK.
+//   - any other source profile gives its own credentials, in the order of
+//     botocore's providers: web_identity_token_file or SSO settings (loaded
+//     by the SDK), static keys, credential_process (run by the SDK).
 //
 // Every mistake is reported before any STS call, naming the profile and the
 // file.
@@ -196,9 +197,10 @@ func validateRole(p Profile) error {
 // credentials file, credential_process, static keys from the config file.
 // The zero Source means the profile has none.
 func (c *Config) providerSource(p Profile) (Source, error) {
-	_, hasRole := p.keys["role_arn"]
 	switch {
-	case hasRole && p.WebIdentityTokenFile != "":
+	case p.WebIdentityTokenFile != "":
+		// The role ARN may also come from AWS_ROLE_ARN; without either the
+		// SDK says what is missing.
 		return Source{Kind: SourceSDK, Profile: p.Name, RoleSession: true}, nil
 	case p.SSO:
 		return Source{Kind: SourceSDK, Profile: p.Name, RoleSession: true}, nil

@@ -188,6 +188,17 @@ web_identity_token_file = /var/run/token
 			want:    chainSummary{Kind: SourceSDK, Profile: "oidc", RoleSession: true},
 		},
 		{
+			name: "web identity token file without role_arn is left to the SDK",
+			config: `[profile oidc]
+web_identity_token_file = /var/run/token
+[profile deploy]
+role_arn = arn:aws:iam::222222222222:role/deploy
+source_profile = oidc
+`,
+			profile: "deploy",
+			want:    chainSummary{Kind: SourceSDK, Profile: "oidc", RoleSession: true, Roles: []string{"deploy"}, Chained: []bool{true}},
+		},
+		{
 			name: "sso source",
 			config: `[sso-session corp]
 sso_start_url = https://corp.awsapps.com/start
@@ -213,6 +224,32 @@ source_profile = proc
 `,
 			profile: "admin",
 			want:    chainSummary{Kind: SourceSDK, Profile: "proc", Roles: []string{"admin"}, Chained: []bool{false}},
+		},
+		{
+			name: "a source with role_arn and credential_process but no keys is assumed",
+			config: `[profile mid]
+role_arn = arn:aws:iam::111111111111:role/mid
+source_profile = base
+credential_process = /usr/bin/ignored
+[profile top]
+role_arn = arn:aws:iam::111111111111:role/top
+source_profile = mid
+`,
+			creds: credentials, profile: "top",
+			want: chainSummary{Kind: SourceStatic, Profile: "base", KeyID: "AKIABASE0000000000001", Roles: []string{"mid", "top"}, Chained: []bool{false, true}},
+		},
+		{ //nolint:gosec // fake keys for a test
+			name: "SSO settings win over static keys in a source (botocore's provider order)",
+			config: `[profile both]
+sso_session = corp
+aws_access_key_id = AKIABOTH000000000001
+aws_secret_access_key = both-secret
+[profile top]
+role_arn = arn:aws:iam::111111111111:role/top
+source_profile = both
+`,
+			profile: "top",
+			want:    chainSummary{Kind: SourceSDK, Profile: "both", RoleSession: true, Roles: []string{"top"}, Chained: []bool{true}},
 		},
 		{
 			name:    "plain static profile is its own source",

@@ -91,6 +91,7 @@ type SyntaxError struct {
 	Msg  string
 }
 
+// Error formats the file, the line and what to fix.
 func (e *SyntaxError) Error() string {
 	if e.Line > 0 {
 		return fmt.Sprintf("%s line %d: %s", e.Path, e.Line, e.Msg)
