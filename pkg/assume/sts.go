@@ -140,7 +140,7 @@ func (s *STS) assumeRole(ctx context.Context, client *sts.Client, h Hop, code st
 	start := time.Now()
 	out, err := client.AssumeRole(ctx, in)
 	if err != nil {
-		return creds.Credentials{}, fmt.Errorf("assume %s: %w", h.RoleARN, err)
+		return creds.Credentials{}, &CallError{Action: "AssumeRole", Target: h.RoleARN, Err: err}
 	}
 	s.traceCall("AssumeRole", start, out.ResultMetadata)
 	c := fromSTS(out.Credentials)
@@ -158,7 +158,7 @@ func (s *STS) getSessionToken(ctx context.Context, client *sts.Client, h Hop, co
 	start := time.Now()
 	out, err := client.GetSessionToken(ctx, in)
 	if err != nil {
-		return creds.Credentials{}, fmt.Errorf("get MFA session token for %s: %w", h.MFASerial, err)
+		return creds.Credentials{}, &CallError{Action: "GetSessionToken", Target: h.MFASerial, Err: err}
 	}
 	s.traceCall("GetSessionToken", start, out.ResultMetadata)
 	return fromSTS(out.Credentials), nil
@@ -178,7 +178,7 @@ func (s *STS) assumeRoleWithWebIdentity(ctx context.Context, client *sts.Client,
 	start := time.Now()
 	out, err := client.AssumeRoleWithWebIdentity(ctx, in)
 	if err != nil {
-		return creds.Credentials{}, fmt.Errorf("assume %s with web identity: %w", h.RoleARN, err)
+		return creds.Credentials{}, &CallError{Action: "AssumeRoleWithWebIdentity", Target: h.RoleARN, Err: err}
 	}
 	s.traceCall("AssumeRoleWithWebIdentity", start, out.ResultMetadata)
 	c := fromSTS(out.Credentials)
@@ -200,7 +200,7 @@ func (s *STS) CallerIdentity(ctx context.Context, client *sts.Client) (Identity,
 	start := time.Now()
 	out, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
-		return Identity{}, fmt.Errorf("get caller identity: %w", err)
+		return Identity{}, &CallError{Action: "GetCallerIdentity", Err: err}
 	}
 	s.traceCall("GetCallerIdentity", start, out.ResultMetadata)
 	return Identity{Account: aws.ToString(out.Account), ARN: aws.ToString(out.Arn), UserID: aws.ToString(out.UserId)}, nil
@@ -236,3 +236,20 @@ func optional(s string) *string {
 	}
 	return aws.String(s)
 }
+
+// CallError is a failed STS call: which action, on what (a role ARN or an
+// MFA device), and the SDK's error.
+type CallError struct {
+	Action string
+	Target string
+	Err    error
+}
+
+func (e *CallError) Error() string {
+	if e.Target == "" {
+		return e.Action + ": " + e.Err.Error()
+	}
+	return e.Action + " " + e.Target + ": " + e.Err.Error()
+}
+
+func (e *CallError) Unwrap() error { return e.Err }

@@ -102,12 +102,19 @@ func classify(err error) (code int, msg, hint string) {
 
 // stsError turns an STS refusal into one line that says what to check.
 func stsError(err error, apiErr smithy.APIError) (int, string, string) {
-	op := strings.SplitN(err.Error(), ":", 2)[0]
+	var call *assume.CallError
+	op := "STS"
+	if errors.As(err, &call) {
+		op = strings.TrimSpace(call.Action + " " + call.Target)
+	}
 	msg := fmt.Sprintf("%s: %s: %s", op, apiErr.ErrorCode(), apiErr.ErrorMessage())
 	var hint string
 	switch apiErr.ErrorCode() {
 	case "AccessDenied":
 		hint = "check the role's trust policy: it must trust your identity (rolecall whoami), and may require an external ID (--external-id) or MFA (--mfa-serial)"
+		if call != nil && call.Action == "AssumeRoleWithWebIdentity" {
+			hint = "the role's trust policy must allow this token's issuer, audience (aud) and subject (sub); decode the token to see them"
+		}
 	case "ExpiredToken", "ExpiredTokenException":
 		hint = "the base credentials expired: renew them (aws sso login, a new session) or clear rolecall's cache with: rolecall cache clear --all"
 	case "InvalidClientTokenId", "SignatureDoesNotMatch", "IncompleteSignature", "MissingAuthenticationToken":
