@@ -44,9 +44,6 @@ type option struct {
 	value string // continuation lines joined with "\n", trailing blank lines dropped
 	first int    // index of the key line
 	last  int    // index of its last continuation line (first when none)
-	// indent is the key line's indentation in characters: lines indented
-	// deeper continue its value.
-	indent int
 }
 
 // section is one [header] and the lines up to the next header.
@@ -54,7 +51,6 @@ type section struct {
 	name   string // as written between the brackets (not trimmed)
 	header int    // index of the header line
 	end    int    // index one past its last line
-	indent int    // the header line's indentation in characters
 	opts   []option
 }
 
@@ -244,7 +240,7 @@ func parseDocument(path string, data []byte) (*document, error) {
 			} else if !dup {
 				seenSect[name] = i + 1
 			}
-			cur = &section{name: name, header: i, indent: lineIndent}
+			cur = &section{name: name, header: i}
 			doc.sections = append(doc.sections, cur)
 			valueBits = nil
 			curOpt = -1
@@ -267,7 +263,7 @@ func parseDocument(path string, data []byte) (*document, error) {
 		} else {
 			seenOpt[id] = i + 1
 		}
-		cur.opts = append(cur.opts, option{name: key, first: i, last: i, indent: lineIndent})
+		cur.opts = append(cur.opts, option{name: key, first: i, last: i})
 		valueBits = append(valueBits, []string{value})
 		curOpt = len(cur.opts) - 1
 	}
