@@ -21,8 +21,8 @@ import (
 type AssumeOptions struct {
 	IO *IO
 
-	Roles       []string
-	Request     requestFlags
+	Roles        []string
+	Request      requestFlags
 	Format       string
 	ProfileName  string
 	WriteProfile string
