@@ -40,7 +40,7 @@ type cliCredentials struct {
 func awsCLI(t *testing.T, url string, creds cliCredentials, args ...string) []byte {
 	t.Helper()
 	home := t.TempDir()
-	cmd := exec.Command(awsCLIv2, append([]string{"--endpoint-url", url, "--output", "json"}, args...)...)
+	cmd := exec.CommandContext(t.Context(), awsCLIv2, append([]string{"--endpoint-url", url, "--output", "json"}, args...)...) //nolint:gosec // the AWS CLI at a fixed path
 	cmd.Env = []string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + home,
@@ -72,7 +72,10 @@ func TestAWSCLI(t *testing.T) {
 
 	var demo struct {
 		Credentials     cliCredentials
-		AssumedRoleUser struct{ Arn, AssumedRoleId string }
+		AssumedRoleUser struct {
+			Arn           string
+			AssumedRoleID string `json:"AssumedRoleId"`
+		}
 	}
 	out := awsCLI(t, url, alice, "sts", "assume-role",
 		"--role-arn", ststest.DemoRoleARN("demo"), "--role-session-name", "cli", "--duration-seconds", "7200")
@@ -84,12 +87,16 @@ func TestAWSCLI(t *testing.T) {
 		t.Fatalf("assume-role gave %s with key %.4s…", demo.AssumedRoleUser.Arn, demo.Credentials.AccessKeyID)
 	}
 
-	var id struct{ UserId, Account, Arn string }
+	var id struct {
+		UserID  string `json:"UserId"`
+		Account string
+		Arn     string
+	}
 	out = awsCLI(t, url, demo.Credentials, "sts", "get-caller-identity")
 	if err := json.Unmarshal(out, &id); err != nil {
 		t.Fatalf("get-caller-identity output: %v", err)
 	}
-	if id.Arn != demo.AssumedRoleUser.Arn || id.UserId != demo.AssumedRoleUser.AssumedRoleId || id.Account != ststest.DemoAccount {
+	if id.Arn != demo.AssumedRoleUser.Arn || id.UserID != demo.AssumedRoleUser.AssumedRoleID || id.Account != ststest.DemoAccount {
 		t.Errorf("get-caller-identity = %+v, want the demo session", id)
 	}
 

@@ -38,7 +38,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	configPath := flags.String("config", "", "configuration `file` (JSON); the demo configuration when empty")
 	printDemo := flags.Bool("print-demo-config", false, "print the demo configuration as JSON and exit")
 	flags.Usage = func() {
-		fmt.Fprintln(stderr, "usage: ststest [--listen ADDR] [--config FILE] | --print-demo-config")
+		_, _ = fmt.Fprintln(stderr, "usage: ststest [--listen ADDR] [--config FILE] | --print-demo-config")
 		flags.PrintDefaults()
 	}
 	if err := flags.Parse(args); err != nil {
@@ -48,17 +48,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if flags.NArg() > 0 {
-		fmt.Fprintf(stderr, "ststest: error: unexpected argument %q\n", flags.Arg(0))
+		_, _ = fmt.Fprintf(stderr, "ststest: error: unexpected argument %q\n", flags.Arg(0))
 		return 2
 	}
 
 	if *printDemo {
 		out, err := json.MarshalIndent(ststest.DemoConfig(), "", "  ")
+		if err == nil {
+			_, err = fmt.Fprintf(stdout, "%s\n", out)
+		}
 		if err != nil {
-			fmt.Fprintf(stderr, "ststest: error: %v\n", err)
+			_, _ = fmt.Fprintf(stderr, "ststest: error: %v\n", err)
 			return 1
 		}
-		fmt.Fprintf(stdout, "%s\n", out)
 		return 0
 	}
 
@@ -66,18 +68,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *configPath != "" {
 		var err error
 		if cfg, err = ststest.LoadConfigFile(*configPath); err != nil {
-			fmt.Fprintf(stderr, "ststest: error: %v\n", err)
+			_, _ = fmt.Fprintf(stderr, "ststest: error: %v\n", err)
 			return 1
 		}
 	}
 	s, err := ststest.Start(cfg, *listen)
 	if err != nil {
-		fmt.Fprintf(stderr, "ststest: error: %v\n", err)
+		_, _ = fmt.Fprintf(stderr, "ststest: error: %v\n", err)
 		return 1
 	}
 	defer s.Close()
 	// Scripts read the first line of stdout to find the emulator.
-	fmt.Fprintln(stdout, s.URL())
+	if _, err := fmt.Fprintln(stdout, s.URL()); err != nil {
+		_, _ = fmt.Fprintf(stderr, "ststest: error: write the URL: %v\n", err)
+		return 1
+	}
 	<-ctx.Done()
 	return 0
 }

@@ -64,6 +64,7 @@ type roleRequest struct {
 	compactPolicy string
 	policySet     bool
 	policyARNs    []string
+	minTokenSize  int
 }
 
 // checkRoleRequest validates the parameters common to both role actions.
@@ -79,6 +80,7 @@ func checkRoleRequest(v *violations, params url.Values) (roleRequest, *stsError)
 	policy := optional(params, "Policy")
 	compact, perr := checkSessionPolicy(v, policy)
 	req.compactPolicy, req.policySet = compact, policy != nil
+	req.minTokenSize = checkMinTokenSize(v, params)
 	req.policyARNs = queryList(params, "PolicyArns", "arn")
 	if len(req.policyARNs) > 10 {
 		v.add(describeList("PolicyDescriptorType(arn=%s)", req.policyARNs), "policyArns", "must have length less than or equal to 10")
@@ -93,6 +95,12 @@ func checkRoleRequest(v *violations, params url.Values) (roleRequest, *stsError)
 		req.sessionName = *sessionName
 	}
 	return req, perr
+}
+
+// checkMinTokenSize reads MinimumSessionTokenSize, which may not exceed the
+// largest token STS issues.
+func checkMinTokenSize(v *violations, params url.Values) int {
+	return v.checkInt("minimumSessionTokenSize", optional(params, "MinimumSessionTokenSize"), 0, maxSessionTokenBytes, 0)
 }
 
 // describeList shows a list parameter as STS's (Java) messages do.
@@ -189,18 +197,23 @@ func trusts(r *roleEntry, p *principal) bool {
 	return false
 }
 
-// issue stores a new session and fills the XML credentials.
-func (s *Server) issue(sess *session, now time.Time, seconds int) xmlCredentials {
-	sess.accessKeyID, sess.secretAccessKey, sess.sessionToken = newTemporaryCredentials()
+// issue stores a new session with a token of z's length and fills the XML
+// credentials and token size.
+func (s *Server) issue(sess *session, now time.Time, seconds int, z tokenSizing) (xmlCredentials, xmlTokenSize) {
+	sess.accessKeyID, sess.secretAccessKey, sess.sessionToken = newTemporaryCredentials(z.length)
 	// STS reports expirations to the second; the emulator enforces what it
 	// reports.
 	sess.expiration = now.Add(time.Duration(seconds) * time.Second).Truncate(time.Second)
 	s.sessions[sess.accessKeyID] = sess
-	return xmlCredentials{
+	creds := xmlCredentials{
 		AccessKeyID:     sess.accessKeyID,
 		SecretAccessKey: sess.secretAccessKey,
 		SessionToken:    sess.sessionToken,
 		Expiration:      stsTime(sess.expiration),
+	}
+	return creds, xmlTokenSize{
+		SessionTokenSize:        len(sess.sessionToken),
+		SessionTokenUtilization: percent(len(sess.sessionToken), maxSessionTokenBytes),
 	}
 }
 
@@ -270,18 +283,18 @@ func (s *Server) assumeRole(p *principal, params url.Values, requestID string) a
 			}
 		}
 	}
-	var packed *int
-	if req.policySet || len(req.policyARNs) > 0 || len(tags) > 0 {
-		all := append([]tag(nil), tags...)
-		for _, t := range inherited {
-			all = append(all, t)
-		}
-		size := packedPolicySize(req.compactPolicy, req.policyARNs, all)
-		if size > 100 {
-			return fail(&stsError{http.StatusBadRequest, "PackedPolicyTooLarge",
-				fmt.Sprintf("Packed policy consumes %d%% of allotted space", size)})
-		}
-		packed = &size
+	all := append([]tag(nil), tags...)
+	for _, t := range inherited {
+		all = append(all, t)
+	}
+	hasPacked := req.policySet || len(req.policyARNs) > 0 || len(all) > 0
+	packed := 0
+	if hasPacked {
+		packed = packedSessionData(req.compactPolicy, req.policyARNs, all)
+	}
+	sizing, sizeErr := sizeSessionToken(packed, hasPacked, req.minTokenSize)
+	if sizeErr != nil {
+		return fail(sizeErr)
 	}
 
 	sess := &session{
@@ -301,10 +314,10 @@ func (s *Server) assumeRole(p *principal, params url.Values, requestID string) a
 
 	var out xmlAssumeRoleResponse
 	out.Xmlns = stsNamespace
-	out.Result.Credentials = s.issue(sess, now, req.duration)
+	out.Result.Credentials, out.Result.xmlTokenSize = s.issue(sess, now, req.duration, sizing)
 	out.Result.AssumedRoleUser = xmlAssumedRoleUser{Arn: sess.arn, AssumedRoleID: sess.userID}
 	out.Result.SourceIdentity = sess.sourceIdentity
-	out.Result.PackedPolicySize = packed
+	out.Result.PackedPolicySize = sizing.packedPolicySize
 	out.ResponseMetadata.RequestID = requestID
 	return answer{status: http.StatusOK, body: marshalXML(out), caller: p.arn}
 }
@@ -324,9 +337,11 @@ func (s *Server) getSessionToken(p *principal, params url.Values, requestID stri
 	v.checkString("serialNumber", serial, false, 9, 256, patternSerial, reSerial, false)
 	code := optional(params, "TokenCode")
 	v.checkString("tokenCode", code, false, 6, 6, patternTokenCode, reTokenCode, false)
+	minTokenSize := checkMinTokenSize(&v, params)
 	if e := v.err(); e != nil {
 		return fail(e)
 	}
+	sizing, _ := sizeSessionToken(0, false, minTokenSize) // within the maximum: checked above
 	mfa := false
 	if serial != nil && code != nil {
 		if e := s.checkMFA(p, *serial, *code, now); e != nil {
@@ -338,7 +353,7 @@ func (s *Server) getSessionToken(p *principal, params url.Values, requestID stri
 	sess := &session{arn: p.user.arn, userID: p.user.id, account: p.user.account, user: p.user, mfa: mfa}
 	var out xmlGetSessionTokenResponse
 	out.Xmlns = stsNamespace
-	out.Result.Credentials = s.issue(sess, now, duration)
+	out.Result.Credentials, out.Result.xmlTokenSize = s.issue(sess, now, duration, sizing)
 	out.ResponseMetadata.RequestID = requestID
 	return answer{status: http.StatusOK, body: marshalXML(out), caller: p.arn}
 }
@@ -398,14 +413,14 @@ func (s *Server) assumeRoleWithWebIdentity(params url.Values, requestID string) 
 	if req.duration > role.maxSecs {
 		return fail(errValidation(msgMaxSession))
 	}
-	var packed *int
-	if req.policySet || len(req.policyARNs) > 0 {
-		size := packedPolicySize(req.compactPolicy, req.policyARNs, nil)
-		if size > 100 {
-			return fail(&stsError{http.StatusBadRequest, "PackedPolicyTooLarge",
-				fmt.Sprintf("Packed policy consumes %d%% of allotted space", size)})
-		}
-		packed = &size
+	hasPacked := req.policySet || len(req.policyARNs) > 0
+	packed := 0
+	if hasPacked {
+		packed = packedSessionData(req.compactPolicy, req.policyARNs, nil)
+	}
+	sizing, sizeErr := sizeSessionToken(packed, hasPacked, req.minTokenSize)
+	if sizeErr != nil {
+		return fail(sizeErr)
 	}
 
 	sess := &session{
@@ -424,7 +439,7 @@ func (s *Server) assumeRoleWithWebIdentity(params url.Values, requestID string) 
 
 	var out xmlAssumeRoleWithWebIdentityResponse
 	out.Xmlns = stsNamespace
-	out.Result.Credentials = s.issue(sess, now, req.duration)
+	out.Result.Credentials, out.Result.xmlTokenSize = s.issue(sess, now, req.duration, sizing)
 	out.Result.AssumedRoleUser = xmlAssumedRoleUser{Arn: sess.arn, AssumedRoleID: sess.userID}
 	out.Result.SubjectFromWebIdentityToken = claims.Subject
 	out.Result.Audience = audience
@@ -433,7 +448,7 @@ func (s *Server) assumeRoleWithWebIdentity(params url.Values, requestID string) 
 	// (spiffe/spiffe.io#110 shows a real response).
 	out.Result.Provider = "arn:aws:iam::" + role.account + ":oidc-provider/" + stripScheme(claims.Issuer)
 	out.Result.SourceIdentity = sess.sourceIdentity
-	out.Result.PackedPolicySize = packed
+	out.Result.PackedPolicySize = sizing.packedPolicySize
 	out.ResponseMetadata.RequestID = requestID
 	return answer{status: http.StatusOK, body: marshalXML(out)}
 }

@@ -54,9 +54,10 @@ func TestAssumeRole(t *testing.T) {
 	if got := aws.ToString(out.AssumedRoleUser.AssumedRoleId); !reRoleUserID.MatchString(got) || !strings.HasSuffix(got, ":alice-session") {
 		t.Errorf("AssumedRoleId = %s, want AROA…:alice-session", got)
 	}
-	if out.PackedPolicySize != nil {
-		t.Errorf("PackedPolicySize = %d without a policy, want none", *out.PackedPolicySize)
+	if p := packedPolicySize(out); p != nil {
+		t.Errorf("PackedPolicySize = %d without a policy, want none", *p)
 	}
+	checkTokenSize(t, out.Credentials, out.SessionTokenSize, out.SessionTokenUtilization)
 
 	call := lastCall(t, s, "AssumeRole")
 	if call.Caller != ststest.DemoUserARN || call.Error != "" {

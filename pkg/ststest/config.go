@@ -13,6 +13,11 @@ import (
 
 // The demo configuration's fixed names. Docs, scripts and outside checks rely
 // on them, so they never change.
+//
+// The keys are AWS's documentation example keys and the secrets are the
+// emulator's own: public by design, valid nowhere but here.
+//
+//nolint:gosec // published example credentials, not secrets
 const (
 	DemoAccount            = "123456789012"
 	DemoUserARN            = "arn:aws:iam::123456789012:user/alice"
@@ -162,7 +167,7 @@ func DemoConfig() Config {
 // LoadConfigFile reads a JSON configuration file and checks it. Unknown
 // fields are errors, so that a misspelt key does not silently drop a role.
 func LoadConfigFile(path string) (Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := os.ReadFile(path) //nolint:gosec // the path is the operator's --config
 	if err != nil {
 		return Config{}, fmt.Errorf("read ststest config: %w", err)
 	}

@@ -177,13 +177,15 @@ func TestHangEndsWithClose(t *testing.T) {
 		_, err := alice(t, s).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
 		done <- err
 	}()
-	for s.CallCount("") == 0 {
-		// The call log shows when the request has arrived; yield meanwhile.
-		select {
-		case err := <-done:
-			t.Fatalf("call ended before Close: %v", err)
-		case <-time.After(time.Millisecond):
-		}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.WaitCalls(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("hanging call ended before Close: %v", err)
+	default:
 	}
 	s.Close()
 	select {

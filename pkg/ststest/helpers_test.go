@@ -122,3 +122,24 @@ func assumeRoleNamed(t *testing.T, c *sts.Client, role, session string) *sts.Ass
 	t.Helper()
 	return assume(t, c, &sts.AssumeRoleInput{RoleArn: aws.String(ststest.DemoRoleARN(role)), RoleSessionName: aws.String(session)})
 }
+
+// packedPolicySize reads the deprecated PackedPolicySize, which STS replaced
+// by SessionTokenUtilization in 2026-09 and the emulator still sends with
+// session policies and tags.
+func packedPolicySize(out *sts.AssumeRoleOutput) *int32 {
+	return out.PackedPolicySize //nolint:staticcheck // deprecated field under test
+}
+
+// checkTokenSize asserts SessionTokenSize and SessionTokenUtilization
+// describe the token: its length in bytes, and that as a percentage of
+// STS's 4096-byte maximum, rounded up.
+func checkTokenSize(t *testing.T, c *types.Credentials, size, utilization *int32) {
+	t.Helper()
+	n := len(aws.ToString(c.SessionToken))
+	if size == nil || int(*size) != n {
+		t.Errorf("SessionTokenSize = %v, want %d", size, n)
+	}
+	if want := (n*100 + 4095) / 4096; utilization == nil || int(*utilization) != want {
+		t.Errorf("SessionTokenUtilization = %v, want %d", utilization, want)
+	}
+}

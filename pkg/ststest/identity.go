@@ -79,19 +79,24 @@ func uniqueID(prefix, from string) string {
 	return prefix + enc.EncodeToString(sum[:])[:17]
 }
 
+// tokenPrefix is how STS session tokens begin today.
+const tokenPrefix = "IQoJb3JpZ2luX2Vj" //nolint:gosec // a fixed prefix, not a credential
+
 // newTemporaryCredentials makes credentials shaped like STS's: an ASIA access
-// key of 20 characters, a 40-character secret and a long base64 session token
-// (real ones begin with the same "IQoJb3JpZ2luX2Vj" and run to hundreds of
-// characters, with '/', '+' and '=').
-func newTemporaryCredentials() (accessKeyID, secret, token string) {
-	buf := make([]byte, 10+30+299)
+// key of 20 characters, a 40-character secret and a base64 session token of
+// at least tokenLen characters (real ones begin with the same prefix and run
+// to hundreds of characters, with '/', '+' and '=').
+func newTemporaryCredentials(tokenLen int) (accessKeyID, secret, token string) {
+	// base64 of 3n-1 bytes is 4n characters ending in one '='.
+	blocks := (tokenLen - len(tokenPrefix) + 3) / 4
+	buf := make([]byte, 10+30+blocks*3-1)
 	if _, err := rand.Read(buf); err != nil {
 		panic("ststest: read random bytes: " + err.Error())
 	}
 	enc := base32.NewEncoding(credentialAlphabet).WithPadding(base32.NoPadding)
 	accessKeyID = "ASIA" + enc.EncodeToString(buf[:10])[:16]
 	secret = base64.StdEncoding.EncodeToString(buf[10:40])
-	token = "IQoJb3JpZ2luX2Vj" + base64.StdEncoding.EncodeToString(buf[40:])
+	token = tokenPrefix + base64.StdEncoding.EncodeToString(buf[40:])
 	return accessKeyID, secret, token
 }
 

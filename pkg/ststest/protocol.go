@@ -67,6 +67,13 @@ type xmlCredentials struct {
 	Expiration      string `xml:"Expiration"`
 }
 
+// xmlTokenSize is what STS reports of the session token's size with every
+// set of credentials it issues.
+type xmlTokenSize struct {
+	SessionTokenSize        int `xml:"SessionTokenSize"`
+	SessionTokenUtilization int `xml:"SessionTokenUtilization"`
+}
+
 type xmlAssumedRoleUser struct {
 	Arn           string `xml:"Arn"`
 	AssumedRoleID string `xml:"AssumedRoleId"`
@@ -80,6 +87,7 @@ type xmlAssumeRoleResponse struct {
 		AssumedRoleUser  xmlAssumedRoleUser `xml:"AssumedRoleUser"`
 		Credentials      xmlCredentials     `xml:"Credentials"`
 		PackedPolicySize *int               `xml:"PackedPolicySize,omitempty"`
+		xmlTokenSize
 	} `xml:"AssumeRoleResult"`
 	ResponseMetadata xmlResponseMetadata `xml:"ResponseMetadata"`
 }
@@ -95,6 +103,7 @@ type xmlAssumeRoleWithWebIdentityResponse struct {
 		Provider                    string             `xml:"Provider"`
 		SourceIdentity              string             `xml:"SourceIdentity,omitempty"`
 		PackedPolicySize            *int               `xml:"PackedPolicySize,omitempty"`
+		xmlTokenSize
 	} `xml:"AssumeRoleWithWebIdentityResult"`
 	ResponseMetadata xmlResponseMetadata `xml:"ResponseMetadata"`
 }
@@ -104,6 +113,7 @@ type xmlGetSessionTokenResponse struct {
 	Xmlns   string   `xml:"xmlns,attr"`
 	Result  struct {
 		Credentials xmlCredentials `xml:"Credentials"`
+		xmlTokenSize
 	} `xml:"GetSessionTokenResult"`
 	ResponseMetadata xmlResponseMetadata `xml:"ResponseMetadata"`
 }

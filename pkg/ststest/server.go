@@ -2,6 +2,7 @@ package ststest
 
 import (
 	"bufio"
+	"context"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
@@ -59,6 +60,7 @@ type Server struct {
 	requestSkew time.Duration
 	sessions    map[string]*session // by access key ID
 	calls       []Call
+	callsSignal chan struct{} // closed and replaced whenever the call log changes
 	faults      []*activeFault
 	usedTOTP    map[string]int64 // serial → last accepted time step
 }
@@ -75,14 +77,15 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("ststest config: %w", err)
 	}
 	s := &Server{
-		cfg:        cfg,
-		accessKeys: map[string]accessKey{},
-		users:      map[string]*userEntry{},
-		roles:      map[string]*roleEntry{},
-		mfa:        map[string]MFADevice{},
-		done:       make(chan struct{}),
-		sessions:   map[string]*session{},
-		usedTOTP:   map[string]int64{},
+		cfg:         cfg,
+		accessKeys:  map[string]accessKey{},
+		users:       map[string]*userEntry{},
+		roles:       map[string]*roleEntry{},
+		mfa:         map[string]MFADevice{},
+		done:        make(chan struct{}),
+		callsSignal: make(chan struct{}),
+		sessions:    map[string]*session{},
+		usedTOTP:    map[string]int64{},
 	}
 	for _, u := range cfg.Users {
 		e := newUserEntry(u)
@@ -129,7 +132,7 @@ func Start(cfg Config, addr string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	l, err := net.Listen("tcp", addr)
+	l, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
@@ -224,6 +227,7 @@ func (s *Server) ResetCalls() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls = nil
+	s.signalCallsLocked()
 }
 
 // SetFaults replaces the active faults; with no argument it clears them.
@@ -279,18 +283,18 @@ func cloneParams(p map[string]string) map[string]string {
 
 func (s *Server) newHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /_ststest/calls", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET /_ststest/calls", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, s.Calls())
 	})
-	mux.HandleFunc("DELETE /_ststest/calls", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("DELETE /_ststest/calls", func(w http.ResponseWriter, _ *http.Request) {
 		s.ResetCalls()
 		w.WriteHeader(http.StatusNoContent)
 	})
-	mux.HandleFunc("GET /_ststest/clock", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET /_ststest/clock", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, map[string]string{"now": s.Now().UTC().Format(time.RFC3339)})
 	})
 	mux.HandleFunc("POST /_ststest/clock", s.serveClock)
-	mux.HandleFunc("GET /_ststest/faults", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET /_ststest/faults", func(w http.ResponseWriter, _ *http.Request) {
 		s.mu.Lock()
 		out := make([]Fault, len(s.faults))
 		for i, f := range s.faults {
@@ -326,7 +330,7 @@ func (s *Server) newHandler() http.Handler {
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(jwks)
+		_, _ = w.Write(jwks) //nolint:gosec // a JSON key set served as application/json, not HTML
 	})
 	if g := s.cfg.GitHub; g != nil {
 		mux.Handle("GET /_ststest/github-token", oidc.GitHubTokenHandler(g.RequestToken, s.mintGitHubToken))
@@ -373,9 +377,8 @@ func (s *Server) serveClock(w http.ResponseWriter, r *http.Request) {
 
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
+	// Compact, one line: scripts grep it ("action":"AssumeRole").
+	_ = json.NewEncoder(w).Encode(v)
 }
 
 // answer is what an action produced: a body and a status, and what the call
@@ -485,6 +488,32 @@ func (s *Server) record(c Call) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls = append(s.calls, c)
+	s.signalCallsLocked()
+}
+
+func (s *Server) signalCallsLocked() {
+	close(s.callsSignal)
+	s.callsSignal = make(chan struct{})
+}
+
+// WaitCalls blocks until the call log holds at least n calls, or ctx ends.
+// A test uses it to know that a request it will get no answer to (a hang
+// fault, a dropped connection) has reached the emulator.
+func (s *Server) WaitCalls(ctx context.Context, n int) error {
+	for {
+		s.mu.Lock()
+		if len(s.calls) >= n {
+			s.mu.Unlock()
+			return nil
+		}
+		changed := s.callsSignal
+		s.mu.Unlock()
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("wait for %d calls: %w", n, ctx.Err())
+		}
+	}
 }
 
 func (s *Server) takeFault(action string) *Fault {
@@ -550,13 +579,13 @@ func (s *Server) writeTruncated(w http.ResponseWriter, requestID string, status 
 	if err != nil {
 		return
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	s.headers(w, requestID)
 	writeRawResponse(buf, status, w.Header(), len(body), body[:len(body)/2])
 }
 
 func writeRawResponse(buf *bufio.ReadWriter, status int, h http.Header, contentLength int, body []byte) {
-	fmt.Fprintf(buf, "HTTP/1.1 %d %s\r\n", status, http.StatusText(status))
+	_, _ = fmt.Fprintf(buf, "HTTP/1.1 %d %s\r\n", status, http.StatusText(status))
 	h.Set("Content-Length", strconv.Itoa(contentLength))
 	h.Set("Connection", "close")
 	_ = h.Write(buf)

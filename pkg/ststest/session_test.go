@@ -61,6 +61,7 @@ func TestGetSessionToken(t *testing.T) {
 				t.Fatalf("GetSessionToken: %v", err)
 			}
 			checkCredentials(t, s, out.Credentials, tt.lifetime)
+			checkTokenSize(t, out.Credentials, out.SessionTokenSize, out.SessionTokenUtilization)
 			id, err := with(t, s, out.Credentials).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 			if err != nil {
 				t.Fatalf("GetCallerIdentity with session credentials: %v", err)

@@ -85,7 +85,7 @@ func TestSignatureVerification(t *testing.T) {
 		},
 		{
 			name: "body changed after signing", key: ststest.DemoAccessKeyID, secret: ststest.DemoSecretAccessKey,
-			opts: []func(*sts.Options){tampered(func(r *http.Request, b []byte) []byte {
+			opts: []func(*sts.Options){tampered(func(_ *http.Request, b []byte) []byte {
 				return bytes.Replace(b, []byte("Version=2011-06-15"), []byte("Version=2011-06-15&X=1"), 1)
 			})},
 			code: "SignatureDoesNotMatch", status: 403, msg: mismatch,
@@ -271,8 +271,9 @@ func TestRequestClockSkew(t *testing.T) {
 }
 
 // signedPost sends a form to the emulator signed with the demo keys by the
-// SDK's signer, for requests the SDK's STS client cannot make.
-func signedPost(t *testing.T, s *ststest.Server, form url.Values) (*http.Response, string) {
+// SDK's signer, for requests the SDK's STS client cannot make. It returns the
+// status, the headers and the body.
+func signedPost(t *testing.T, s *ststest.Server, form url.Values) (int, http.Header, string) {
 	t.Helper()
 	body := form.Encode()
 	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, s.URL()+"/", strings.NewReader(body))
@@ -289,12 +290,12 @@ func signedPost(t *testing.T, s *ststest.Server, form url.Values) (*http.Respons
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	out, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp, string(out)
+	return resp.StatusCode, resp.Header, string(out)
 }
 
 func TestWireFormat(t *testing.T) {
@@ -325,16 +326,17 @@ func TestWireFormat(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp, body := signedPost(t, s, tt.form)
-			if resp.StatusCode != tt.status {
-				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tt.status, body)
+			status, header, body := signedPost(t, s, tt.form)
+			if status != tt.status {
+				t.Fatalf("status %d, want %d: %s", status, tt.status, body)
 			}
-			if resp.Header.Get("Date") == "" || resp.Header.Get("X-Amzn-Requestid") == "" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/xml") {
-				t.Errorf("headers %v, want Date, x-amzn-RequestId and text/xml", resp.Header)
+			requestID := header.Get("X-Amzn-Requestid")
+			if header.Get("Date") == "" || requestID == "" || !strings.HasPrefix(header.Get("Content-Type"), "text/xml") {
+				t.Errorf("headers %v, want Date, x-amzn-RequestId and text/xml", header)
 			}
 			if tt.code == "" {
 				if !strings.Contains(body, `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">`) ||
-					!strings.Contains(body, "<ResponseMetadata><RequestId>"+resp.Header.Get("X-Amzn-Requestid")+"</RequestId></ResponseMetadata>") {
+					!strings.Contains(body, "<ResponseMetadata><RequestId>"+requestID+"</RequestId></ResponseMetadata>") {
 					t.Errorf("body %s lacks STS's namespace or request ID", body)
 				}
 				return
@@ -344,7 +346,7 @@ func TestWireFormat(t *testing.T) {
 				t.Fatalf("error body %s: %v", body, err)
 			}
 			if e.XMLName.Local != "ErrorResponse" || e.XMLName.Space != "https://sts.amazonaws.com/doc/2011-06-15/" ||
-				e.Error.Type != "Sender" || e.Error.Code != tt.code || e.RequestID != resp.Header.Get("X-Amzn-Requestid") {
+				e.Error.Type != "Sender" || e.Error.Code != tt.code || e.RequestID != requestID {
 				t.Errorf("error body %s, want a Sender %s ErrorResponse", body, tt.code)
 			}
 			if tt.message != "" && e.Error.Message != tt.message {

@@ -35,7 +35,7 @@ func policyWithStatements(n int) string {
 // tags makes n distinct tags with keys and values of the given lengths,
 // filled with varied characters as real tag values are.
 func tags(n int, keyLen, valueLen int) []types.Tag {
-	rng := rand.New(rand.NewPCG(1, 2))
+	rng := rand.New(rand.NewPCG(1, 2)) //nolint:gosec // reproducible test data, not secrets
 	text := func(n int) string {
 		const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 		b := make([]byte, n)
@@ -212,8 +212,12 @@ func TestAssumeRoleValidation(t *testing.T) {
 			name: "policy under 2048 characters without its whitespace",
 			in:   sts.AssumeRoleInput{RoleArn: aws.String(demo), RoleSessionName: aws.String("s1"), Policy: aws.String(spacedPolicy)},
 			check: func(t *testing.T, out *sts.AssumeRoleOutput) {
-				if out.PackedPolicySize == nil || *out.PackedPolicySize <= 0 || *out.PackedPolicySize > 100 {
-					t.Errorf("PackedPolicySize = %v, want a percentage", out.PackedPolicySize)
+				if p := packedPolicySize(out); p == nil || *p <= 0 || *p > 100 {
+					t.Errorf("PackedPolicySize = %v, want a percentage", p)
+				}
+				checkTokenSize(t, out.Credentials, out.SessionTokenSize, out.SessionTokenUtilization)
+				if *out.SessionTokenSize <= 416 {
+					t.Errorf("SessionTokenSize = %d, want the policy to make the token larger than a plain one", *out.SessionTokenSize)
 				}
 			},
 		},
@@ -221,7 +225,7 @@ func TestAssumeRoleValidation(t *testing.T) {
 			name: "ten policy ARNs",
 			in:   sts.AssumeRoleInput{RoleArn: aws.String(demo), RoleSessionName: aws.String("s1"), PolicyArns: policyARNs(10)},
 			check: func(t *testing.T, out *sts.AssumeRoleOutput) {
-				if out.PackedPolicySize == nil {
+				if packedPolicySize(out) == nil {
 					t.Error("no PackedPolicySize with policy ARNs")
 				}
 			},
@@ -286,6 +290,22 @@ func TestAssumeRoleValidation(t *testing.T) {
 			name: "tags too large when packed",
 			in:   sts.AssumeRoleInput{RoleArn: aws.String(demo), RoleSessionName: aws.String("s1"), Tags: tags(50, 128, 256)},
 			code: "PackedPolicyTooLarge", status: 400, msg: "~Packed policy consumes ",
+		},
+		{
+			name: "minimum session token size",
+			in:   sts.AssumeRoleInput{RoleArn: aws.String(demo), RoleSessionName: aws.String("s1"), MinimumSessionTokenSize: aws.Int32(3000)},
+			check: func(t *testing.T, out *sts.AssumeRoleOutput) {
+				if n := len(aws.ToString(out.Credentials.SessionToken)); n < 3000 {
+					t.Errorf("session token of %d bytes, want at least 3000", n)
+				}
+				checkTokenSize(t, out.Credentials, out.SessionTokenSize, out.SessionTokenUtilization)
+			},
+		},
+		{
+			name: "minimum session token size over the maximum",
+			in:   sts.AssumeRoleInput{RoleArn: aws.String(demo), RoleSessionName: aws.String("s1"), MinimumSessionTokenSize: aws.Int32(4097)},
+			code: "ValidationError", status: 400,
+			msg: "1 validation error detected: Value '4097' at 'minimumSessionTokenSize' failed to satisfy constraint: Member must have value less than or equal to 4096",
 		},
 		{
 			name: "source identity too short",
@@ -395,7 +415,8 @@ func TestTransitiveTags(t *testing.T) {
 	out := assume(t, with(t, s, first.Credentials), &sts.AssumeRoleInput{
 		RoleArn: aws.String(ststest.DemoRoleARN("chained")), RoleSessionName: aws.String("inherit"),
 	})
-	if out.PackedPolicySize != nil {
-		t.Errorf("PackedPolicySize = %d for a call without policy or tags", *out.PackedPolicySize)
+	// The inherited transitive tag travels in the new session's token.
+	if packedPolicySize(out) == nil {
+		t.Error("no PackedPolicySize for a session with an inherited tag")
 	}
 }

@@ -34,7 +34,7 @@ func githubToken(t *testing.T, s *ststest.Server, bearer, audience string) (int,
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
 		return resp.StatusCode, ""
 	}
@@ -71,6 +71,7 @@ func TestGitHubFlow(t *testing.T) {
 		t.Fatalf("AssumeRoleWithWebIdentity: %v", err)
 	}
 	checkCredentials(t, s, out.Credentials, time.Hour)
+	checkTokenSize(t, out.Credentials, out.SessionTokenSize, out.SessionTokenUtilization)
 	for name, pair := range map[string][2]string{
 		"SubjectFromWebIdentityToken": {aws.ToString(out.SubjectFromWebIdentityToken), "repo:example/app:ref:refs/heads/main"},
 		"Audience":                    {aws.ToString(out.Audience), "sts.amazonaws.com"},
@@ -116,25 +117,16 @@ func TestGitHubTokenEndpoint(t *testing.T) {
 		})
 	}
 
-	resp, err := http.Get(s.URL() + "/_ststest/oidc/jwks?issuer=" + ststest.DemoGitHubIssuer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	status, body := get(t, s.URL()+"/_ststest/oidc/jwks?issuer="+ststest.DemoGitHubIssuer)
 	var jwks struct {
 		Keys []struct{ Kty, Kid, Alg string }
 	}
-	body, _ := io.ReadAll(resp.Body)
-	if err := json.Unmarshal(body, &jwks); err != nil || len(jwks.Keys) != 1 || jwks.Keys[0].Kty != "RSA" || jwks.Keys[0].Alg != "RS256" {
-		t.Errorf("jwks %s (%v), want one RS256 RSA key", body, err)
+	if err := json.Unmarshal([]byte(body), &jwks); status != http.StatusOK || err != nil ||
+		len(jwks.Keys) != 1 || jwks.Keys[0].Kty != "RSA" || jwks.Keys[0].Alg != "RS256" {
+		t.Errorf("jwks %d %s (%v), want one RS256 RSA key", status, body, err)
 	}
-	resp2, err := http.Get(s.URL() + "/_ststest/oidc/jwks?issuer=https://unknown.example")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp2.Body.Close()
-	if resp2.StatusCode != http.StatusNotFound {
-		t.Errorf("jwks of an unknown issuer: status %d, want 404", resp2.StatusCode)
+	if status, _ := get(t, s.URL()+"/_ststest/oidc/jwks?issuer=https://unknown.example"); status != http.StatusNotFound {
+		t.Errorf("jwks of an unknown issuer: status %d, want 404", status)
 	}
 }
 
@@ -221,4 +213,23 @@ func TestAssumeRoleWithWebIdentityErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// get fetches a URL and returns the status and body.
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(body)
 }
