@@ -63,8 +63,8 @@ func printError(w io.Writer, colored bool, err error, debug func(string, ...any)
 	}
 	label, hintLabel := "error:", "hint:"
 	if colored {
-		label = color.New(color.FgRed, color.Bold).Sprint(label)
-		hintLabel = color.New(color.FgYellow).Sprint(hintLabel)
+		label = paint(label, color.FgRed, color.Bold)
+		hintLabel = paint(hintLabel, color.FgYellow)
 	}
 	fmt.Fprintf(w, "rolecall: %s %s\n", label, oneLine(msg))
 	if hint != "" {
@@ -166,4 +166,12 @@ func firstNonEmpty(values ...string) string {
 // would otherwise break the error contract.
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// paint colours s regardless of fatih/color's global switch, which follows
+// stdout; the caller has decided for stderr.
+func paint(s string, attrs ...color.Attribute) string {
+	c := color.New(attrs...)
+	c.EnableColor()
+	return c.Sprint(s)
 }

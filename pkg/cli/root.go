@@ -75,7 +75,7 @@ func (io *IO) Debugf(format string, args ...any) {
 func (io *IO) Warnf(format string, args ...any) {
 	label := "warning:"
 	if io.colored() {
-		label = color.New(color.FgYellow).Sprint(label)
+		label = paint(label, color.FgYellow)
 	}
 	fmt.Fprintf(io.ErrOut, "rolecall: %s %s\n", label, oneLine(fmt.Sprintf(format, args...)))
 }
