@@ -63,7 +63,7 @@ func TestScripts(t *testing.T) {
 			}
 			return os.MkdirAll(filepath.Join(home, ".aws"), 0o700)
 		},
-		Condition: haveProgram,
+		Condition: condition,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"sts":           cmdSTS,
 			"parallel":      cmdParallel,
@@ -76,8 +76,19 @@ func TestScripts(t *testing.T) {
 			"sendsignal":    cmdSendSignal,
 			"mint-token":    cmdMintToken,
 			"envfromfile":   cmdEnvFromFile,
+			"cacheok":       cmdCacheOK,
+			"filesize":      cmdFileSize,
 		},
 	})
+}
+
+// condition is [root] (the script runs as uid 0, where file permissions
+// do not stop reads and writes) and [have:PROGRAM].
+func condition(cond string) (bool, error) {
+	if cond == "root" {
+		return os.Getuid() == 0, nil
+	}
+	return haveProgram(cond)
 }
 
 // haveProgram is the [have:PROGRAM] condition. Where CI is set, a missing
@@ -144,11 +155,17 @@ func server(ts *testscript.TestScript) *ststest.Server {
 //	sts error ACTION CODE          assert the last ACTION call failed with CODE
 //	sts advance DURATION           move the emulator's clock
 //	sts totp VAR                   set VAR to the demo MFA device's current code
-//	sts fault ACTION KIND [COUNT]  inject a fault (see ststest.Fault)
+//	sts fault ACTION KIND [COUNT [LATENCY]]
+//	                               inject a fault (see ststest.Fault); ACTION
+//	                               "all" for every action, COUNT 0 for every
+//	                               call, LATENCY (default 200ms) for latency
+//	sts nofaults                   clear the faults
+//	sts skew DURATION              set the emulator's request clock skew: the
+//	                               local clock then looks DURATION behind
 //	sts reset                      forget the call log
 func cmdSTS(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) == 0 {
-		ts.Fatalf("usage: sts start|calls|param|error|advance|totp|fault|reset")
+		ts.Fatalf("usage: sts start|calls|param|error|advance|totp|fault|nofaults|skew|reset")
 	}
 	if args[0] == "start" {
 		s := ststest.NewServer(testConfig())
@@ -201,6 +218,9 @@ func cmdSTS(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Setenv(args[1], s.TOTP(ststest.DemoMFASerial))
 	case "fault":
 		f := ststest.Fault{Action: args[1], Kind: args[2]}
+		if f.Action == "all" {
+			f.Action = ""
+		}
 		if len(args) > 3 {
 			n, err := strconv.Atoi(args[3])
 			ts.Check(err)
@@ -208,8 +228,19 @@ func cmdSTS(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		if f.Kind == "latency" {
 			f.Latency = 200 * time.Millisecond
+			if len(args) > 4 {
+				d, err := time.ParseDuration(args[4])
+				ts.Check(err)
+				f.Latency = d
+			}
 		}
 		s.SetFaults(f)
+	case "nofaults":
+		s.SetFaults()
+	case "skew":
+		d, err := time.ParseDuration(args[1])
+		ts.Check(err)
+		s.SetRequestClockSkew(d)
 	case "reset":
 		s.ResetCalls()
 	default:

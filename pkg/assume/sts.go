@@ -62,13 +62,13 @@ func (s *STS) client(ctx context.Context, p Plan, i int, base creds.Credentials)
 		k := p.Source.Static
 		provider = credentials.NewStaticCredentialsProvider(k.AccessKeyID, k.SecretAccessKey, k.SessionToken)
 	case p.Source.Kind == SourceEC2:
-		provider = aws.NewCredentialsCache(ec2rolecreds.New())
+		provider = sourceProvider{p.Source, aws.NewCredentialsCache(ec2rolecreds.New())}
 	default:
 		cfg, err := s.sdkConfig(ctx, p)
 		if err != nil {
 			return nil, err
 		}
-		provider = cfg.Credentials
+		provider = sourceProvider{p.Source, cfg.Credentials}
 	}
 	return s.newClient(provider, p.Region, p.Endpoint), nil
 }
@@ -253,3 +253,36 @@ func (e *CallError) Error() string {
 }
 
 func (e *CallError) Unwrap() error { return e.Err }
+
+// SourceError is a failure to load the base credentials (an SSO login that
+// expired, a credential_process that failed, no credentials anywhere), as
+// opposed to STS refusing a call made with them.
+type SourceError struct {
+	Source Source
+	Err    error
+}
+
+func (e *SourceError) Error() string {
+	where := "the default credential chain"
+	if e.Source.Profile != "" {
+		where = "profile " + e.Source.Profile
+	}
+	return "load base credentials from " + where + ": " + e.Err.Error()
+}
+
+func (e *SourceError) Unwrap() error { return e.Err }
+
+// sourceProvider marks the errors of an SDK-loaded source so the CLI can
+// tell them from STS's answers.
+type sourceProvider struct {
+	source Source
+	aws.CredentialsProvider
+}
+
+func (p sourceProvider) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	c, err := p.CredentialsProvider.Retrieve(ctx)
+	if err != nil {
+		return c, &SourceError{Source: p.source, Err: err}
+	}
+	return c, nil
+}

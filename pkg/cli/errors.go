@@ -85,7 +85,10 @@ func classify(err error) (code int, msg, hint string) {
 	var inputErr *assume.InputError
 	var needsPerson *assume.NeedsPersonError
 	var lockErr *cache.LockTimeoutError
+	var sourceErr *assume.SourceError
 	switch {
+	case errors.As(err, &sourceErr):
+		return ExitConfig, sourceErr.Error(), firstNonEmpty(hint, "check the base credentials: aws sso login, the profile's credential_process, or AWS_* variables")
 	case errors.As(err, &inputErr):
 		return pick(code, ExitUsage), msg, hint
 	case errors.As(err, &needsPerson):
