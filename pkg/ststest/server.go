@@ -407,7 +407,7 @@ func (s *Server) serveSTS(w http.ResponseWriter, r *http.Request) {
 		case FaultLatency:
 			if !s.wait(r, fault.Latency) {
 				s.record(call)
-				return
+				abortConnection()
 			}
 		case FaultInternal:
 			e := &stsError{http.StatusInternalServerError, "InternalFailure",
@@ -429,7 +429,7 @@ func (s *Server) serveSTS(w http.ResponseWriter, r *http.Request) {
 		case FaultHang:
 			s.record(call)
 			s.wait(r, -1)
-			return
+			abortConnection()
 		}
 	}
 
@@ -592,6 +592,12 @@ func writeRawResponse(buf *bufio.ReadWriter, status int, h http.Header, contentL
 	_, _ = buf.WriteString("\r\n")
 	_, _ = buf.Write(body)
 	_ = buf.Flush()
+}
+
+// abortConnection ends a call that will get no answer: net/http closes the
+// connection instead of sending the empty 200 a returning handler would.
+func abortConnection() {
+	panic(http.ErrAbortHandler)
 }
 
 // dropConnection closes the connection without a word.
