@@ -2,7 +2,9 @@ package assume
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -14,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/aws-sdk-go-v2/service/sts/types"
+	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/rolecall/rolecall/pkg/creds"
@@ -46,7 +49,34 @@ func retryer() aws.Retryer {
 		o.MaxAttempts = maxAttempts
 		o.MaxBackoff = 5 * time.Second
 		o.RateLimiter = ratelimit.None
+		o.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(webIdentityRetryable)}, o.Retryables...)
 	})
+}
+
+// webIdentityRetryable adds the AssumeRoleWithWebIdentity errors that a
+// second try can fix, as the API reference describes them: the provider's
+// keys could not be fetched (IDPCommunicationError), or the token is not yet
+// valid because the issuer's clock runs ahead (InvalidIdentityToken about
+// iat/nbf). AccessDenied and IDPRejectedClaim never are: the trust policy
+// will say the same thing again.
+func webIdentityRetryable(err error) aws.Ternary {
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) {
+		return aws.UnknownTernary
+	}
+	switch apiErr.ErrorCode() {
+	case "IDPCommunicationError":
+		return aws.TrueTernary
+	case "InvalidIdentityToken":
+		msg := strings.ToLower(apiErr.ErrorMessage())
+		if strings.Contains(msg, "not yet valid") || strings.Contains(msg, "future") || strings.Contains(msg, "nbf") || strings.Contains(msg, "iat") {
+			return aws.TrueTernary
+		}
+		return aws.FalseTernary
+	case "AccessDenied", "IDPRejectedClaim", "ExpiredTokenException":
+		return aws.FalseTernary
+	}
+	return aws.UnknownTernary
 }
 
 // client returns an STS client signed with the credentials hop i starts

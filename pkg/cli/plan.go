@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/rolecall/rolecall/pkg/assume"
@@ -213,6 +214,17 @@ func (pl *planner) chain(profile string) (resolvedChain, error) {
 	}
 	if sp, err := cfg.Profile(chain.Source.Profile); err == nil {
 		rc.region, rc.endpoint = sp.Region, sp.STSEndpointURL
+		if sp.RoleARN != "" && sp.WebIdentityTokenFile != "" {
+			// role_arn with web_identity_token_file: rolecall makes the
+			// AssumeRoleWithWebIdentity call itself, so it is cached.
+			token, err := readTokenFile(sp.WebIdentityTokenFile)
+			if err != nil {
+				return rc, err
+			}
+			rc.source = assume.Source{Kind: assume.SourceWebIdentity, Token: strings.TrimSpace(token), TokenOrigin: "file " + sp.WebIdentityTokenFile}
+			rc.hops = append(rc.hops, assume.Hop{Kind: assume.KindWebIdentity, Label: sp.Name, RoleARN: sp.RoleARN,
+				SessionName: sp.RoleSessionName, Duration: secondsToDuration(sp.DurationSeconds)})
+		}
 	}
 	for _, prof := range chain.Roles {
 		rc.hops = append(rc.hops, pl.hopFromProfile(prof))
