@@ -1,8 +1,21 @@
 #!/usr/bin/env bash
-# Runs vet and every test. With CI set, tests that need bash, zsh, fish, the
-# AWS CLI or moto fail instead of skipping when those are missing.
+# Runs vet, golangci-lint and every test. With CI set, tests that need bash,
+# zsh, fish, the AWS CLI or moto fail instead of skipping when those are
+# missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 go vet ./...
+
+# golangci-lint (config: .golangci.yml), pinned, installed once from the Go
+# module proxy into $(go env GOPATH)/bin (or GOBIN).
+GOLANGCI_LINT_VERSION=v2.15.0
+gobin="$(go env GOBIN)"
+[[ -n $gobin ]] || gobin="$(go env GOPATH)/bin"
+lint="$gobin/golangci-lint"
+if [[ "$( [[ -x $lint ]] && go version -m "$lint" 2>/dev/null | awk '$1 == "mod" { print $3 }')" != "$GOLANGCI_LINT_VERSION" ]]; then
+	go install "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$GOLANGCI_LINT_VERSION"
+fi
+"$lint" run ./...
+
 go test -race -count=1 ./...

@@ -22,7 +22,7 @@ var updateShellInit = flag.Bool("update-shellinit", false, "rewrite the shell-in
 
 // hazardCreds are credentials whose every value would do harm if the shell
 // function evaluated them unquoted or evaluated rolecall's output twice.
-var hazardCreds = creds.Credentials{
+var hazardCreds = creds.Credentials{ //nolint:gosec // fake credentials, made to break quoting
 	AccessKeyID:     `ASIA'"$(touch pwned)` + "`touch pwned`",
 	SecretAccessKey: "s3cr'et\"with $HOME and \\ and\nnewline; touch pwned && echo |",
 	SessionToken:    strings.Repeat("Tok/+=", 400) + " ’quote’ $(touch pwned)",
@@ -98,7 +98,7 @@ func TestShellInitInRealShells(t *testing.T) {
 			dir := fakeRolecallDir(t, tt.shell, tt.name)
 			driver := strings.NewReplacer("SHELL", tt.shell, "NAME", tt.name).Replace(tt.driver)
 
-			cmd := exec.Command(shellPath, "-c", driver)
+			cmd := exec.CommandContext(t.Context(), shellPath, "-c", driver) //nolint:gosec // the shell under test, found on PATH
 			cmd.Dir = dir
 			cmd.Env = []string{
 				"PATH=" + dir + string(os.PathListSeparator) + os.Getenv("PATH"),
@@ -227,12 +227,19 @@ func writeFile(t *testing.T, path, content string, mode os.FileMode) {
 	}
 }
 
-func readLines(t *testing.T, path string) []string {
+// readTestFile reads a file the test wrote (t.TempDir) or keeps (testdata).
+func readTestFile(t *testing.T, path string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(path)
+	b, err := os.ReadFile(path) //nolint:gosec // the test's own files
 	if err != nil {
 		t.Fatal(err)
 	}
+	return b
+}
+
+func readLines(t *testing.T, path string) []string {
+	t.Helper()
+	b := readTestFile(t, path)
 	return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
 }
 
@@ -253,10 +260,7 @@ func readEnvDump(t *testing.T, dir string, step int) map[string]string {
 // (PWD, SHLVL, _, …) that change from step to step; those are dropped.
 func readEnvFile(t *testing.T, path string) map[string]string {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := readTestFile(t, path)
 	env := map[string]string{}
 	for _, kv := range strings.Split(string(b), "\x00") {
 		name, value, ok := strings.Cut(kv, "=")
@@ -295,15 +299,15 @@ func TestShellInitGolden(t *testing.T) {
 			}
 			golden := filepath.Join("testdata", "shellinit", shell+".golden")
 			if *updateShellInit {
-				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+				if err := os.MkdirAll(filepath.Dir(golden), 0o750); err != nil {
 					t.Fatal(err)
 				}
 				writeFile(t, golden, string(got), 0o644)
 			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
+			if _, err := os.Stat(golden); err != nil {
 				t.Fatalf("%v (run go test ./pkg/cli -run TestShellInitGolden -update-shellinit)", err)
 			}
+			want := readTestFile(t, golden)
 			if !bytes.Equal(got, want) {
 				t.Errorf("shell-init %s differs from %s (rerun with -update-shellinit and review the diff)", shell, golden)
 			}
