@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rolecall/rolecall/pkg/creds"
 	"github.com/rolecall/rolecall/pkg/format"
 )
 
@@ -102,5 +103,40 @@ func TestChildEnvDropsConflictingCredentials(t *testing.T) {
 		if !strings.Contains(joined, kept) {
 			t.Errorf("child env lost %s", kept)
 		}
+	}
+}
+
+func TestEvalHintOnlyForATerminal(t *testing.T) {
+	c := creds.Credentials{AccessKeyID: "ASIAEXAMPLEEXAMPLE01", SecretAccessKey: "s", SessionToken: "t", Expiration: time.Now().Add(time.Hour)}
+	tests := []struct {
+		name     string
+		terminal bool
+		format   format.Format
+		wantHint bool
+	}{
+		{"terminal, shell format", true, format.Env, true},
+		{"terminal, fish", true, format.Fish, true},
+		{"pipe, shell format", false, format.Env, false},
+		{"terminal, json", true, format.JSON, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			io, out, errOut := testIO(nil)
+			io.OutIsTerminal = tt.terminal
+			opts := &AssumeOptions{IO: io, CommandLine: "rolecall assume demo", ProfileName: "default"}
+			if err := emit(opts, tt.format, c, ""); err != nil {
+				t.Fatal(err)
+			}
+			if out.Len() == 0 {
+				t.Error("nothing on stdout")
+			}
+			hint := strings.Contains(errOut.String(), "rolecall assume demo")
+			if hint != tt.wantHint {
+				t.Errorf("hint on stderr = %v, want %v (%q)", hint, tt.wantHint, errOut.String())
+			}
+			if strings.Contains(errOut.String(), "ASIAEXAMPLE") {
+				t.Error("the hint leaked credentials")
+			}
+		})
 	}
 }
