@@ -30,7 +30,10 @@ import (
 // program, in its own process, from the scripts' PATH.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"rolecall": func() { os.Exit(cli.Main()) },
+		"rolecall": func() {
+			installFaultHooks()
+			os.Exit(cli.Main())
+		},
 	})
 }
 
@@ -77,7 +80,7 @@ func TestScripts(t *testing.T) {
 			"mint-token":    cmdMintToken,
 			"envfromfile":   cmdEnvFromFile,
 			"cacheok":       cmdCacheOK,
-			"filesize":      cmdFileSize,
+			"bigfile":       cmdBigFile,
 		},
 	})
 }
@@ -155,10 +158,11 @@ func server(ts *testscript.TestScript) *ststest.Server {
 //	sts error ACTION CODE          assert the last ACTION call failed with CODE
 //	sts advance DURATION           move the emulator's clock
 //	sts totp VAR                   set VAR to the demo MFA device's current code
-//	sts fault ACTION KIND [COUNT [LATENCY]]
+//	sts fault ACTION KIND [COUNT[@NTH] [LATENCY]]
 //	                               inject a fault (see ststest.Fault); ACTION
 //	                               "all" for every action, COUNT 0 for every
-//	                               call, LATENCY (default 200ms) for latency
+//	                               call, @NTH to start at the NTH call,
+//	                               LATENCY (default 200ms) for latency
 //	sts nofaults                   clear the faults
 //	sts skew DURATION              set the emulator's request clock skew: the
 //	                               local clock then looks DURATION behind
@@ -222,9 +226,14 @@ func cmdSTS(ts *testscript.TestScript, neg bool, args []string) {
 			f.Action = ""
 		}
 		if len(args) > 3 {
-			n, err := strconv.Atoi(args[3])
+			count, nth, ok := strings.Cut(args[3], "@")
+			n, err := strconv.Atoi(count)
 			ts.Check(err)
 			f.Count = n
+			if ok {
+				f.Nth, err = strconv.Atoi(nth)
+				ts.Check(err)
+			}
 		}
 		if f.Kind == "latency" {
 			f.Latency = 200 * time.Millisecond
