@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command driver measures rolecall against baselines measured in the same
 // run, alternating the programs so that machine noise hits them alike. It
 // prints medians and ratios, never pass/fail: see scripts/bench.sh.
