@@ -13,7 +13,6 @@ import (
 
 	"github.com/gofrs/flock"
 	"github.com/rogpeppe/go-internal/testscript"
-
 )
 
 // The fault suite: what the scripts in testdata/script/fault_*.txtar cannot

@@ -97,7 +97,9 @@ func classify(err error) (code int, msg, hint string) {
 		return ExitLocal, msg, firstNonEmpty(hint, "another rolecall holds the cache lock; retry, or raise --timeout")
 	case errors.As(err, &apiErr):
 		return stsError(err, apiErr)
-	case isNetworkError(err):
+	case isNetworkError(err) && (code == 0 || code == ExitUnreachable):
+		// A syscall.Errno is a net.Error too: a file error that was given
+		// its own code (config, local) keeps it.
 		return ExitUnreachable, networkMessage(err), firstNonEmpty(hint, "check the network and the STS endpoint (--endpoint-url, AWS_ENDPOINT_URL_STS), or raise --timeout")
 	}
 	return pick(code, ExitInternal), msg, hint
