@@ -120,12 +120,12 @@ type redactingT struct{ *testing.T }
 var secretLike = regexp.MustCompile(`[A-Za-z0-9/+=]{40,}`)
 
 func (t redactingT) Log(args ...any) {
-	t.T.Helper()
+	t.Helper()
 	t.T.Log(secretLike.ReplaceAllString(fmt.Sprint(args...), "<redacted>"))
 }
 
 func (t redactingT) Fatal(args ...any) {
-	t.T.Helper()
+	t.Helper()
 	t.T.Fatal(secretLike.ReplaceAllString(fmt.Sprint(args...), "<redacted>"))
 }
 

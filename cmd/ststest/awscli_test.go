@@ -40,7 +40,7 @@ type cliCredentials struct {
 func awsCLI(t *testing.T, url string, creds cliCredentials, args ...string) []byte {
 	t.Helper()
 	home := t.TempDir()
-	cmd := exec.CommandContext(t.Context(), awsCLIv2, append([]string{"--endpoint-url", url, "--output", "json"}, args...)...) //nolint:gosec // the AWS CLI at a fixed path
+	cmd := exec.CommandContext(t.Context(), awsCLIv2, append([]string{"--endpoint-url", url, "--output", "json"}, args...)...)
 	cmd.Env = []string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + home,

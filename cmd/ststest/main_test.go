@@ -38,7 +38,7 @@ func program(t *testing.T, args ...string) *exec.Cmd {
 	}
 	// Not tied to the test's context: startProgram stops it with SIGTERM
 	// in a cleanup, after that context has ended.
-	cmd := exec.CommandContext(context.Background(), self, args...) //nolint:gosec // the test binary itself, run as the program
+	cmd := exec.CommandContext(context.Background(), self, args...)
 	cmd.Env = append(os.Environ(), "STSTEST_RUN_AS_PROGRAM=1")
 	return cmd
 }

@@ -257,7 +257,7 @@ func durationSeconds(d time.Duration) *int32 {
 	if d == 0 {
 		return nil
 	}
-	return aws.Int32(int32(d / time.Second))
+	return aws.Int32(int32(d / time.Second)) //nolint:gosec // validated: at most 36h, far below 2^31 seconds
 }
 
 func optional(s string) *string {

@@ -122,9 +122,9 @@ func isSTSName(s, extra string) bool {
 	return true
 }
 
-func checkName(param, s string, min, max int, extra string) error {
-	if n := len(s); n < min || n > max {
-		return inputErrorf(param, "must be %d to %d characters, got %d", min, max, n)
+func checkName(param, s string, minLen, maxLen int, extra string) error {
+	if n := len(s); n < minLen || n > maxLen {
+		return inputErrorf(param, "must be %d to %d characters, got %d", minLen, maxLen, n)
 	}
 	if !isSTSName(s, extra) {
 		allowed := "letters, digits and _+=,.@-" + extra

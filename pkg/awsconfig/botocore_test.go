@@ -58,7 +58,7 @@ var compatCases = []struct {
 	{name: "inline comments and quotes stay in the value", config: "[default]\nregion = us-east-1 # not a comment\noutput = json ; nor this\nexternal_id = \"quoted\"\nq = 'single'\n"},
 	{name: "colon delimiter and odd spacing", config: "[default]\nregion: eu-west-1\noutput=json\n  cli_pager   =   less  \nrole_arn arn:aws:iam::1:role/x\n"},
 	{name: "keys are lowercased, section names are not", config: "[profile Dev]\nRegion = x\nROLE_ARN = y\n[profile dev]\nregion = z\n"},
-	{name: "DEFAULT is inherited", config: "[DEFAULT]\nregion = eu-north-1\n[default]\n[profile a]\nregion = own\n", creds: "[DEFAULT]\naws_access_key_id = AKIADEFAULT\n[a]\naws_secret_access_key = s\n"}, //nolint:gosec // fake keys for a parser test
+	{name: "DEFAULT is inherited", config: "[DEFAULT]\nregion = eu-north-1\n[default]\n[profile a]\nregion = own\n", creds: "[DEFAULT]\naws_access_key_id = AKIADEFAULT\n[a]\naws_secret_access_key = s\n"},
 	{name: "default then profile default", config: "[default]\nregion = a\noutput = json\n[profile default]\nregion = b\n"},
 	{name: "profile default then default", config: "[profile default]\nregion = b\n[default]\nregion = a\n"},
 	{name: "continuation lines and blank lines inside a value", config: "[default]\nk = first\n  second\n\n  third\n\nnext = v\n"},
@@ -68,7 +68,7 @@ var compatCases = []struct {
 	{name: "profile names through shlex", config: "[profile \"a b\"]\nregion = 1\n[profile 'c']\nregion = 2\n[profilex]\nregion = 3\n[ profile y ]\nregion = 4\n[profile p q]\nregion = 5\n[profile   spaced]\nregion = 6\n[profile \"unclosed]\nregion = 7\n[profile a\\ b2]\nregion = 8\n"},
 	{name: "nested services", config: "[services s]\nsts =\n  endpoint_url = http://localhost:1\n  x=y=z\ns3 =\n\n  addressing_style = path\n[profile a]\nservices = s\n"},
 	{name: "unicode", config: "[profile ü]\nregion = ä # é\nkey_ñ = ☃\n"},
-	{name: "credentials override config keys", config: "[profile a]\nregion = x\naws_access_key_id = CONFIG\n", creds: "[a]\naws_access_key_id = CREDS\n[profile b]\nregion = y\n"}, //nolint:gosec // fake keys for a parser test
+	{name: "credentials override config keys", config: "[profile a]\nregion = x\naws_access_key_id = CONFIG\n", creds: "[a]\naws_access_key_id = CREDS\n[profile b]\nregion = y\n"},
 	{name: "header text after the bracket", config: "[profile a] # note\nregion = x\n[profile b]]\nregion = y\n[[profile c]\nregion = z\n"},
 	{name: "CR line endings", config: "[default]\rregion = x\r  cont\r[profile a]\rregion = y\r"},
 	{name: "CRLF and no final newline", config: "[default]\r\nregion = x\r\n\r\n[profile a]\r\nregion = y"},
@@ -85,13 +85,13 @@ var compatCases = []struct {
 	{name: "nested line without equals", config: "[default]\ns3 =\n  addressing_style path\n"},
 	{name: "byte order mark", config: "\ufeff[default]\nregion = x\n"},
 	{name: "invalid UTF-8", config: "[default]\nregion = \xff\n"},
-	{name: "credentials file with a bad line", creds: "[a]\naws_access_key_id\n"}, //nolint:gosec // fake keys for a parser test
+	{name: "credentials file with a bad line", creds: "[a]\naws_access_key_id\n"},
 	{name: "messy config (valid)", config: mustRead("testdata/messy/config.valid"), creds: mustRead("testdata/messy/credentials.valid")},
 	{name: "messy config with repeats", config: mustRead("testdata/messy/config"), creds: mustRead("testdata/messy/credentials")},
 }
 
 func mustRead(path string) string {
-	b, err := os.ReadFile(path) //nolint:gosec // the package's own testdata
+	b, err := os.ReadFile(path)
 	if err != nil {
 		panic(err)
 	}
@@ -120,7 +120,7 @@ func TestReadsLikeBotocore(t *testing.T) {
 		}
 		dirs = append(dirs, d)
 	}
-	cmd := exec.CommandContext(t.Context(), python, append([]string{"-c", botocoreScript}, dirs...)...) //nolint:gosec // the system Python on the test's own files
+	cmd := exec.CommandContext(t.Context(), python, append([]string{"-c", botocoreScript}, dirs...)...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

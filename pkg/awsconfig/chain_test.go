@@ -60,7 +60,7 @@ func summarize(ch Chain) chainSummary {
 }
 
 func TestChain(t *testing.T) {
-	//nolint:gosec // fake keys for a test
+
 	const credentials = `[base]
 aws_access_key_id = AKIABASE0000000000001
 aws_secret_access_key = base-secret
@@ -97,7 +97,7 @@ source_profile = spoke
 			creds: credentials, profile: "prod",
 			want: chainSummary{Kind: SourceStatic, Profile: "base", KeyID: "AKIABASE0000000000001", Roles: []string{"hub", "spoke", "prod"}, Chained: []bool{false, true, true}},
 		},
-		{ //nolint:gosec // fake keys for a resolver test
+		{
 			name: "self-referencing source_profile with static keys",
 			config: `[profile self]
 role_arn = arn:aws:iam::111111111111:role/self
@@ -108,7 +108,7 @@ aws_secret_access_key = self-secret
 			profile: "self",
 			want:    chainSummary{Kind: SourceStatic, Profile: "self", KeyID: "AKIASELF000000000001", Roles: []string{"self"}, Chained: []bool{false}},
 		},
-		{ //nolint:gosec // fake keys for a resolver test
+		{
 			name: "self-referencing profile used as a source is only its keys",
 			config: `[profile self]
 role_arn = arn:aws:iam::111111111111:role/self
@@ -122,7 +122,7 @@ source_profile = self
 			profile: "top",
 			want:    chainSummary{Kind: SourceStatic, Profile: "self", KeyID: "AKIASELF000000000001", Roles: []string{"top"}, Chained: []bool{false}},
 		},
-		{ //nolint:gosec // fake keys for a resolver test
+		{
 			name: "source with static keys and role_arn is not assumed (botocore)",
 			config: `[profile mid]
 role_arn = arn:aws:iam::111111111111:role/mid
@@ -238,7 +238,7 @@ source_profile = mid
 			creds: credentials, profile: "top",
 			want: chainSummary{Kind: SourceStatic, Profile: "base", KeyID: "AKIABASE0000000000001", Roles: []string{"mid", "top"}, Chained: []bool{false, true}},
 		},
-		{ //nolint:gosec // fake keys for a test
+		{
 			name: "SSO settings win over static keys in a source (botocore's provider order)",
 			config: `[profile both]
 sso_session = corp
@@ -275,7 +275,7 @@ source_profile = a
 			profile: "a",
 			wantErr: []string{`profile "b"`, "loops: a -> b -> a", "config line 4"},
 		},
-		{ //nolint:gosec // fake keys for a test
+		{
 			name: "cycle through a profile with keys is still a loop (botocore)",
 			config: `[profile a]
 role_arn = arn:aws:iam::111111111111:role/a

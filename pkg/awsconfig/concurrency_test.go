@@ -64,7 +64,7 @@ func credsFor(name string) creds.Credentials {
 // returned writer is its stdin.
 func helperCmd(t *testing.T, mode, path, name string) (*exec.Cmd, io.WriteCloser, io.Reader) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$") //nolint:gosec,noctx // this test binary, run as a helper; the test kills it
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), helperEnv+"="+mode, helperPathEnv+"="+path, helperNameEnv+"="+name)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

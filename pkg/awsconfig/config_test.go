@@ -20,10 +20,10 @@ func TestDefaultFiles(t *testing.T) {
 		want Files
 	}{
 		{"defaults", nil, Files{filepath.Join(home, ".aws", "config"), filepath.Join(home, ".aws", "credentials")}},
-		{"explicit paths", map[string]string{"AWS_CONFIG_FILE": "/etc/aws/config", "AWS_SHARED_CREDENTIALS_FILE": "/etc/aws/creds"}, //nolint:gosec // fake keys for a test
+		{"explicit paths", map[string]string{"AWS_CONFIG_FILE": "/etc/aws/config", "AWS_SHARED_CREDENTIALS_FILE": "/etc/aws/creds"},
 			Files{"/etc/aws/config", "/etc/aws/creds"}},
 		{"tilde", map[string]string{"AWS_CONFIG_FILE": "~/alt/config"}, Files{filepath.Join(home, "alt", "config"), filepath.Join(home, ".aws", "credentials")}},
-		{"variables, unset ones kept", map[string]string{"AWS_SHARED_CREDENTIALS_FILE": "$XDG/aws/${NAME}-$NOPE", "XDG": "/x", "NAME": "creds"}, //nolint:gosec // fake keys for a test
+		{"variables, unset ones kept", map[string]string{"AWS_SHARED_CREDENTIALS_FILE": "$XDG/aws/${NAME}-$NOPE", "XDG": "/x", "NAME": "creds"},
 			Files{filepath.Join(home, ".aws", "config"), "/x/aws/creds-$NOPE"}},
 	}
 	for _, tt := range tests {
@@ -128,7 +128,7 @@ func TestProfileNamesAndFields(t *testing.T) {
 		}},
 		{"ci", func(p Profile) bool { return p.CredentialSource == "Environment" }},
 		{"base", func(p Profile) bool {
-			return p.StaticKeys != nil && p.StaticKeys.AccessKeyID == "AKIAIOSFODNN7EXAMPLE" && p.StaticKeys.SessionToken == "" //nolint:gosec // fake keys for a test
+			return p.StaticKeys != nil && p.StaticKeys.AccessKeyID == "AKIAIOSFODNN7EXAMPLE" && p.StaticKeys.SessionToken == ""
 		}},
 		{"default", func(p Profile) bool { return p.Region == "eu-west-1" && p.StaticKeys == nil }},
 	}

@@ -31,7 +31,7 @@ func writeFile(t *testing.T, path, content string) {
 
 func readFile(t *testing.T, path string) string {
 	t.Helper()
-	b, err := os.ReadFile(path) //nolint:gosec // the test's own temp file
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,10 +103,10 @@ func TestWriteCredentialsSectionManaged(t *testing.T) {
 		{name: "own section is refreshed", before: "[work]\naws_access_key_id = ASIAOLD\naws_secret_access_key = x\nx_rolecall_managed = true\n"},
 		{name: "empty existing section is filled", before: "[work]\n# nothing yet\n"},
 		{name: "unmanaged section is refused", before: "[work]\nregion = us-east-1\n", wantErr: "was not written by rolecall; use --force"},
-		{name: "long-term keys are refused", before: "[work]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = x\n", wantErr: "long-term access keys"},                                           //nolint:gosec // fake keys for a test
-		{name: "long-term keys are refused even if marked", before: "[work]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = x\nx_rolecall_managed = true\n", wantErr: "long-term access keys"}, //nolint:gosec // fake keys for a test
+		{name: "long-term keys are refused", before: "[work]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = x\n", wantErr: "long-term access keys"},
+		{name: "long-term keys are refused even if marked", before: "[work]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = x\nx_rolecall_managed = true\n", wantErr: "long-term access keys"},
 		{name: "force overrides unmanaged", before: "[work]\nregion = us-east-1\n", force: true},
-		{name: "force overrides long-term keys", before: "[work]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = x\n", force: true}, //nolint:gosec // fake keys for a test
+		{name: "force overrides long-term keys", before: "[work]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = x\n", force: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -121,13 +121,13 @@ func TestReadOnlyCacheStillReturnsCredentials(t *testing.T) {
 		}
 	}
 	for _, p := range []string{empty, haslock, parent} {
-		if err := os.Chmod(p, 0o500); err != nil { //nolint:gosec // a read-only directory is the point
+		if err := os.Chmod(p, 0o500); err != nil {
 			t.Fatal(err)
 		}
 	}
 	t.Cleanup(func() { // let t.TempDir's cleanup in
 		for _, p := range []string{empty, haslock, parent} {
-			_ = os.Chmod(p, 0o700) //nolint:gosec // owner-only, so cleanup can delete
+			_ = os.Chmod(p, 0o700)
 		}
 	})
 
@@ -168,17 +168,17 @@ func runAsNobody(t *testing.T, base string) map[string]readOnlyReport {
 	// The test binary lives in a private build directory: give nobody a
 	// copy it can run, and a path it can walk to base.
 	for p := base; p != filepath.Dir(p) && p != os.TempDir(); p = filepath.Dir(p) {
-		if err := os.Chmod(p, 0o755); err != nil { //nolint:gosec // nobody must reach base
+		if err := os.Chmod(p, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
 	bin := filepath.Join(base, "cache.test")
-	src, err := os.Open(os.Args[0]) //nolint:gosec // this test binary
+	src, err := os.Open(os.Args[0])
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = src.Close() }()
-	dst, err := os.OpenFile(bin, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o755) //nolint:gosec // nobody must run it
+	dst, err := os.OpenFile(bin, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o755)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +189,7 @@ func runAsNobody(t *testing.T, base string) map[string]readOnlyReport {
 		t.Fatal(err)
 	}
 
-	cmd := exec.CommandContext(t.Context(), bin, "-test.run=^$") //nolint:gosec // a copy of this test binary
+	cmd := exec.CommandContext(t.Context(), bin, "-test.run=^$")
 	cmd.Env = []string{helperEnv + "=readonly", helperDirEnv + "=" + base, "PATH=" + os.Getenv("PATH")}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
 	cmd.Stderr = &testWriter{t: t, prefix: "readonly helper: "}

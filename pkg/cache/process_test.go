@@ -57,9 +57,9 @@ func runHelper(mode string) int {
 		_, _ = io.Copy(io.Discard, os.Stdin)
 		e, out, err := s.Fetch(context.Background(), key, DefaultRefreshWindow, func(context.Context) (Entry, error) {
 			counter := os.Getenv(helperCounterEnv)
-			data, _ := os.ReadFile(counter) //nolint:gosec // the test's own temp file
+			data, _ := os.ReadFile(counter)
 			n, _ := strconv.Atoi(string(data))
-			if err := os.WriteFile(counter, []byte(strconv.Itoa(n+1)), 0o600); err != nil { //nolint:gosec // the test's own temp file
+			if err := os.WriteFile(counter, []byte(strconv.Itoa(n+1)), 0o600); err != nil {
 				return Entry{}, err
 			}
 			return testEntry("proc"+strconv.Itoa(os.Getpid()), time.Hour), nil
@@ -113,7 +113,7 @@ func fingerprint(e Entry) string {
 // stays open until the returned writer is closed.
 func helper(t *testing.T, mode, dir, key string, extraEnv ...string) (*exec.Cmd, io.WriteCloser, *bufio.Reader) {
 	t.Helper()
-	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^$") //nolint:gosec // this test binary, run as a helper
+	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), helperEnv+"="+mode, helperDirEnv+"="+dir, helperKeyEnv+"="+key)
 	cmd.Env = append(cmd.Env, extraEnv...)
 	cmd.Stderr = &testWriter{t: t, prefix: mode + " helper: "}
@@ -193,7 +193,7 @@ func TestConcurrentProcessesFetchOnce(t *testing.T) {
 			fetched++
 		}
 	}
-	calls, err := os.ReadFile(counter) //nolint:gosec // the test's own temp file
+	calls, err := os.ReadFile(counter)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +265,7 @@ func TestKillDuringWriteLeavesNoTornEntry(t *testing.T) {
 
 			// The dead writer's temp file is complete and private, but
 			// it is not the entry.
-			data, err := os.ReadFile(tmp) //nolint:gosec // in the test's cache dir
+			data, err := os.ReadFile(tmp)
 			if err != nil {
 				t.Fatalf("temp file %s: %v", tmpName, err)
 			}

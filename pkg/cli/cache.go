@@ -54,7 +54,7 @@ func NewCmdCache(io *IO) *cobra.Command {
 	}
 
 	var all bool
-	clear := &cobra.Command{
+	clearCmd := &cobra.Command{
 		Use:   "clear [ROLE]",
 		Short: "Remove cached credentials of ROLE (role ARN or profile name), or --all",
 		Args:  cobra.MaximumNArgs(1),
@@ -76,8 +76,8 @@ func NewCmdCache(io *IO) *cobra.Command {
 			return nil
 		},
 	}
-	clear.Flags().BoolVar(&all, "all", false, "remove every cached credential, MFA sessions included")
-	cmd.AddCommand(list, clear)
+	clearCmd.Flags().BoolVar(&all, "all", false, "remove every cached credential, MFA sessions included")
+	cmd.AddCommand(list, clearCmd)
 	return cmd
 }
 

@@ -32,7 +32,7 @@ sso_start_url = https://example.awsapps.com/start
 
 // completionCredentials holds AWS's documented example keys.
 //
-//nolint:gosec // example keys, not secrets
+
 const completionCredentials = `[base]
 aws_access_key_id = AKIAIOSFODNN7EXAMPLE
 aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
@@ -173,7 +173,7 @@ func TestCompletionScriptsParse(t *testing.T) {
 			if !strings.Contains(out.String(), "__complete") {
 				t.Fatalf("completion %s does not call __complete:\n%s", tt.shell, out.String())
 			}
-			cmd := exec.CommandContext(t.Context(), shell, tt.check[1:]...) //nolint:gosec // the shell under test, found on PATH
+			cmd := exec.CommandContext(t.Context(), shell, tt.check[1:]...)
 			cmd.Stdin = &out
 			if msg, err := cmd.CombinedOutput(); err != nil {
 				t.Errorf("%s rejects the completion script: %v\n%s", tt.shell, err, msg)

@@ -76,7 +76,10 @@ func execRun(ctx context.Context, opts *ExecOptions) error {
 	env := childEnv(os.Environ(), format.EnvVars(c, format.Options{Region: region}))
 	env = append(env, roleEnv+"="+opts.Role)
 
-	child := exec.Command(path, opts.Command[1:]...)
+	// Not CommandContext: the child must outlive a cancelled context (an
+	// interrupt is forwarded to it, and it decides); running the user's
+	// command is the point.
+	child := exec.Command(path, opts.Command[1:]...) //nolint:gosec,noctx // see above
 	child.Env, child.Stdin, child.Stdout, child.Stderr = env, os.Stdin, io.Out, io.ErrOut
 
 	// Forward the signals a terminal or supervisor sends; the child decides

@@ -36,9 +36,9 @@ func mfaCodeSource(io *IO, fl *requestFlags) func(context.Context, string) (stri
 func runCodeCommand(ctx context.Context, command, serial string) (string, error) {
 	var cmd *exec.Cmd
 	if runtime.GOOS == "windows" {
-		cmd = exec.CommandContext(ctx, "cmd", "/C", command)
+		cmd = exec.CommandContext(ctx, "cmd", "/C", command) //nolint:gosec // the user's own --mfa-code-command
 	} else {
-		cmd = exec.CommandContext(ctx, "/bin/sh", "-c", command)
+		cmd = exec.CommandContext(ctx, "/bin/sh", "-c", command) //nolint:gosec // the user's own --mfa-code-command
 	}
 	cmd.Env = append(os.Environ(), "ROLECALL_MFA_SERIAL="+serial)
 	cmd.Stderr = os.Stderr

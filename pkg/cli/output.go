@@ -56,7 +56,7 @@ func randomDelimiter() string {
 }
 
 func appendFile(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600) //nolint:gosec // the runner's $GITHUB_ENV / $GITHUB_OUTPUT
 	if err != nil {
 		return err
 	}

@@ -190,7 +190,7 @@ func (pl *planner) chain(profile string) (resolvedChain, error) {
 		return rc, err
 	}
 	if !cfg.HasProfile(profile) {
-		return rc, profileNotFound(profile, cfg)
+		return rc, profileNotFound(profile)
 	}
 	chain, err := cfg.Chain(profile)
 	if err != nil {
@@ -241,7 +241,7 @@ func (pl *planner) roleProfile(name string) (awsconfig.Profile, error) {
 		return awsconfig.Profile{}, err
 	}
 	if !cfg.HasProfile(name) {
-		return awsconfig.Profile{}, profileNotFound(name, cfg)
+		return awsconfig.Profile{}, profileNotFound(name)
 	}
 	prof, err := cfg.Profile(name)
 	if err != nil {

@@ -212,7 +212,7 @@ func (l *configLoader) load() (*awsconfig.Config, error) {
 }
 
 // profileNotFound reports a profile that exists in neither file.
-func profileNotFound(name string, cfg *awsconfig.Config) error {
+func profileNotFound(name string) error {
 	return withCode(ExitConfig, fmt.Errorf("profile %q not found in the AWS config or credentials file", name),
 		"list profiles with: aws configure list-profiles; or pass a role ARN")
 }

@@ -22,7 +22,7 @@ var updateShellInit = flag.Bool("update-shellinit", false, "rewrite the shell-in
 
 // hazardCreds are credentials whose every value would do harm if the shell
 // function evaluated them unquoted or evaluated rolecall's output twice.
-var hazardCreds = creds.Credentials{ //nolint:gosec // fake credentials, made to break quoting
+var hazardCreds = creds.Credentials{
 	AccessKeyID:     `ASIA'"$(touch pwned)` + "`touch pwned`",
 	SecretAccessKey: "s3cr'et\"with $HOME and \\ and\nnewline; touch pwned && echo |",
 	SessionToken:    strings.Repeat("Tok/+=", 400) + " ’quote’ $(touch pwned)",
@@ -98,7 +98,7 @@ func TestShellInitInRealShells(t *testing.T) {
 			dir := fakeRolecallDir(t, tt.shell, tt.name)
 			driver := strings.NewReplacer("SHELL", tt.shell, "NAME", tt.name).Replace(tt.driver)
 
-			cmd := exec.CommandContext(t.Context(), shellPath, "-c", driver) //nolint:gosec // the shell under test, found on PATH
+			cmd := exec.CommandContext(t.Context(), shellPath, "-c", driver)
 			cmd.Dir = dir
 			cmd.Env = []string{
 				"PATH=" + dir + string(os.PathListSeparator) + os.Getenv("PATH"),
@@ -230,7 +230,7 @@ func writeFile(t *testing.T, path, content string, mode os.FileMode) {
 // readTestFile reads a file the test wrote (t.TempDir) or keeps (testdata).
 func readTestFile(t *testing.T, path string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(path) //nolint:gosec // the test's own files
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}

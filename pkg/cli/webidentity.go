@@ -21,7 +21,7 @@ import (
 // GitLab puts the token in the variable the job's id_tokens names.
 const (
 	defaultAudience       = "sts.amazonaws.com"
-	defaultGitLabTokenEnv = "GITLAB_OIDC_TOKEN"
+	defaultGitLabTokenEnv = "GITLAB_OIDC_TOKEN" //nolint:gosec // a variable name, not a credential
 	maxTokenBytes         = 64 << 10
 )
 
@@ -84,7 +84,7 @@ func (f *webIdentityFlags) source(ctx context.Context, io *IO) (assume.Source, e
 }
 
 func readTokenFile(path string) (string, error) {
-	f, err := os.Open(path)
+	f, err := os.Open(path) //nolint:gosec // the token file the user named
 	if err != nil {
 		return "", usageErrorf("pass a readable --web-identity-token-file, or set AWS_WEB_IDENTITY_TOKEN_FILE", "read web identity token: %v", err)
 	}

@@ -15,7 +15,7 @@ import (
 func writeConfig(t *testing.T, content string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "ststest.json")
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil { //nolint:gosec // a file in t.TempDir
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path

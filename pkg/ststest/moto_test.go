@@ -43,7 +43,7 @@ func startMoto(t *testing.T) string {
 	port := l.Addr().(*net.TCPAddr).Port
 	_ = l.Close()
 
-	cmd := exec.CommandContext(t.Context(), path, "-H", "127.0.0.1", "-p", fmt.Sprint(port)) //nolint:gosec // moto_server found on PATH, by design
+	cmd := exec.CommandContext(t.Context(), path, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -244,7 +244,7 @@ func TestMotoConformance(t *testing.T) {
 				}
 				return nil, aws.ToString(out.AssumedRoleUser.Arn), nil
 			},
-			differences: map[string]string{ //nolint:gosec // element paths, not credentials
+			differences: map[string]string{
 				"AssumeRoleWithWebIdentityResponse/AssumeRoleWithWebIdentityResult/SubjectFromWebIdentityToken": "moto leaves it out; STS documents it in the response",
 				"AssumeRoleWithWebIdentityResponse/AssumeRoleWithWebIdentityResult/Audience":                    "moto leaves it out; STS documents it in the response",
 				"AssumeRoleWithWebIdentityResponse/AssumeRoleWithWebIdentityResult/Provider":                    "moto leaves it out; STS documents it in the response",

@@ -35,7 +35,7 @@ func policyWithStatements(n int) string {
 // tags makes n distinct tags with keys and values of the given lengths,
 // filled with varied characters as real tag values are.
 func tags(n int, keyLen, valueLen int) []types.Tag {
-	rng := rand.New(rand.NewPCG(1, 2)) //nolint:gosec // reproducible test data, not secrets
+	rng := rand.New(rand.NewPCG(1, 2))
 	text := func(n int) string {
 		const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 		b := make([]byte, n)

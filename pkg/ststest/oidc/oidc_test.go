@@ -76,9 +76,10 @@ func sign(t *testing.T, method jwt.SigningMethod, key any, kid string, claims jw
 	return signed
 }
 
-func validClaims(issuer string) jwt.MapClaims {
+// validClaims are the claims of a good GitHub token.
+func validClaims() jwt.MapClaims {
 	return jwt.MapClaims{
-		"iss": issuer,
+		"iss": GitHubIssuer,
 		"sub": "repo:octo-org/octo-repo:ref:refs/heads/main",
 		"aud": stsAudience,
 		"iat": testNow.Unix(),
@@ -275,7 +276,7 @@ func TestVerifyRejects(t *testing.T) {
 		return parts[0] + "." + base64.RawURLEncoding.EncodeToString(raw) + "." + parts[2]
 	}
 	without := func(claim string) jwt.MapClaims {
-		c := validClaims(GitHubIssuer)
+		c := validClaims()
 		delete(c, claim)
 		return c
 	}
@@ -316,7 +317,7 @@ func TestVerifyRejects(t *testing.T) {
 		{
 			name: "signed by another key under the provider's kid",
 			token: func(t *testing.T) string {
-				return sign(t, jwt.SigningMethodRS256, impostorKey.key, github.kid, validClaims(GitHubIssuer))
+				return sign(t, jwt.SigningMethodRS256, impostorKey.key, github.kid, validClaims())
 			},
 			wantCode:    CodeInvalidIdentityToken,
 			wantMessage: couldNotValidate,
@@ -332,7 +333,7 @@ func TestVerifyRejects(t *testing.T) {
 		{
 			name: "no kid header",
 			token: func(t *testing.T) string {
-				return sign(t, jwt.SigningMethodRS256, github.key, "", validClaims(GitHubIssuer))
+				return sign(t, jwt.SigningMethodRS256, github.key, "", validClaims())
 			},
 			wantCode:    CodeInvalidIdentityToken,
 			wantMessage: "Couldn't retrieve verification key from your identity provider,  please reference AssumeRoleWithWebIdentity documentation for requirements",
@@ -356,7 +357,7 @@ func TestVerifyRejects(t *testing.T) {
 		{
 			name: "alg none",
 			token: func(t *testing.T) string {
-				return sign(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, github.kid, validClaims(GitHubIssuer))
+				return sign(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, github.kid, validClaims())
 			},
 			wantCode:    CodeInvalidIdentityToken,
 			wantMessage: notValidJWT,
@@ -364,7 +365,7 @@ func TestVerifyRejects(t *testing.T) {
 		{
 			name: "HS256 keyed with the provider's public key",
 			token: func(t *testing.T) string {
-				return sign(t, jwt.SigningMethodHS256, publicDER, github.kid, validClaims(GitHubIssuer))
+				return sign(t, jwt.SigningMethodHS256, publicDER, github.kid, validClaims())
 			},
 			wantCode:    CodeInvalidIdentityToken,
 			wantMessage: notValidJWT,
@@ -372,7 +373,7 @@ func TestVerifyRejects(t *testing.T) {
 		{
 			name: "RS384 with the right key",
 			token: func(t *testing.T) string {
-				return sign(t, jwt.SigningMethodRS384, github.key, github.kid, validClaims(GitHubIssuer))
+				return sign(t, jwt.SigningMethodRS384, github.key, github.kid, validClaims())
 			},
 			wantCode:    CodeInvalidIdentityToken,
 			wantMessage: notValidJWT,
@@ -412,7 +413,7 @@ func TestVerifyRejects(t *testing.T) {
 		{
 			name: "exp not a number",
 			token: func(t *testing.T) string {
-				c := validClaims(GitHubIssuer)
+				c := validClaims()
 				c["exp"] = "tomorrow"
 				return sign(t, jwt.SigningMethodRS256, github.key, github.kid, c)
 			},

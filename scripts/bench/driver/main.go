@@ -7,6 +7,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -71,7 +72,7 @@ func main() {
 			p := programs[(i+k)%len(programs)]
 			idx := (i + k) % len(programs)
 			start := time.Now()
-			cmd := exec.Command(p.args[0], p.args[1:]...)
+			cmd := exec.CommandContext(context.Background(), p.args[0], p.args[1:]...) //nolint:gosec // the programs under measurement
 			cmd.Env = env
 			check(cmd.Run())
 			times[idx] = append(times[idx], time.Since(start))
@@ -128,7 +129,7 @@ func main() {
 }
 
 func run(env []string, name string, args ...string) ([]byte, error) {
-	cmd := exec.Command(name, args...)
+	cmd := exec.CommandContext(context.Background(), name, args...) //nolint:gosec // the program under measurement
 	cmd.Env = env
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
