@@ -135,15 +135,12 @@ func (r *Runner) hop(ctx context.Context, p Plan, keys []string, i int) (creds.C
 // call makes hop i's STS call with the credentials of the hop before it
 // (zero for the first hop, which uses the plan's source).
 func (r *Runner) call(ctx context.Context, p Plan, h Hop, i int, base creds.Credentials) (creds.Credentials, error) {
-	client, err := r.STS.client(ctx, p, i, base)
-	if err != nil {
-		return creds.Credentials{}, err
-	}
 	code := h.TokenCode
 	if h.MFASerial != "" && code == "" && h.Kind != KindWebIdentity {
 		if r.MFACode == nil {
 			return creds.Credentials{}, &NeedsPersonError{Serial: h.MFASerial}
 		}
+		var err error
 		if code, err = r.MFACode(ctx, h.MFASerial); err != nil {
 			return creds.Credentials{}, err
 		}
@@ -159,6 +156,10 @@ func (r *Runner) call(ctx context.Context, p Plan, h Hop, i int, base creds.Cred
 			r.usedCodes = map[string]string{}
 		}
 		r.usedCodes[h.MFASerial] = code
+	}
+	client, err := r.STS.client(ctx, p, i, base, code != "")
+	if err != nil {
+		return creds.Credentials{}, err
 	}
 	switch h.Kind {
 	case KindSessionToken:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -44,13 +45,43 @@ func (s *STS) trace(format string, args ...any) {
 // connections) with exponential backoff and jitter. The client-side retry
 // quota is off: one rolecall process makes a handful of calls, and a quota
 // would turn a throttling burst into a failure instead of a wait.
-func retryer() aws.Retryer {
+//
+// A call that carries an MFA code is not retried on a truncated answer: STS
+// may have used the code already and would refuse it the second time.
+func retryer(last *error, withMFACode bool) aws.Retryer {
 	return retry.NewStandard(func(o *retry.StandardOptions) {
 		o.MaxAttempts = maxAttempts
 		o.MaxBackoff = 5 * time.Second
 		o.RateLimiter = ratelimit.None
-		o.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(webIdentityRetryable)}, o.Retryables...)
+		extra := []retry.IsErrorRetryable{retry.IsErrorRetryableFunc(webIdentityRetryable)}
+		if !withMFACode {
+			extra = append(extra, retry.IsErrorRetryableFunc(truncatedRetryable))
+		}
+		o.Retryables = append(extra, o.Retryables...)
+		if last != nil {
+			o.Retryables = append([]retry.IsErrorRetryable{recordLast(last)}, o.Retryables...)
+		}
 	})
+}
+
+// truncatedRetryable retries an answer whose body ended early: the SDK
+// counts it as a deserialization error and gives up, where botocore
+// retries; STS calls without an MFA code are safe to repeat.
+func truncatedRetryable(err error) aws.Ternary {
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return aws.TrueTernary
+	}
+	return aws.UnknownTernary
+}
+
+// recordLast remembers each error an attempt ended with and decides
+// nothing, so that a call cut short by --timeout can say what STS last
+// answered (Throttling, say) instead of only "context deadline exceeded".
+func recordLast(last *error) retry.IsErrorRetryableFunc {
+	return func(err error) aws.Ternary {
+		*last = err
+		return aws.UnknownTernary
+	}
 }
 
 // webIdentityRetryable adds the AssumeRoleWithWebIdentity errors that a
@@ -79,9 +110,16 @@ func webIdentityRetryable(err error) aws.Ternary {
 	return aws.UnknownTernary
 }
 
+// Conn is an STS client for one call, and the error its last attempt ended
+// with (see recordLast).
+type Conn struct {
+	*sts.Client
+	last error
+}
+
 // client returns an STS client signed with the credentials hop i starts
 // from: the plan's source for the first hop, base for the others.
-func (s *STS) client(ctx context.Context, p Plan, i int, base creds.Credentials) (*sts.Client, error) {
+func (s *STS) client(ctx context.Context, p Plan, i int, base creds.Credentials, withMFACode bool) (*Conn, error) {
 	var provider aws.CredentialsProvider
 	switch {
 	case i > 0:
@@ -100,14 +138,16 @@ func (s *STS) client(ctx context.Context, p Plan, i int, base creds.Credentials)
 		}
 		provider = sourceProvider{p.Source, cfg.Credentials}
 	}
-	return s.newClient(provider, p.Region, p.Endpoint), nil
+	c := &Conn{}
+	c.Client = s.newClient(provider, p.Region, p.Endpoint, retryer(&c.last, withMFACode))
+	return c, nil
 }
 
 // sdkConfig loads base credentials the SDK resolves itself: a profile with
 // SSO, credential_process or web identity, the container endpoint, or the
 // default chain.
 func (s *STS) sdkConfig(ctx context.Context, p Plan) (aws.Config, error) {
-	opts := []func(*config.LoadOptions) error{config.WithRegion(p.Region), config.WithRetryer(retryer)}
+	opts := []func(*config.LoadOptions) error{config.WithRegion(p.Region), config.WithRetryer(func() aws.Retryer { return retryer(nil, false) })}
 	if s.HTTPClient != nil {
 		opts = append(opts, config.WithHTTPClient(s.HTTPClient))
 	}
@@ -128,7 +168,7 @@ func (s *STS) sdkConfig(ctx context.Context, p Plan) (aws.Config, error) {
 	return cfg, nil
 }
 
-func (s *STS) newClient(provider aws.CredentialsProvider, region, endpoint string) *sts.Client {
+func (s *STS) newClient(provider aws.CredentialsProvider, region, endpoint string, r aws.Retryer) *sts.Client {
 	return sts.New(sts.Options{
 		Region:      region,
 		Credentials: provider,
@@ -139,16 +179,16 @@ func (s *STS) newClient(provider aws.CredentialsProvider, region, endpoint strin
 			return aws.String(endpoint)
 		}(),
 		HTTPClient: s.HTTPClient,
-		Retryer:    retryer(),
+		Retryer:    r,
 	})
 }
 
 // NewClient returns an STS client for callers outside a plan (whoami).
-func (s *STS) NewClient(ctx context.Context, src Source, region, endpoint string) (*sts.Client, error) {
-	return s.client(ctx, Plan{Source: src, Region: region, Endpoint: endpoint}, 0, creds.Credentials{})
+func (s *STS) NewClient(ctx context.Context, src Source, region, endpoint string) (*Conn, error) {
+	return s.client(ctx, Plan{Source: src, Region: region, Endpoint: endpoint}, 0, creds.Credentials{}, false)
 }
 
-func (s *STS) assumeRole(ctx context.Context, client *sts.Client, h Hop, code string) (creds.Credentials, error) {
+func (s *STS) assumeRole(ctx context.Context, client *Conn, h Hop, code string) (creds.Credentials, error) {
 	in := &sts.AssumeRoleInput{
 		RoleArn:           aws.String(h.RoleARN),
 		RoleSessionName:   aws.String(h.SessionName),
@@ -170,7 +210,7 @@ func (s *STS) assumeRole(ctx context.Context, client *sts.Client, h Hop, code st
 	start := time.Now()
 	out, err := client.AssumeRole(ctx, in)
 	if err != nil {
-		return creds.Credentials{}, &CallError{Action: "AssumeRole", Target: h.RoleARN, Err: err}
+		return creds.Credentials{}, client.fail("AssumeRole", h.RoleARN, err)
 	}
 	s.traceCall("AssumeRole", start, out.ResultMetadata)
 	c := fromSTS(out.Credentials)
@@ -180,7 +220,7 @@ func (s *STS) assumeRole(ctx context.Context, client *sts.Client, h Hop, code st
 	return c, nil
 }
 
-func (s *STS) getSessionToken(ctx context.Context, client *sts.Client, h Hop, code string) (creds.Credentials, error) {
+func (s *STS) getSessionToken(ctx context.Context, client *Conn, h Hop, code string) (creds.Credentials, error) {
 	in := &sts.GetSessionTokenInput{DurationSeconds: durationSeconds(h.Duration)}
 	if h.MFASerial != "" {
 		in.SerialNumber, in.TokenCode = aws.String(h.MFASerial), aws.String(code)
@@ -188,13 +228,13 @@ func (s *STS) getSessionToken(ctx context.Context, client *sts.Client, h Hop, co
 	start := time.Now()
 	out, err := client.GetSessionToken(ctx, in)
 	if err != nil {
-		return creds.Credentials{}, &CallError{Action: "GetSessionToken", Target: h.MFASerial, Err: err}
+		return creds.Credentials{}, client.fail("GetSessionToken", h.MFASerial, err)
 	}
 	s.traceCall("GetSessionToken", start, out.ResultMetadata)
 	return fromSTS(out.Credentials), nil
 }
 
-func (s *STS) assumeRoleWithWebIdentity(ctx context.Context, client *sts.Client, h Hop, token string) (creds.Credentials, error) {
+func (s *STS) assumeRoleWithWebIdentity(ctx context.Context, client *Conn, h Hop, token string) (creds.Credentials, error) {
 	in := &sts.AssumeRoleWithWebIdentityInput{
 		RoleArn:          aws.String(h.RoleARN),
 		RoleSessionName:  aws.String(h.SessionName),
@@ -208,7 +248,7 @@ func (s *STS) assumeRoleWithWebIdentity(ctx context.Context, client *sts.Client,
 	start := time.Now()
 	out, err := client.AssumeRoleWithWebIdentity(ctx, in)
 	if err != nil {
-		return creds.Credentials{}, &CallError{Action: "AssumeRoleWithWebIdentity", Target: h.RoleARN, Err: err}
+		return creds.Credentials{}, client.fail("AssumeRoleWithWebIdentity", h.RoleARN, err)
 	}
 	s.traceCall("AssumeRoleWithWebIdentity", start, out.ResultMetadata)
 	c := fromSTS(out.Credentials)
@@ -226,11 +266,11 @@ type Identity struct {
 }
 
 // CallerIdentity calls GetCallerIdentity with client.
-func (s *STS) CallerIdentity(ctx context.Context, client *sts.Client) (Identity, error) {
+func (s *STS) CallerIdentity(ctx context.Context, client *Conn) (Identity, error) {
 	start := time.Now()
 	out, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
-		return Identity{}, &CallError{Action: "GetCallerIdentity", Err: err}
+		return Identity{}, client.fail("GetCallerIdentity", "", err)
 	}
 	s.traceCall("GetCallerIdentity", start, out.ResultMetadata)
 	return Identity{Account: aws.ToString(out.Account), ARN: aws.ToString(out.Arn), UserID: aws.ToString(out.UserId)}, nil
@@ -273,6 +313,20 @@ type CallError struct {
 	Action string
 	Target string
 	Err    error
+	// LastAnswer is what STS said on the last attempt when the call ran out
+	// of time between retries (Throttling, InternalFailure), else nil.
+	LastAnswer error
+}
+
+// fail wraps a call's error, naming STS's last answer if time ran out
+// while the SDK was backing off from it.
+func (c *Conn) fail(action, target string, err error) *CallError {
+	e := &CallError{Action: action, Target: target, Err: err}
+	var apiErr smithy.APIError
+	if errors.Is(err, context.DeadlineExceeded) && errors.As(c.last, &apiErr) {
+		e.LastAnswer = c.last
+	}
+	return e
 }
 
 func (e *CallError) Error() string {

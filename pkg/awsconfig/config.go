@@ -10,6 +10,7 @@ package awsconfig
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"sort"
@@ -92,7 +93,7 @@ func loadDoc(path string) (*document, error) {
 	if path == "" {
 		return nil, nil
 	}
-	data, err := os.ReadFile(path) //nolint:gosec // the AWS config file the user chose
+	data, err := readAWSFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -111,6 +112,39 @@ func loadDoc(path string) (*document, error) {
 		return nil, err
 	}
 	return doc, nil
+}
+
+// maxFileSize bounds what rolecall reads of a config or credentials file.
+// Real ones are kilobytes; a path that names /dev/zero, a FIFO or a huge
+// file by mistake must fail with a message, not eat memory or hang.
+const maxFileSize = 16 << 20
+
+// readAWSFile reads an AWS file that must be a regular file of at most
+// maxFileSize bytes. It stats before opening: opening a FIFO would block.
+func readAWSFile(path string) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case fi.IsDir():
+		return nil, errors.New("is a directory")
+	case !fi.Mode().IsRegular():
+		return nil, errors.New("not a regular file")
+	}
+	f, err := os.Open(path) //nolint:gosec // the AWS file the user chose
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxFileSize {
+		return nil, fmt.Errorf("larger than %d MiB, too large for an AWS config file", maxFileSize>>20)
+	}
+	return data, nil
 }
 
 // configProfileName maps a config file section to the profile it defines,

@@ -244,7 +244,7 @@ func updateFile(path string, e sectionEdit) error {
 	defer func() { _ = lock.Unlock() }()
 	removeStaleTemps(target)
 
-	old, err := os.ReadFile(target) //nolint:gosec // the AWS file the user chose
+	old, err := readAWSFile(target)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {

@@ -86,7 +86,12 @@ func classify(err error) (code int, msg, hint string) {
 	var needsPerson *assume.NeedsPersonError
 	var lockErr *cache.LockTimeoutError
 	var sourceErr *assume.SourceError
+	var callErr *assume.CallError
 	switch {
+	case errors.As(err, &callErr) && callErr.LastAnswer != nil:
+		errors.As(callErr.LastAnswer, &apiErr)
+		return ExitUnreachable, fmt.Sprintf("%s %s: timed out while STS kept answering %s: %s", callErr.Action, callErr.Target, apiErr.ErrorCode(), apiErr.ErrorMessage()),
+			firstNonEmpty(hint, "STS is throttling or failing: try again later, or raise --timeout")
 	case errors.As(err, &sourceErr):
 		return ExitConfig, sourceErr.Error(), firstNonEmpty(hint, "check the base credentials: aws sso login, the profile's credential_process, or AWS_* variables")
 	case errors.As(err, &inputErr):

@@ -55,12 +55,21 @@ func randomDelimiter() string {
 	return "ghadelimiter_" + hex.EncodeToString(b)
 }
 
+// appendFile appends data whole or not at all: on a failed write (a full
+// disk) the file is cut back to its old length, so the runner never reads a
+// torn NAME<<DELIMITER block.
 func appendFile(path string, data []byte) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600) //nolint:gosec // the runner's $GITHUB_ENV / $GITHUB_OUTPUT
 	if err != nil {
 		return err
 	}
+	fi, err := f.Stat()
+	if err != nil {
+		_ = f.Close()
+		return err
+	}
 	if _, err := f.Write(data); err != nil {
+		_ = f.Truncate(fi.Size())
 		_ = f.Close()
 		return err
 	}
