@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"text/template"
@@ -44,7 +43,19 @@ var shellInitAliases = map[string]string{"pwsh": "powershell"}
 
 // shellFunctionName is what --name accepts: a word every one of the four
 // shells takes as a function name without quoting.
-var shellFunctionName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+// It is checked by hand, not by a package-level regexp: every rolecall run
+// would pay for compiling it, and a cache hit must cost next to nothing.
+func isShellFunctionName(name string) bool {
+	for i, r := range name {
+		switch {
+		case r == '_', r >= 'A' && r <= 'Z', r >= 'a' && r <= 'z':
+		case i > 0 && (r == '-' || r >= '0' && r <= '9'):
+		default:
+			return false
+		}
+	}
+	return name != ""
+}
 
 // NewCmdShellInit builds `rolecall shell-init`.
 func NewCmdShellInit(io *IO, runF func(*ShellInitOptions) error) *cobra.Command {
@@ -114,7 +125,7 @@ func shellInitScript(shell, name string) ([]byte, error) {
 	if !ok {
 		return nil, usageErrorf("rolecall shell-init bash|zsh|fish|powershell", "unknown shell %q", shell)
 	}
-	if !shellFunctionName.MatchString(name) || name == "unassume" || name == "rolecall" {
+	if !isShellFunctionName(name) || name == "unassume" || name == "rolecall" {
 		return nil, usageErrorf("pick a name of letters, digits, _ and -, other than rolecall and unassume", "--name %q cannot be a function name", name)
 	}
 	credVars, regionVars := shellInitVarNames()
