@@ -147,6 +147,9 @@ func obtain(ctx context.Context, io *IO, fl *requestFlags, roles []string) (cred
 	}
 	plan = plan.UseMFASession(fl.MFASessionTTL)
 
+	if last := plan.Hops[len(plan.Hops)-1]; !fl.NoCache && last.Duration != 0 && last.Duration <= fl.RefreshWindow {
+		io.Warnf("%s lasts %s, no more than the refresh window (%s): it will never be reused from the cache; pass a longer --duration or a shorter --refresh-window", last.Label, last.Duration, fl.RefreshWindow)
+	}
 	runner := newRunner(io, fl)
 	if c, ok := runner.Cached(plan); ok {
 		return c, region, nil
