@@ -40,7 +40,13 @@ for target in linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 wi
 done
 
 # 2 and 3. A snapshot release skips git's validation (dirty tree, tag), so
-# this works in a fresh CI clone and in a working tree alike.
+# this works in a fresh CI clone and in a working tree alike. GoReleaser
+# reads the commit only if `git ls-remote --get-url` works, and otherwise
+# stamps "none" (internal/pipe/git/git.go, getInfo): a clone without a remote
+# gets one for these commands only, through git's environment config.
+if [[ -z "$(git remote)" ]]; then
+	export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=remote.origin.url GIT_CONFIG_VALUE_0=https://github.com/rolecall/rolecall.git
+fi
 "$goreleaser" check
 "$goreleaser" release --snapshot --clean --skip=publish
 
@@ -58,9 +64,8 @@ for os in linux darwin; do
 done
 for arch in amd64 arm64; do
 	want+=("rolecall_${version}_windows_${arch}.zip")
-	want+=("rolecall_${version}_linux_${arch}.deb")
+	want+=("rolecall_${version}_linux_${arch}.deb" "rolecall_${version}_linux_${arch}.rpm")
 done
-want+=("rolecall-${version}-1.x86_64.rpm" "rolecall-${version}-1.aarch64.rpm")
 want+=(homebrew/Casks/rolecall.rb)
 for f in "${want[@]}"; do
 	[[ -s dist/$f ]] || fail "dist/$f is missing or empty; dist/ holds: $(cd dist && ls)"
@@ -99,7 +104,7 @@ else
 	say "no dpkg-deb: the deb's contents are not checked"
 fi
 if command -v rpm >/dev/null; then
-	rpm_list="$(rpm -qlp "dist/rolecall-${version}-1.x86_64.rpm" 2>/dev/null)"
+	rpm_list="$(rpm -qlp "dist/rolecall_${version}_linux_amd64.rpm" 2>/dev/null)"
 	for f in /usr/bin/rolecall /usr/share/bash-completion/completions/rolecall /usr/share/man/man1/rolecall.1.gz; do
 		grep -qx "$f" <<<"$rpm_list" || fail "the rpm lacks $f"
 	done
@@ -111,10 +116,14 @@ fi
 if [[ "$(go env GOHOSTOS)/$(go env GOHOSTARCH)" == linux/amd64 ]]; then
 	bin="$(ls -d dist/rolecall_linux_amd64*/rolecall)"
 	out="$("$bin" version)"
-	commit="$(git rev-parse HEAD)"
+	# The commit GoReleaser built (HEAD may have moved since, in a shared tree).
+	commit="$(sed -n 's/.*"commit":"\([^"]*\)".*/\1/p' dist/metadata.json)"
+	[[ $commit =~ ^[0-9a-f]{40}$ ]] && git cat-file -e "$commit^{commit}" ||
+		fail "dist/metadata.json names no commit of this repository: '$commit'"
 	say "$bin version: $out"
 	[[ $out == "rolecall $version (commit $commit, built "* ]] || fail "version does not print the stamped version and commit"
-	date="$(sed -n 's/.*"date":"\([^"]*\)".*/\1/p' dist/metadata.json)"
+	# metadata.json has the date with nanoseconds; {{ .Date }} is RFC 3339.
+	date="$(sed -n 's/.*"date":"\([^"]*\)".*/\1/p' dist/metadata.json | sed 's/\.[0-9]*Z$/Z/')"
 	[[ -n $date && $out == *"built $date,"* ]] || fail "version does not print the stamped build date $date"
 	case $out in *" dev "* | *"commit none"* | *"built unknown"*) fail "version prints an unstamped field" ;; esac
 else

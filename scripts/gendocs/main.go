@@ -4,7 +4,7 @@
 // GoReleaser's before hook, shipped in the archives and packages).
 //
 //	go run ./scripts/gendocs --markdown docs/reference
-//	go run ./scripts/gendocs --man manpages
+//	go run ./scripts/gendocs --man manpages --version 1.2.3
 //
 // The output depends only on the command tree: no date, no machine's
 // environment, so that regenerating it on any machine changes nothing.
@@ -28,25 +28,26 @@ import (
 func main() {
 	markdownDir := flag.String("markdown", "", "write the Markdown reference into this directory")
 	manDir := flag.String("man", "", "write man pages (section 1) into this directory")
+	version := flag.String("version", build.Version, "the version the man pages' footer names")
 	flag.Parse()
 	if flag.NArg() != 0 || (*markdownDir == "" && *manDir == "") {
 		fmt.Fprintln(os.Stderr, "usage: gendocs [--markdown DIR] [--man DIR]")
 		os.Exit(2)
 	}
-	if err := run(*markdownDir, *manDir); err != nil {
+	if err := run(*markdownDir, *manDir, *version); err != nil {
 		fmt.Fprintf(os.Stderr, "gendocs: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(markdownDir, manDir string) error {
+func run(markdownDir, manDir, version string) error {
 	if markdownDir != "" {
 		if err := genMarkdown(tree(), markdownDir); err != nil {
 			return err
 		}
 	}
 	if manDir != "" {
-		if err := genMan(tree(), manDir); err != nil {
+		if err := genMan(tree(), manDir, version); err != nil {
 			return err
 		}
 	}
@@ -89,14 +90,14 @@ func genMarkdown(root *cobra.Command, dir string) error {
 	return doc.GenMarkdownTree(root, dir)
 }
 
-func genMan(root *cobra.Command, dir string) error {
+func genMan(root *cobra.Command, dir, version string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil { //nolint:gosec // man pages are public, installed 0755 by the packages
 		return err
 	}
 	header := &doc.GenManHeader{
 		Title:   "ROLECALL",
 		Section: "1",
-		Source:  strings.TrimSpace("rolecall " + build.Version),
+		Source:  strings.TrimSpace("rolecall " + version),
 		Manual:  "rolecall manual",
 	}
 	// The page date: SOURCE_DATE_EPOCH when set (reproducible builds;
