@@ -86,10 +86,14 @@ func TestScripts(t *testing.T) {
 }
 
 // condition is [root] (the script runs as uid 0, where file permissions
-// do not stop reads and writes) and [have:PROGRAM].
+// do not stop reads and writes), [pending] (ROLECALL_PENDING_FIXES is set:
+// see TestPendingFixes) and [have:PROGRAM].
 func condition(cond string) (bool, error) {
-	if cond == "root" {
+	switch cond {
+	case "root":
 		return os.Getuid() == 0, nil
+	case "pending":
+		return pendingFixes, nil
 	}
 	return haveProgram(cond)
 }
