@@ -35,9 +35,9 @@ import (
 // Every test drives the real binary (this test binary re-executed as
 // rolecall, see TestMain) against the STS emulator.
 
-// pendingFixes, when ROLECALL_PENDING_FIXES is set, adds the assertions
-// that fail until a fix proposed to another package's owner lands (see
-// TestPendingFixes). CI runs without it.
+// pendingFixes, when ROLECALL_PENDING_FIXES is set, turns on the [pending]
+// lines of the scripts: assertions that fail until a fix proposed to
+// another package's owner lands. CI runs without it.
 var pendingFixes = os.Getenv("ROLECALL_PENDING_FIXES") != ""
 
 // cacheHookBeforeRename is pkg/cache's unexported testHookBeforeRename,
@@ -1075,9 +1075,9 @@ func TestDiskFull(t *testing.T) {
 		if !strings.HasPrefix(got, strings.Repeat("#", 4000)) {
 			t.Fatal("a failed write changed what GITHUB_ENV held before")
 		}
-		// Pending fix (pkg/cli appendFile): a short write is not undone, so
-		// the runner finds a torn entry after the step.
-		if pendingFixes && len(got) != 4000 {
+		// A short write is undone: the runner must not find a torn entry
+		// after the step.
+		if len(got) != 4000 {
 			t.Fatalf("a failed write left %d bytes of a torn entry in GITHUB_ENV", len(got)-4000)
 		}
 	})
@@ -1103,61 +1103,26 @@ func mountNamespaceCommand(t *testing.T) []string {
 	return prefix
 }
 
-// TestPendingFixes holds the properties this suite found broken in
-// packages whose owners have been asked for a fix; each subtest names the
-// fix. They run with ROLECALL_PENDING_FIXES=1 and fail until the fix lands;
-// then the gate comes off and they join the suite.
-func TestPendingFixes(t *testing.T) {
-	if !pendingFixes {
-		t.Skip("set ROLECALL_PENDING_FIXES=1 to run the checks that wait for fixes in pkg/assume, pkg/awsconfig and pkg/cli")
+// TestEndlessConfigFile: a config path naming an endless file (/dev/zero, a
+// FIFO, a mistaken huge file) is refused with one line naming it, in
+// bounded time and memory, instead of read until the kernel kills
+// rolecall.
+func TestEndlessConfigFile(t *testing.T) {
+	e := newRCEnv(t, ststest.DemoConfig())
+	e.vars["AWS_CONFIG_FILE"] = "/dev/zero"
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// A 4 GiB address-space limit keeps a regression from taking the
+	// machine with it.
+	cmd := exec.CommandContext(ctx, "sh", "-c", `ulimit -v 4194304; exec "$0" assume p`, e.bin)
+	cmd.Env = e.environ()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	code := 0
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
 	}
-	role := ststest.DemoRoleARN("demo")
-
-	// pkg/assume retryer: the SDK does not retry a 200 whose body ends
-	// early (a deserialization error wrapping io.ErrUnexpectedEOF); for a
-	// call without an MFA code a retry is safe and is what botocore does.
-	t.Run("a truncated answer is retried", func(t *testing.T) {
-		e := newRCEnv(t, ststest.DemoConfig())
-		e.sts.SetFaults(ststest.Fault{Action: "AssumeRole", Kind: ststest.FaultTruncate, Count: 1})
-		parseProcess(t, e.mustRun("process", role).stdout)
-		if got := e.sts.CallCount("AssumeRole"); got != 2 {
-			t.Fatalf("%d AssumeRole calls, want 2", got)
-		}
-	})
-
-	// pkg/assume retryer: when --timeout cuts a backoff short the SDK
-	// returns only "request canceled, context deadline exceeded", and the
-	// CLI then blames the network; the error must name what STS answered.
-	t.Run("a timeout during throttling names the throttling", func(t *testing.T) {
-		e := newRCEnv(t, ststest.DemoConfig())
-		e.sts.SetFaults(ststest.Fault{Action: "AssumeRole", Kind: ststest.FaultThrottle})
-		r := e.run("process", "--timeout", "2s", role)
-		wantFailure(t, r, 5, "Throttling", "")
-		if strings.Contains(r.stderr, "check the network") {
-			t.Fatalf("the hint blames the network for STS's throttling:\n%s", r.stderr)
-		}
-	})
-
-	// pkg/awsconfig loadDoc: os.ReadFile has no bound, so a config path
-	// naming an endless file (/dev/zero, a FIFO, a mistaken huge file)
-	// eats memory until the kernel or the runtime kills rolecall.
-	t.Run("an endless config file is refused", func(t *testing.T) {
-		e := newRCEnv(t, ststest.DemoConfig())
-		e.vars["AWS_CONFIG_FILE"] = "/dev/zero"
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		// A 4 GiB address-space limit keeps a failure from taking the
-		// machine with it.
-		cmd := exec.CommandContext(ctx, "sh", "-c", `ulimit -v 4194304; exec "$0" assume p`, e.bin) //nolint:gosec // the test's binary
-		cmd.Env = e.environ()
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		var ee *exec.ExitError
-		code := 0
-		if errors.As(err, &ee) {
-			code = ee.ExitCode()
-		}
-		wantFailure(t, runResult{stdout: stdout.String(), stderr: stderr.String(), code: code}, 3, "/dev/zero", "")
-	})
+	wantFailure(t, runResult{stdout: stdout.String(), stderr: stderr.String(), code: code}, 3, "/dev/zero", "AWS_CONFIG_FILE")
 }
