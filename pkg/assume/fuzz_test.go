@@ -37,12 +37,17 @@ func checkRefusal(t *testing.T, err error) {
 	}
 }
 
-var twelveDigits = regexp.MustCompile(`^[0-9]{12}$`)
+var (
+	twelveDigits = regexp.MustCompile(`^[0-9]{12}$`)
+	// roleResource is IAM's role/PATH/NAME: a path of printable ASCII, a
+	// name of 1 to 64 of [\w+=,.@-].
+	roleResource = regexp.MustCompile(`^role/(?:[\x21-\x7e]*/)?[A-Za-z0-9_+=,.@-]{1,64}$`)
+)
 
 // FuzzValidateRoleARN compares ValidateRoleARN with the rule written out:
-// arn:PARTITION:iam:REGION:ACCOUNT:role/NAME (the resource may hold
-// colons), a known partition, a 12-digit account, a non-empty name, 20 to
-// 2048 characters.
+// arn:PARTITION:iam:REGION:ACCOUNT:role/PATH/NAME (the resource may hold
+// colons in its path), a known partition, a 12-digit account, IAM's role
+// name and path characters, 20 to 2048 characters.
 func FuzzValidateRoleARN(f *testing.F) {
 	for _, s := range []string{
 		"arn:aws:iam::123456789012:role/demo", "arn:aws-cn:iam::123456789012:role/a/b/c", "arn:aws-us-gov:iam::123456789012:role/x",
@@ -60,7 +65,7 @@ func FuzzValidateRoleARN(f *testing.F) {
 		err := ValidateRoleARN(s)
 		parts := strings.SplitN(s, ":", 6)
 		want := len(parts) == 6 && parts[0] == "arn" && defaultRegionByPartition[parts[1]] != "" && parts[2] == "iam" &&
-			twelveDigits.MatchString(parts[4]) && strings.HasPrefix(parts[5], "role/") && len(parts[5]) > len("role/") &&
+			twelveDigits.MatchString(parts[4]) && roleResource.MatchString(parts[5]) &&
 			len(s) >= 20 && len(s) <= 2048
 		if (err == nil) != want {
 			t.Fatalf("ValidateRoleARN(%q) = %v, want valid: %t", s, err, want)

@@ -80,7 +80,29 @@ func ValidateRoleARN(s string) error {
 	if n := len(s); n < minRoleARNChars || n > maxRoleARNChars {
 		return inputErrorf("role ARN", "must be %d to %d characters, got %d", minRoleARNChars, maxRoleARNChars, n)
 	}
+	if !isRoleResource(a.Resource) {
+		return inputErrorf("role ARN", "%q has an invalid role path or name (names are 1 to 64 letters, digits and _+=,.@-)", s)
+	}
 	return nil
+}
+
+// isRoleResource checks "role/PATH/NAME" as IAM defines them: a name of
+// 1 to 64 of [\w+=,.@-], a path of printable ASCII without spaces
+// (https://docs.aws.amazon.com/IAM/latest/APIReference/API_Role.html).
+func isRoleResource(resource string) bool {
+	parts := strings.Split(strings.TrimPrefix(resource, "role/"), "/")
+	name := parts[len(parts)-1]
+	if name == "" || len(name) > 64 || !isSTSName(name, "") {
+		return false
+	}
+	for _, p := range parts[:len(parts)-1] {
+		for i := 0; i < len(p); i++ {
+			if p[i] < 0x21 || p[i] > 0x7e {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // LooksLikeARN tells a role ARN argument from a profile name.

@@ -23,6 +23,9 @@ func TestValidateRoleARN(t *testing.T) {
 		{"arn:other:iam::123456789012:role/demo", "unknown partition"},
 		{"not-an-arn-at-all-but-long", "not an ARN"},
 		{"arn:aws", "not an ARN"},
+		{"arn:aws:iam::123456789012:role/demo\x00$(touch x)", "invalid role path or name"},
+		{"arn:aws:iam::123456789012:role/with space", "invalid role path or name"},
+		{"arn:aws:iam::123456789012:role/" + strings.Repeat("n", 65), "invalid role path or name"},
 		{"arn:aws:iam::123456789012:role/" + strings.Repeat("r", 2048), "characters"},
 	}
 	for _, tt := range tests {

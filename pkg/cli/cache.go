@@ -42,7 +42,7 @@ func NewCmdCache(io *IO) *cobra.Command {
 				if d := e.Credentials.Expiration.Sub(now); d > 0 {
 					left = d.Round(time.Minute).String()
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Label, e.Kind, dash(e.SessionName),
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", escapeControl(e.Label), e.Kind, dash(e.SessionName),
 					e.Credentials.Expiration.Local().Format(time.RFC3339), left)
 			}
 			if err := tw.Flush(); err != nil {

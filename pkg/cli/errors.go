@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"unicode"
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
@@ -172,10 +173,31 @@ func firstNonEmpty(values ...string) string {
 	return ""
 }
 
-// oneLine keeps an error on one line: a multi-line message from a library
-// would otherwise break the error contract.
+// oneLine keeps an error on one line (a multi-line message from a library
+// would otherwise break the error contract) and shows control characters
+// escaped, so a hostile profile name cannot drive the terminal.
 func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
+	return escapeControl(strings.Join(strings.Fields(s), " "))
+}
+
+// escapeControl writes control characters (NUL, ESC, BEL, …) as \xNN or
+// \uNNNN; everything else, Unicode text included, is left as it is.
+func escapeControl(s string) string {
+	if strings.IndexFunc(s, unicode.IsControl) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case !unicode.IsControl(r):
+			b.WriteRune(r)
+		case r < 0x100:
+			fmt.Fprintf(&b, "\\x%02x", r)
+		default:
+			fmt.Fprintf(&b, "\\u%04x", r)
+		}
+	}
+	return b.String()
 }
 
 // paint colours s regardless of fatih/color's global switch, which follows
