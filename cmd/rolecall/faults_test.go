@@ -268,7 +268,7 @@ func newUnprivilegedEnv(t *testing.T) *rcEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(base) })
-	if err := os.Chmod(base, 0o755); err != nil { //nolint:gosec // nobody must reach the binary and work dir inside
+	if err := os.Chmod(base, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(base, "rolecall")
@@ -276,7 +276,7 @@ func newUnprivilegedEnv(t *testing.T) *rcEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(bin, data, 0o755); err != nil { //nolint:gosec // an executable
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	e.bin = bin
@@ -926,7 +926,7 @@ func TestFilePermissions(t *testing.T) {
 		defer func() { e.vars["AWS_SHARED_CREDENTIALS_FILE"] = filepath.Join(e.home, ".aws", "credentials") }()
 		r := e.run("assume", "--write-profile", "out", role)
 		wantFailure(t, r, 7, path, "")
-		if b, _ := os.ReadFile(path); string(b) != "[keep]\naws_access_key_id = AKIAKEEPKEEPKEEPKEEP\n" { //nolint:gosec // the test's file
+		if b, _ := os.ReadFile(path); string(b) != "[keep]\naws_access_key_id = AKIAKEEPKEEPKEEPKEEP\n" {
 			t.Fatal("a failed --write-profile changed the credentials file")
 		}
 		if names := dirNames(t, dir); !slices.Equal(names, []string{"credentials"}) {
@@ -1026,13 +1026,13 @@ func TestDiskFull(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, unshare[0], append(unshare[1:], "sh", "-c", diskFullScript)...) //nolint:gosec // fixed commands
+	cmd := exec.CommandContext(ctx, unshare[0], append(unshare[1:], "sh", "-c", diskFullScript)...)
 	cmd.Env = e.environ("FULL="+full, "OUT="+out, "RC="+e.bin, "ROLE="+ststest.DemoRoleARN("demo"))
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("disk-full script: %v\n%s", err, b)
 	}
 	read := func(name string) string {
-		b, err := os.ReadFile(filepath.Join(out, name)) //nolint:gosec // the test's own files
+		b, err := os.ReadFile(filepath.Join(out, name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1093,7 +1093,7 @@ func mountNamespaceCommand(t *testing.T) []string {
 	if os.Getuid() != 0 {
 		prefix = []string{"unshare", "-r", "-m"}
 	}
-	probe := exec.CommandContext(context.Background(), prefix[0], append(prefix[1:], "sh", "-c", "mount -t tmpfs tmpfs /mnt")...) //nolint:gosec // fixed commands
+	probe := exec.CommandContext(context.Background(), prefix[0], append(prefix[1:], "sh", "-c", "mount -t tmpfs tmpfs /mnt")...)
 	if b, err := probe.CombinedOutput(); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("%s cannot mount a tmpfs, and CI runs as root: %v\n%s", strings.Join(prefix, " "), err, b)

@@ -270,7 +270,7 @@ credential_process = rolecall process arn:aws:iam::123456789012:role/demo
 		if err != nil || !d.Type().IsRegular() {
 			return err
 		}
-		data, err := os.ReadFile(path) //nolint:gosec // the test's work tree
+		data, err := os.ReadFile(path)
 		if err != nil {
 			return err
 		}
@@ -341,7 +341,7 @@ func straceCommand(t *testing.T) []string {
 	t.Helper()
 	path, err := exec.LookPath("strace")
 	if err == nil {
-		err = exec.CommandContext(context.Background(), path, "-qq", "-e", "trace=none", "true").Run() //nolint:gosec // a fixed probe
+		err = exec.CommandContext(context.Background(), path, "-qq", "-e", "trace=none", "true").Run()
 	}
 	if err != nil {
 		if os.Getenv("CI") != "" {
@@ -382,7 +382,7 @@ func (e *rcEnv) runTraced(strace []string, trace string, env map[string]string, 
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...) //nolint:gosec // the test's own commands
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = e.work
 	cmd.Env = e.environ()
 	var stdout, stderr bytes.Buffer
@@ -418,7 +418,7 @@ func checkCreateModes(t *testing.T, traces, root string) {
 	}
 	created := 0
 	for _, f := range files {
-		data, err := os.ReadFile(f) //nolint:gosec // the test's trace files
+		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -70,7 +70,7 @@ func buildRealBinary(t *testing.T) string {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
 		start := time.Now()
-		out, err := exec.CommandContext(ctx, goTool, "build", "-o", bin, ".").CombinedOutput() //nolint:gosec // the go tool, building this package
+		out, err := exec.CommandContext(ctx, goTool, "build", "-o", bin, ".").CombinedOutput()
 		if err != nil {
 			realBinaryErr = fmt.Errorf("go build: %w\n%s", err, out)
 			return
@@ -271,7 +271,7 @@ func TestSoak(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rng := rand.New(rand.NewPCG(uint64(w), 42)) //nolint:gosec // a reproducible mix, not a secret
+			rng := rand.New(rand.NewPCG(uint64(w), 42))
 			run := e.soakRunner(w < inProcessWorkers)
 			for ctx.Err() == nil {
 				role := loadRole(rng.IntN(loadRoles))
