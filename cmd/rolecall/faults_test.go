@@ -245,6 +245,7 @@ func (e *rcEnv) layout(work string) {
 		"AWS_ENDPOINT_URL_STS":        e.sts.URL(),
 		"AWS_ACCESS_KEY_ID":           ststest.DemoAccessKeyID,
 		"AWS_SECRET_ACCESS_KEY":       ststest.DemoSecretAccessKey,
+		"GORACE":                      raceOptions(),
 	}
 }
 

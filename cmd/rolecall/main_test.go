@@ -57,6 +57,7 @@ func TestScripts(t *testing.T) {
 				{"AWS_DEFAULT_REGION", ""},
 				{"AWS_PROFILE", ""},
 				{"CI", ""},
+				{"GORACE", raceOptions()},
 				{"DEMO_KEY_ID", ststest.DemoAccessKeyID},
 				{"DEMO_SECRET", ststest.DemoSecretAccessKey},
 				{"DEMO_MFA", ststest.DemoMFASerial},
@@ -83,6 +84,13 @@ func TestScripts(t *testing.T) {
 			"bigfile":       cmdBigFile,
 		},
 	})
+}
+
+// raceOptions is GORACE for the rolecall processes the tests start: under
+// -race the race runtime otherwise sleeps a second at every exit (its
+// atexit_sleep_ms default), which is most of a script's time.
+func raceOptions() string {
+	return strings.TrimSpace(os.Getenv("GORACE") + " atexit_sleep_ms=0")
 }
 
 // condition is [root] (the script runs as uid 0, where file permissions
