@@ -364,7 +364,8 @@ function global:{{.Name}} {
     # rolecall runs as if after unassume; the session is restored whatever happens.
     if ($null -eq $global:__rolecall_saved) { $global:__rolecall_saved = @{} }
     $hidden = @{}
-    foreach ($n in @($global:ROLECALL_SET_VARS)) {
+    # Not @(...): @($null) is an array holding $null; foreach skips a $null.
+    foreach ($n in $global:ROLECALL_SET_VARS) {
         $hidden[$n] = [Environment]::GetEnvironmentVariable($n)
         [Environment]::SetEnvironmentVariable($n, $global:__rolecall_saved[$n])
     }
@@ -404,7 +405,7 @@ function global:{{.Name}} {
 }
 function global:unassume {
     if ($null -eq $global:ROLECALL_SET_VARS) { return }
-    foreach ($n in @($global:ROLECALL_SET_VARS)) {
+    foreach ($n in $global:ROLECALL_SET_VARS) {
         $v = $null
         if ($null -ne $global:__rolecall_saved) { $v = $global:__rolecall_saved[$n] }
         [Environment]::SetEnvironmentVariable($n, $v)
