@@ -1,3 +1,9 @@
+//go:build unix
+
+// The end-to-end suite drives the real binary through sh, bash, zsh, fish,
+// the AWS CLIs and Unix signals: it runs on Unix only (release-check.sh
+// still compiles the package for Windows).
+
 package main
 
 import (

@@ -43,7 +43,7 @@ func NewCmdAssume(io *IO, runF func(context.Context, *AssumeOptions) error) *cob
 credentials. With more than one ROLE, each is assumed with the credentials of
 the one before. The default output is shell exports:
 
-  eval "$(rolecall assume arn:aws:iam::123456789012:role/deploy)"
+    eval "$(rolecall assume arn:aws:iam::123456789012:role/deploy)"
 
 Credentials are cached per role and reused while more than --refresh-window
 of their life is left.`,
@@ -74,8 +74,8 @@ func NewCmdProcess(io *IO, runF func(context.Context, *AssumeOptions) error) *co
 		Short: "Print credentials as credential_process JSON, for ~/.aws/config",
 		Long: `For the credential_process setting of an AWS config profile:
 
-  [profile deploy]
-  credential_process = rolecall process --profile base arn:aws:iam::123456789012:role/deploy
+    [profile deploy]
+    credential_process = rolecall process --profile base arn:aws:iam::123456789012:role/deploy
 
 Every AWS SDK and the AWS CLI then get the role's credentials from rolecall's
 cache, which makes an STS call only when they are about to expire.`,

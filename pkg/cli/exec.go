@@ -15,9 +15,14 @@ import (
 	"github.com/rolecall/rolecall/pkg/format"
 )
 
-// roleEnv names the role a `rolecall exec` child runs as, for prompts, and
-// marks the child so that a nested exec is refused.
-const roleEnv = "ROLECALL_ROLE"
+// roleEnv names the role a shell or `rolecall exec` child runs as, for
+// prompts (shell-init's assume sets it too). execEnv marks an exec child
+// alone, so that a nested exec is refused but an exec from an assumed
+// shell is not.
+const (
+	roleEnv = "ROLECALL_ROLE"
+	execEnv = "ROLECALL_EXEC"
+)
 
 // ExecOptions are the dependencies and flag values of `rolecall exec`.
 type ExecOptions struct {
@@ -61,7 +66,7 @@ the command's exit code.`,
 
 func execRun(ctx context.Context, opts *ExecOptions) error {
 	io := opts.IO
-	if outer := io.Getenv(roleEnv); outer != "" && !opts.Force {
+	if outer := io.Getenv(execEnv); outer != "" && !opts.Force {
 		return usageErrorf("exit that shell first, or pass --force", "already inside rolecall exec for %s", outer)
 	}
 	c, region, err := obtain(ctx, io, &opts.Request, []string{opts.Role})
@@ -74,7 +79,7 @@ func execRun(ctx context.Context, opts *ExecOptions) error {
 	}
 
 	env := childEnv(os.Environ(), format.EnvVars(c, format.Options{Region: region}))
-	env = append(env, roleEnv+"="+opts.Role)
+	env = append(env, roleEnv+"="+opts.Role, execEnv+"="+opts.Role)
 
 	// Not CommandContext: the child must outlive a cancelled context (an
 	// interrupt is forwarded to it, and it decides); running the user's
