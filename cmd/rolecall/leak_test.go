@@ -403,10 +403,12 @@ func (e *rcEnv) runTraced(strace []string, trace string, env map[string]string, 
 
 // straceCall matches the calls straceCommand traces, as strace -y prints
 // them: openat(AT_FDCWD</dir>, "/path", O_RDWR|O_CREAT|O_EXCL|O_CLOEXEC, 0600) = 9</path>
+// or, when another thread's call interleaves, cut after the arguments:
+// openat(…, 0600 <unfinished ...>.
 var (
-	straceOpen  = regexp.MustCompile(`^\d+ (?:openat\([^,]+, |open\()"([^"]+)", ([A-Z_|]+)(?:, (0[0-7]*))?\) = (-?\d+)`)
-	straceChmod = regexp.MustCompile(`^\d+ (?:chmod\(|fchmodat\([^,]+, )"([^"]+)", (0[0-7]*)`)
-	straceFchm  = regexp.MustCompile(`^\d+ fchmod\(\d+<([^>]+)>, (0[0-7]*)\)`)
+	straceOpen  = regexp.MustCompile(`^\d+ +(?:openat\([^,]+, |open\()"([^"]+)", ([A-Z_|]+)(?:, (0[0-7]*))?(?:\) = (-?\d+)| <unfinished)`)
+	straceChmod = regexp.MustCompile(`^\d+ +(?:chmod\(|fchmodat\([^,]+, )"([^"]+)", (0[0-7]*)`)
+	straceFchm  = regexp.MustCompile(`^\d+ +fchmod\(\d+<([^>]+)>, (0[0-7]*)\)`)
 )
 
 // checkCreateModes reads the strace logs: every file created under root
@@ -456,7 +458,11 @@ func checkCreateModes(t *testing.T, traces, root string) {
 		}
 	}
 	if created == 0 {
-		t.Error("strace saw no file created: the trace is not working")
+		var sample []byte
+		if len(files) > 0 {
+			sample, _ = os.ReadFile(files[0])
+		}
+		t.Errorf("strace saw no file created: the trace is not working; %d trace files, the first begins:\n%s", len(files), clip(string(sample)))
 	}
 	t.Logf("strace: %d file creations checked", created)
 }
