@@ -866,9 +866,7 @@ func TestFilePermissions(t *testing.T) {
 	t.Run("read-only cache directory", func(t *testing.T) {
 		e.vars["ROLECALL_CACHE_DIR"] = filepath.Join(e.work, "ro-cache")
 		e.writeFile(filepath.Join(e.work, "ro-cache", "keep"), "", 0o600)
-		if err := os.Chmod(filepath.Join(e.work, "ro-cache"), 0o500); err != nil {
-			t.Fatal(err)
-		}
+		readOnly(t, filepath.Join(e.work, "ro-cache"))
 		calls := e.sts.CallCount("AssumeRole")
 		for i := range 2 {
 			r := e.mustRun("process", role)
@@ -886,9 +884,7 @@ func TestFilePermissions(t *testing.T) {
 	t.Run("cache directory cannot be created", func(t *testing.T) {
 		parent := filepath.Join(e.work, "ro-parent")
 		e.writeFile(filepath.Join(parent, "keep"), "", 0o600)
-		if err := os.Chmod(parent, 0o500); err != nil {
-			t.Fatal(err)
-		}
+		readOnly(t, parent)
 		e.vars["ROLECALL_CACHE_DIR"] = filepath.Join(parent, "cache")
 		r := e.mustRun("assume", role)
 		if !strings.Contains(r.stdout, "export AWS_SESSION_TOKEN=") {
@@ -922,9 +918,7 @@ func TestFilePermissions(t *testing.T) {
 		dir := filepath.Join(e.work, "ro-aws")
 		path := filepath.Join(dir, "credentials")
 		e.writeFile(path, "[keep]\naws_access_key_id = AKIAKEEPKEEPKEEPKEEP\n", 0o600)
-		if err := os.Chmod(dir, 0o500); err != nil {
-			t.Fatal(err)
-		}
+		readOnly(t, dir)
 		e.vars["AWS_SHARED_CREDENTIALS_FILE"] = path
 		defer func() { e.vars["AWS_SHARED_CREDENTIALS_FILE"] = filepath.Join(e.home, ".aws", "credentials") }()
 		r := e.run("assume", "--write-profile", "out", role)
@@ -936,6 +930,16 @@ func TestFilePermissions(t *testing.T) {
 			t.Fatalf("a failed --write-profile left %q", names)
 		}
 	})
+}
+
+// readOnly makes dir read-only (0500) until the test ends, when its
+// temporary directory must be removable again.
+func readOnly(t *testing.T, dir string) {
+	t.Helper()
+	if err := os.Chmod(dir, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.Chmod(dir, 0o700) })
 }
 
 // wantOneWarning asserts that stderr is exactly one warning line holding
