@@ -37,11 +37,6 @@ import (
 // Every test drives the real binary (this test binary re-executed as
 // rolecall, see TestMain) against the STS emulator.
 
-// pendingFixes, when ROLECALL_PENDING_FIXES is set, turns on the [pending]
-// lines of the scripts: assertions that fail until a fix proposed to
-// another package's owner lands. CI runs without it.
-var pendingFixes = os.Getenv("ROLECALL_PENDING_FIXES") != ""
-
 // cacheHookBeforeRename is pkg/cache's unexported testHookBeforeRename,
 // which runs between writing a temporary entry file and renaming it over
 // the entry. The cache's own tests set it in their helper processes; here

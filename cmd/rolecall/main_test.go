@@ -100,14 +100,10 @@ func raceOptions() string {
 }
 
 // condition is [root] (the script runs as uid 0, where file permissions
-// do not stop reads and writes), [pending] (ROLECALL_PENDING_FIXES is set:
-// see TestPendingFixes) and [have:PROGRAM].
+// do not stop reads and writes) and [have:PROGRAM].
 func condition(cond string) (bool, error) {
-	switch cond {
-	case "root":
+	if cond == "root" {
 		return os.Getuid() == 0, nil
-	case "pending":
-		return pendingFixes, nil
 	}
 	return haveProgram(cond)
 }
