@@ -80,8 +80,17 @@ func (s *Store) lock(ctx context.Context, key string) (*heldLock, error) {
 				return &heldLock{fl: fl, process: process}, nil
 			}
 			// Remove deleted the file while we waited on it: the lock
-			// guards nothing. Lock the path's new file instead.
+			// guards nothing. Lock the path's new file instead, after a
+			// pause and within the wait's bound, so that a directory
+			// that keeps vanishing (deleted under a running rolecall)
+			// cannot spin this loop.
 			_ = fl.Unlock()
+			select {
+			case <-wctx.Done():
+				<-process
+				return nil, lockWaitError(ctx, wctx, path, start)
+			case <-time.After(lockRetryDelay):
+			}
 			continue
 		}
 		<-process
