@@ -9,10 +9,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT
+# Built as releases are (.goreleaser.yaml): static, no cgo. With cgo, a
+# lookup of the OS user (when USER is unset) loads NSS libraries.
+export CGO_ENABLED=0
 go build -trimpath -o "$bin/rolecall" ./cmd/rolecall
 go build -trimpath -o "$bin/hello" ./scripts/bench/hello
 go build -trimpath -o "$bin/floor" ./scripts/bench/floor
-go build -o "$bin/driver" ./scripts/bench/driver
+CGO_ENABLED=1 go build -o "$bin/driver" ./scripts/bench/driver
 ls -l "$bin/rolecall" "$bin/floor" "$bin/hello" | awk '{printf "  %-10s %6.1f MB\n", $NF, $5/1048576}' | sed "s#$bin/##"
 "$bin/driver" -bin "$bin" "$@"
 echo

@@ -180,7 +180,9 @@ func readPolicy(v string, io *IO) (string, error) {
 
 // defaultSessionName is rolecall- plus the OS user name, made valid for STS.
 func defaultSessionName(getenv func(string) string) string {
-	name := getenv("USER")
+	// The environment first: user.Current reads /etc/passwd (or loads NSS
+	// libraries with cgo), a cost every cache hit would pay.
+	name := firstNonEmpty(getenv("USER"), getenv("LOGNAME"), getenv("USERNAME"))
 	if name == "" {
 		if u, err := user.Current(); err == nil {
 			name = u.Username
