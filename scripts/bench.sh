@@ -20,4 +20,4 @@ ls -l "$bin/rolecall" "$bin/floor" "$bin/hello" | awk '{printf "  %-10s %6.1f MB
 "$bin/driver" -bin "$bin" "$@"
 echo
 echo "Go benchmarks:"
-go test -run '^$' -bench . -benchmem ./pkg/cache/ ./pkg/format/ 2>/dev/null | grep -E '^(Benchmark|ok)' || true
+go test -run '^$' -bench . -benchmem ./pkg/cache/ ./pkg/format/ ./pkg/cli/ 2>/dev/null | grep -E '^(Benchmark|ok)' || true

@@ -63,6 +63,9 @@ func main() {
 		{"hello", []string{filepath.Join(*bin, "hello")}},
 		{"floor", []string{filepath.Join(*bin, "floor"), entries[0]}},
 		{"rolecall process (cache hit)", []string{rolecall, "process", role}},
+		// rolecall doing nothing: what the hit costs beyond this is the
+		// hit path itself; what this costs beyond floor is the binary.
+		{"rolecall version", []string{rolecall, "version"}},
 	}
 	times := make([][]time.Duration, len(programs))
 	var maxRSS int64
@@ -95,6 +98,7 @@ func main() {
 	fmt.Printf("  ratio rolecall / hello:       %6.2fx\n", float64(med[2])/float64(med[0]))
 	fmt.Printf("  ratio rolecall / floor:       %6.2fx (goal <= 1.2x)\n", float64(med[2])/float64(med[1]))
 	fmt.Printf("  ratio floor / hello:          %6.2fx (the cost of the dependencies)\n", float64(med[1])/float64(med[0]))
+	fmt.Printf("  ratio rolecall / version:     %6.2fx (the hit path's own work)\n", float64(med[2])/float64(med[3]))
 	fmt.Printf("  peak RSS of a cache hit:      %6.1f MB (goal <= 20 MB)\n", float64(maxRSS)/1024)
 
 	// Cold: N concurrent processes with an empty cache and a slow STS.
