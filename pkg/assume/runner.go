@@ -165,6 +165,7 @@ func (r *Runner) call(ctx context.Context, p Plan, h Hop, i int, base creds.Cred
 	case KindSessionToken:
 		return r.STS.getSessionToken(ctx, client, h, code)
 	case KindWebIdentity:
+		r.trace("web identity token from %s", p.Source.TokenOrigin)
 		return r.STS.assumeRoleWithWebIdentity(ctx, client, h, p.Source.Token)
 	default:
 		return r.STS.assumeRole(ctx, client, h, code)

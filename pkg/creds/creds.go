@@ -25,17 +25,6 @@ type Credentials struct {
 	AssumedRoleARN string `json:"AssumedRoleArn,omitempty"`
 }
 
-// Expired reports whether the credentials are expired at now.
-func (c Credentials) Expired(now time.Time) bool {
-	return !c.Expiration.IsZero() && !now.Before(c.Expiration)
-}
-
-// ValidFor reports whether the credentials stay valid for longer than
-// window after now. Credentials without an expiration are always valid.
-func (c Credentials) ValidFor(now time.Time, window time.Duration) bool {
-	return c.Expiration.IsZero() || c.Expiration.Sub(now) > window
-}
-
 // String shows the access key ID and expiration and redacts the secrets.
 func (c Credentials) String() string {
 	return fmt.Sprintf("Credentials{AccessKeyID: %s, SecretAccessKey: %s, SessionToken: %s, Expiration: %s}",

@@ -28,27 +28,3 @@ func TestFormattingNeverShowsSecrets(t *testing.T) {
 		t.Errorf("nested value leaked a secret: %s", wrapped)
 	}
 }
-
-func TestValidFor(t *testing.T) {
-	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	tests := []struct {
-		name   string
-		expiry time.Time
-		window time.Duration
-		want   bool
-	}{
-		{"no expiry", time.Time{}, time.Hour, true},
-		{"well inside", now.Add(time.Hour), 15 * time.Minute, true},
-		{"inside window", now.Add(10 * time.Minute), 15 * time.Minute, false},
-		{"exactly window", now.Add(15 * time.Minute), 15 * time.Minute, false},
-		{"expired", now.Add(-time.Minute), 0, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c := Credentials{Expiration: tt.expiry}
-			if got := c.ValidFor(now, tt.window); got != tt.want {
-				t.Errorf("ValidFor = %v, want %v", got, tt.want)
-			}
-		})
-	}
-}
