@@ -24,6 +24,9 @@ for arg in "$@"; do
 	esac
 done
 
+# go.mod and go.sum must already be tidy.
+go mod tidy -diff
+
 go vet ./...
 
 # golangci-lint (config: .golangci.yml), pinned, installed once from the Go
