@@ -67,6 +67,17 @@ type roleRequest struct {
 	minTokenSize  int
 }
 
+// sessionTokenSizing plans the token of a role session carrying req's
+// session policies and the given tags.
+func (req roleRequest) sessionTokenSizing(tags []tag) (tokenSizing, *stsError) {
+	hasPacked := req.policySet || len(req.policyARNs) > 0 || len(tags) > 0
+	packed := 0
+	if hasPacked {
+		packed = packedSessionData(req.compactPolicy, req.policyARNs, tags)
+	}
+	return sizeSessionToken(packed, hasPacked, req.minTokenSize)
+}
+
 // checkRoleRequest validates the parameters common to both role actions.
 func checkRoleRequest(v *violations, params url.Values) (roleRequest, *stsError) {
 	var req roleRequest
@@ -287,12 +298,7 @@ func (s *Server) assumeRole(p *principal, params url.Values, requestID string) a
 	for _, t := range inherited {
 		all = append(all, t)
 	}
-	hasPacked := req.policySet || len(req.policyARNs) > 0 || len(all) > 0
-	packed := 0
-	if hasPacked {
-		packed = packedSessionData(req.compactPolicy, req.policyARNs, all)
-	}
-	sizing, sizeErr := sizeSessionToken(packed, hasPacked, req.minTokenSize)
+	sizing, sizeErr := req.sessionTokenSizing(all)
 	if sizeErr != nil {
 		return fail(sizeErr)
 	}
@@ -413,12 +419,7 @@ func (s *Server) assumeRoleWithWebIdentity(params url.Values, requestID string) 
 	if req.duration > role.maxSecs {
 		return fail(errValidation(msgMaxSession))
 	}
-	hasPacked := req.policySet || len(req.policyARNs) > 0
-	packed := 0
-	if hasPacked {
-		packed = packedSessionData(req.compactPolicy, req.policyARNs, nil)
-	}
-	sizing, sizeErr := sizeSessionToken(packed, hasPacked, req.minTokenSize)
+	sizing, sizeErr := req.sessionTokenSizing(nil)
 	if sizeErr != nil {
 		return fail(sizeErr)
 	}
