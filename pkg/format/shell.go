@@ -149,49 +149,40 @@ func powerShellExpression(s string) string {
 // always single-quoted: inside single quotes none of $ ` \ ! * ? [ ~ # ; & |
 // or a line break has a meaning, so every byte except NUL comes back as is.
 func renderEnv(c creds.Credentials, opt Options) ([]byte, error) {
-	vars := EnvVars(c, opt)
-	if err := checkVars(Env, vars, nil); err != nil {
-		return nil, err
-	}
-	var b bytes.Buffer
-	for _, name := range staleVars(c) {
-		fmt.Fprintf(&b, "unset %s\n", name)
-	}
-	for _, v := range vars {
-		fmt.Fprintf(&b, "export %s=%s\n", v.Name, singleQuotePOSIX(v.Value))
-	}
-	return b.Bytes(), nil
+	return renderShell(Env, c, opt, "unset %s\n", func(name, value string) string {
+		return "export " + name + "=" + singleQuotePOSIX(value) + "\n"
+	})
 }
 
 // renderFish writes set -gx lines for fish (`… | source`).
 func renderFish(c creds.Credentials, opt Options) ([]byte, error) {
-	vars := EnvVars(c, opt)
-	if err := checkVars(Fish, vars, nil); err != nil {
-		return nil, err
-	}
-	var b bytes.Buffer
-	for _, name := range staleVars(c) {
-		fmt.Fprintf(&b, "set -e %s\n", name)
-	}
-	for _, v := range vars {
-		fmt.Fprintf(&b, "set -gx %s %s\n", v.Name, QuoteFish(v.Value))
-	}
-	return b.Bytes(), nil
+	return renderShell(Fish, c, opt, "set -e %s\n", func(name, value string) string {
+		return "set -gx " + name + " " + QuoteFish(value) + "\n"
+	})
 }
 
 // renderPowerShell writes $Env: assignments, one statement per line, in
 // pure ASCII (see powerShellExpression).
 func renderPowerShell(c creds.Credentials, opt Options) ([]byte, error) {
+	return renderShell(PowerShell, c, opt, "$Env:%s = $null\n", func(name, value string) string {
+		return "$Env:" + name + " = " + powerShellExpression(value) + "\n"
+	})
+}
+
+// renderShell is the shape the shell formats share: clear the variables
+// earlier credentials may have left (unsetFormat takes the name), then
+// assign each variable.
+func renderShell(f Format, c creds.Credentials, opt Options, unsetFormat string, assign func(name, value string) string) ([]byte, error) {
 	vars := EnvVars(c, opt)
-	if err := checkVars(PowerShell, vars, nil); err != nil {
+	if err := checkVars(f, vars, nil); err != nil {
 		return nil, err
 	}
 	var b bytes.Buffer
 	for _, name := range staleVars(c) {
-		fmt.Fprintf(&b, "$Env:%s = $null\n", name)
+		fmt.Fprintf(&b, unsetFormat, name)
 	}
 	for _, v := range vars {
-		fmt.Fprintf(&b, "$Env:%s = %s\n", v.Name, powerShellExpression(v.Value))
+		b.WriteString(assign(v.Name, v.Value))
 	}
 	return b.Bytes(), nil
 }
