@@ -1,7 +1,11 @@
-// Package assume turns a request (a source of base credentials and a list of
-// roles) into STS calls, asking the cache first. Each hop of a chain is
-// cached on its own, keyed by the hop before it, so a warm chain makes no STS
-// call and a chain whose last hop expired makes exactly one.
+// Package assume turns a request (ROLE arguments, flags, the environment and
+// the AWS config files) into a plan of STS calls, and runs it: the cache
+// first, STS second. Resolve is the one place that decides how a role is
+// reached; Obtain is the whole use case the commands call.
+//
+// Each hop of a chain is cached on its own, keyed by the hop before it (and
+// the first hop by the identity of the base credentials), so a warm chain
+// makes no STS call and a chain whose last hop expired makes exactly one.
 package assume
 
 import (
@@ -9,104 +13,97 @@ import (
 	"encoding/hex"
 	"time"
 
+	"github.com/rolecall/rolecall/pkg/awsconfig"
+	"github.com/rolecall/rolecall/pkg/cache"
 	"github.com/rolecall/rolecall/pkg/creds"
 )
 
-// Kinds of STS call a hop makes; they are also the cache entry kinds.
-const (
-	KindAssumeRole   = "assume-role"
-	KindSessionToken = "session-token"
-	KindWebIdentity  = "web-identity"
-)
-
-// SourceKind says where the first hop's credentials come from.
-type SourceKind string
-
-// Source kinds.
-const (
-	// SourceDefault is the SDK's default chain with no explicit profile.
-	SourceDefault SourceKind = "default"
-	// SourceProfile is a profile the SDK loads itself (SSO,
-	// credential_process, web identity, or anything rolecall does not
-	// resolve on its own).
-	SourceProfile SourceKind = "profile"
-	// SourceStatic is a set of keys read from a profile or the environment.
-	SourceStatic SourceKind = "static"
-	// SourceEC2 and SourceECS are the instance and container metadata
-	// endpoints named by credential_source.
-	SourceEC2 SourceKind = "ec2-instance-metadata"
-	SourceECS SourceKind = "ecs-container"
-	// SourceWebIdentity means the first hop is AssumeRoleWithWebIdentity and
-	// needs no base credentials.
-	SourceWebIdentity SourceKind = "web-identity"
-)
-
-// Source is where the credentials of the first hop come from.
+// Source is where the credentials of the first hop come from: the kind and
+// profile awsconfig resolved, with what the runner needs to load it.
 type Source struct {
-	Kind    SourceKind
-	Profile string             // SourceProfile, and the origin of SourceStatic keys
-	Static  *creds.Credentials // SourceStatic
-	// Token is the web identity token (SourceWebIdentity); Origin names where
-	// it came from for messages ("file /var/run/…", "GitHub Actions").
-	Token       string
-	TokenOrigin string
+	awsconfig.Source
+	// Settings is the source profile's definition (credential_process, SSO
+	// settings); nil for a source that is no profile.
+	Settings *awsconfig.Profile
+	// ContainerURI is the container credentials endpoint (SourceECS).
+	ContainerURI string
 }
 
-// cacheID names the source in the cache key without holding a secret: the
-// profile, the access key ID, or a digest of the web identity token.
-func (s Source) cacheID() string {
+// cacheID names the base identity in the cache key without holding a
+// secret: the access key ID of keys, the digest of a web identity token, the
+// whole definition of a profile whose identity only its provider knows
+// (credential_process, SSO), the container endpoint. Two sources that could
+// be different principals never share an ID.
+func (s Source) cacheID(token string) string {
 	switch s.Kind {
-	case SourceStatic:
-		return "static:" + s.Profile + ":" + s.Static.AccessKeyID
-	case SourceProfile:
-		return "profile:" + s.Profile
-	case SourceWebIdentity:
-		sum := sha256.Sum256([]byte(s.Token))
+	case awsconfig.SourceStatic, awsconfig.SourceEnvironment:
+		return "keys:" + s.StaticKeys.AccessKeyID
+	case awsconfig.SourceWebIdentity:
+		sum := sha256.Sum256([]byte(token))
 		return "web-identity:" + hex.EncodeToString(sum[:])
-	default:
-		return string(s.Kind)
+	case awsconfig.SourceProcess, awsconfig.SourceSSO:
+		return string(s.Kind) + ":" + s.Settings.Fingerprint()
+	case awsconfig.SourceECS:
+		return "container:" + s.ContainerURI
 	}
+	return string(s.Kind)
 }
 
 // longTermKeys reports whether the source is an IAM user's own access key,
 // the only kind of credentials GetSessionToken with MFA can start from.
 func (s Source) longTermKeys() bool {
-	return s.Kind == SourceStatic && s.Static.SessionToken == ""
+	return s.StaticKeys != nil && s.StaticKeys.SessionToken == ""
 }
 
 // Hop is one STS call of a chain.
 type Hop struct {
-	Kind  string
+	Kind  string // cache.KindAssumeRole, KindSessionToken or KindWebIdentity
 	Label string // what the user named: a profile or a role ARN
 
 	RoleARN           string
 	SessionName       string
 	ExternalID        string
 	MFASerial         string
-	TokenCode         string // given up front; else Runner.MFACode asks
+	TokenCode         string // given up front; else Env.MFACode asks
 	Policy            string // canonical, see CanonicalPolicy
 	PolicyARNs        []string
-	Tags              []Tag
+	Tags              []cache.Tag
 	TransitiveTagKeys []string
 	SourceIdentity    string
 	Duration          time.Duration // 0: STS's default
 }
 
-// Plan is a whole request: a source and the hops to assume from it.
+// Plan is a whole request: a source and the hops to assume from it, and
+// where to send the calls.
 type Plan struct {
-	Source   Source
-	Hops     []Hop
-	Region   string
-	Endpoint string // STS endpoint URL; empty for the SDK's regional default
+	Source Source
+	// WebIdentity is the OIDC token of a SourceWebIdentity.
+	WebIdentity webIdentityToken
+	Hops        []Hop
+	// Region is the region STS is called in; RegionKnown says whether the
+	// user named it (a flag, the environment, a profile) rather than it
+	// being the partition's default.
+	Region      string
+	RegionKnown bool
+	Endpoint    string // STS endpoint URL; empty for the SDK's regional default
+	CABundle    string // PEM file of extra roots for STS's TLS certificate
 }
 
-// UseMFASession rewrites a plan whose hops need MFA and whose source is an
+// Target names the role a plan ends at, for messages.
+func (p Plan) Target() string {
+	if len(p.Hops) == 0 {
+		return p.Source.Profile
+	}
+	return p.Hops[len(p.Hops)-1].Label
+}
+
+// useMFASession rewrites a plan whose hops need MFA and whose source is an
 // IAM user's long-term key: it first gets an MFA-authenticated session token
 // (one prompt, cached for sessionDuration) and assumes every role with that
 // session, the way aws-vault does, so one code serves every role for the day.
 // Roles that require MFA accept such a session: it carries
 // aws:MultiFactorAuthPresent.
-func (p Plan) UseMFASession(sessionDuration time.Duration) Plan {
+func (p Plan) useMFASession(sessionDuration time.Duration) Plan {
 	if !p.Source.longTermKeys() {
 		return p
 	}
@@ -122,7 +119,7 @@ func (p Plan) UseMFASession(sessionDuration time.Duration) Plan {
 	}
 	hops := make([]Hop, 0, len(p.Hops)+1)
 	hops = append(hops, Hop{
-		Kind:      KindSessionToken,
+		Kind:      cache.KindSessionToken,
 		Label:     "mfa-session " + serial,
 		MFASerial: serial,
 		TokenCode: code,
@@ -137,11 +134,46 @@ func (p Plan) UseMFASession(sessionDuration time.Duration) Plan {
 }
 
 // chained reports whether hop i is assumed with a role session's
-// credentials: STS then caps its duration at one hour.
+// credentials, which STS caps at one hour: the hop after a role, and the
+// first hop when the source is itself a role session (SSO, web identity).
+// This is the one rule of role chaining.
 func (p Plan) chained(i int) bool {
 	if i == 0 {
-		return false // a source's own session (if any) is not known to be a role's
+		return p.Source.RoleSession()
 	}
 	prev := p.Hops[i-1].Kind
-	return prev == KindAssumeRole || prev == KindWebIdentity
+	return prev == cache.KindAssumeRole || prev == cache.KindWebIdentity
+}
+
+// Keys returns the cache key of every hop of p, in order. A hop's key
+// includes the key of the hop before it, so a chain is a path of keys, and
+// the first includes the identity of the source.
+func (p Plan) Keys() []string {
+	keys := make([]string, len(p.Hops))
+	source := p.Source.cacheID(p.WebIdentity.Token)
+	for i, h := range p.Hops {
+		keys[i] = cache.KeyInput{
+			Kind:              h.Kind,
+			Source:            source,
+			RoleARN:           h.RoleARN,
+			SessionName:       h.SessionName,
+			ExternalID:        h.ExternalID,
+			MFASerial:         h.MFASerial,
+			Policy:            h.Policy,
+			PolicyARNs:        h.PolicyARNs,
+			Tags:              h.Tags,
+			TransitiveTagKeys: h.TransitiveTagKeys,
+			SourceIdentity:    h.SourceIdentity,
+			DurationSeconds:   int(h.Duration / time.Second),
+			Region:            p.Region,
+			Endpoint:          p.Endpoint,
+		}.Key()
+		source = "cache:" + keys[i]
+	}
+	return keys
+}
+
+// staticSource is a source of keys already in hand.
+func staticSource(kind awsconfig.SourceKind, profile string, c *creds.Credentials) Source {
+	return Source{Source: awsconfig.Source{Kind: kind, Profile: profile, StaticKeys: c}}
 }

@@ -20,56 +20,17 @@ type Runner struct {
 	// Refresh forces a new STS call for the last hop (the hops before it
 	// are still taken from the cache).
 	Refresh bool
-	// STS makes the calls.
+	// STS makes the calls; its Env asks for MFA codes and reports.
 	STS *STS
-	// MFACode returns a code for the MFA device serial; it may prompt. It is
-	// called at most once per STS call that needs a code and never for a
-	// hop that has a TokenCode.
-	MFACode func(ctx context.Context, serial string) (string, error)
-	// Warn reports a problem that does not stop the command.
-	Warn func(msg string)
-	// Trace reports each step for --debug; it never receives a secret.
-	Trace func(format string, args ...any)
 
 	usedCodes map[string]string // serial -> last code sent: STS rejects reuse
-}
-
-// Keys returns the cache key of every hop of p, in order. A hop's key
-// includes the key of the hop before it, so a chain is a path of keys.
-func (p Plan) Keys() []string {
-	keys := make([]string, len(p.Hops))
-	source := p.Source.cacheID()
-	for i, h := range p.Hops {
-		tags := make([]cache.Tag, len(h.Tags))
-		for j, t := range h.Tags {
-			tags[j] = cache.Tag{Key: t.Key, Value: t.Value}
-		}
-		keys[i] = cache.KeyInput{
-			Kind:              h.Kind,
-			Source:            source,
-			RoleARN:           h.RoleARN,
-			SessionName:       h.SessionName,
-			ExternalID:        h.ExternalID,
-			MFASerial:         h.MFASerial,
-			Policy:            h.Policy,
-			PolicyARNs:        h.PolicyARNs,
-			Tags:              tags,
-			TransitiveTagKeys: h.TransitiveTagKeys,
-			SourceIdentity:    h.SourceIdentity,
-			DurationSeconds:   int(h.Duration / time.Second),
-			Region:            p.Region,
-			Endpoint:          p.Endpoint,
-		}.Key()
-		source = "cache:" + keys[i]
-	}
-	return keys
 }
 
 // Cached returns the last hop's credentials when the cache holds them with
 // more than the refresh window left. It is the whole of a cache hit: no SDK,
 // no lock, one file read.
 func (r *Runner) Cached(p Plan) (creds.Credentials, bool) {
-	if r.Cache == nil || r.Refresh || len(p.Hops) == 0 || p.Source.Kind == SourceWebIdentity && p.Source.Token == "" {
+	if r.Cache == nil || r.Refresh || len(p.Hops) == 0 {
 		return creds.Credentials{}, false
 	}
 	keys := p.Keys()
@@ -136,12 +97,12 @@ func (r *Runner) hop(ctx context.Context, p Plan, keys []string, i int) (creds.C
 // (zero for the first hop, which uses the plan's source).
 func (r *Runner) call(ctx context.Context, p Plan, h Hop, i int, base creds.Credentials) (creds.Credentials, error) {
 	code := h.TokenCode
-	if h.MFASerial != "" && code == "" && h.Kind != KindWebIdentity {
-		if r.MFACode == nil {
+	if h.MFASerial != "" && code == "" && h.Kind != cache.KindWebIdentity {
+		if r.STS.Env.MFACode == nil {
 			return creds.Credentials{}, &NeedsPersonError{Serial: h.MFASerial}
 		}
 		var err error
-		if code, err = r.MFACode(ctx, h.MFASerial); err != nil {
+		if code, err = r.STS.Env.MFACode(ctx, h.MFASerial); err != nil {
 			return creds.Credentials{}, err
 		}
 		if err := ValidateTokenCode(code); err != nil {
@@ -157,16 +118,16 @@ func (r *Runner) call(ctx context.Context, p Plan, h Hop, i int, base creds.Cred
 		}
 		r.usedCodes[h.MFASerial] = code
 	}
-	client, err := r.STS.client(ctx, p, i, base, code != "")
+	client, err := r.STS.client(p, i, base, code != "")
 	if err != nil {
 		return creds.Credentials{}, err
 	}
 	switch h.Kind {
-	case KindSessionToken:
+	case cache.KindSessionToken:
 		return r.STS.getSessionToken(ctx, client, h, code)
-	case KindWebIdentity:
-		r.trace("web identity token from %s", p.Source.TokenOrigin)
-		return r.STS.assumeRoleWithWebIdentity(ctx, client, h, p.Source.Token)
+	case cache.KindWebIdentity:
+		r.trace("web identity token from %s", p.WebIdentity.Origin)
+		return r.STS.assumeRoleWithWebIdentity(ctx, client, h, p.WebIdentity.Token)
 	default:
 		return r.STS.assumeRole(ctx, client, h, code)
 	}
@@ -186,17 +147,9 @@ func (r *Runner) clampChained(p Plan) Plan {
 	return p
 }
 
-func (r *Runner) trace(format string, args ...any) {
-	if r.Trace != nil {
-		r.Trace(format, args...)
-	}
-}
+func (r *Runner) trace(format string, args ...any) { r.STS.Env.trace(format, args...) }
 
-func (r *Runner) warn(msg string) {
-	if r.Warn != nil {
-		r.Warn(msg)
-	}
-}
+func (r *Runner) warn(msg string) { r.STS.Env.warn("%s", msg) }
 
 // NeedsPersonError is returned when an MFA code is needed and nobody can be
 // asked: no terminal, --no-prompt, or CI.

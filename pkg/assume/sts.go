@@ -3,7 +3,6 @@ package assume
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -12,14 +11,13 @@ import (
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/rolecall/rolecall/pkg/awsconfig"
 	"github.com/rolecall/rolecall/pkg/creds"
 )
 
@@ -29,17 +27,11 @@ const maxAttempts = 6
 
 // STS makes the STS calls of a plan through aws-sdk-go-v2.
 type STS struct {
-	// HTTPClient carries every request; nil means the SDK's default.
-	HTTPClient aws.HTTPClient
-	// Trace reports each call with its latency and request ID.
-	Trace func(format string, args ...any)
+	// Env gives the HTTP client, and what loading a source needs.
+	Env Env
 }
 
-func (s *STS) trace(format string, args ...any) {
-	if s.Trace != nil {
-		s.Trace(format, args...)
-	}
-}
+func (s *STS) trace(format string, args ...any) { s.Env.trace(format, args...) }
 
 // retryer retries what the SDK deems retryable (throttling, 5xx, dropped
 // connections) with exponential backoff and jitter. The client-side retry
@@ -119,73 +111,25 @@ type Conn struct {
 
 // client returns an STS client signed with the credentials hop i starts
 // from: the plan's source for the first hop, base for the others.
-func (s *STS) client(ctx context.Context, p Plan, i int, base creds.Credentials, withMFACode bool) (*Conn, error) {
+func (s *STS) client(p Plan, i int, base creds.Credentials, withMFACode bool) (*Conn, error) {
 	var provider aws.CredentialsProvider
-	switch {
-	case i > 0:
+	if i > 0 {
 		provider = credentials.NewStaticCredentialsProvider(base.AccessKeyID, base.SecretAccessKey, base.SessionToken)
-	case p.Source.Kind == SourceWebIdentity:
-		provider = aws.AnonymousCredentials{} // AssumeRoleWithWebIdentity is unsigned
-	case p.Source.Kind == SourceStatic:
-		k := p.Source.Static
-		provider = credentials.NewStaticCredentialsProvider(k.AccessKeyID, k.SecretAccessKey, k.SessionToken)
-	case p.Source.Kind == SourceEC2:
-		provider = sourceProvider{p.Source, aws.NewCredentialsCache(ec2rolecreds.New())}
-	default:
-		cfg, err := s.sdkConfig(ctx, p)
-		if err != nil {
+	} else {
+		var err error
+		if provider, err = sourceProvider(p, s.Env); err != nil {
 			return nil, err
 		}
-		provider = sourceProvider{p.Source, cfg.Credentials}
 	}
 	c := &Conn{}
-	c.Client = s.newClient(provider, p.Region, p.Endpoint, retryer(&c.last, withMFACode))
-	return c, nil
-}
-
-// sdkConfig loads base credentials the SDK resolves itself: a profile with
-// SSO, credential_process or web identity, the container endpoint, or the
-// default chain.
-func (s *STS) sdkConfig(ctx context.Context, p Plan) (aws.Config, error) {
-	opts := []func(*config.LoadOptions) error{config.WithRegion(p.Region), config.WithRetryer(func() aws.Retryer { return retryer(nil, false) })}
-	if s.HTTPClient != nil {
-		opts = append(opts, config.WithHTTPClient(s.HTTPClient))
-	}
-	switch p.Source.Kind {
-	case SourceProfile:
-		opts = append(opts, config.WithSharedConfigProfile(p.Source.Profile))
-	case SourceECS:
-		// credential_source = EcsContainer: only the container endpoint.
-		opts = append(opts, config.WithSharedConfigFiles([]string{}), config.WithSharedCredentialsFiles([]string{}))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return aws.Config{}, fmt.Errorf("load base credentials: %w", err)
-	}
-	if cfg.Credentials == nil {
-		return aws.Config{}, fmt.Errorf("load base credentials: no credentials found")
-	}
-	return cfg, nil
-}
-
-func (s *STS) newClient(provider aws.CredentialsProvider, region, endpoint string, r aws.Retryer) *sts.Client {
-	return sts.New(sts.Options{
-		Region:      region,
-		Credentials: provider,
-		BaseEndpoint: func() *string {
-			if endpoint == "" {
-				return nil
-			}
-			return aws.String(endpoint)
-		}(),
-		HTTPClient: s.HTTPClient,
-		Retryer:    r,
+	c.Client = sts.New(sts.Options{
+		Region:       p.Region,
+		Credentials:  provider,
+		BaseEndpoint: optional(p.Endpoint),
+		HTTPClient:   s.Env.HTTPClient,
+		Retryer:      retryer(&c.last, withMFACode),
 	})
-}
-
-// NewClient returns an STS client for callers outside a plan (whoami).
-func (s *STS) NewClient(ctx context.Context, src Source, region, endpoint string) (*Conn, error) {
-	return s.client(ctx, Plan{Source: src, Region: region, Endpoint: endpoint}, 0, creds.Credentials{}, false)
+	return c, nil
 }
 
 func (s *STS) assumeRole(ctx context.Context, client *Conn, h Hop, code string) (creds.Credentials, error) {
@@ -338,35 +282,23 @@ func (e *CallError) Error() string {
 
 func (e *CallError) Unwrap() error { return e.Err }
 
-// SourceError is a failure to load the base credentials (an SSO login that
-// expired, a credential_process that failed, no credentials anywhere), as
-// opposed to STS refusing a call made with them.
-type SourceError struct {
-	Source Source
-	Err    error
-}
-
-func (e *SourceError) Error() string {
-	where := "the default credential chain"
-	if e.Source.Profile != "" {
-		where = "profile " + e.Source.Profile
-	}
-	return "load base credentials from " + where + ": " + e.Err.Error()
-}
-
-func (e *SourceError) Unwrap() error { return e.Err }
-
-// sourceProvider marks the errors of an SDK-loaded source so the CLI can
-// tell them from STS's answers.
-type sourceProvider struct {
-	source Source
-	aws.CredentialsProvider
-}
-
-func (p sourceProvider) Retrieve(ctx context.Context) (aws.Credentials, error) {
-	c, err := p.CredentialsProvider.Retrieve(ctx)
+// WhoAmI asks GetCallerIdentity with the credentials req resolves to: the
+// role it names last, through the cache, or the base credentials when it
+// names none.
+func WhoAmI(ctx context.Context, req Request, env Env) (Identity, error) {
+	req.SourceOnly = true
+	res, err := Obtain(ctx, req, env)
 	if err != nil {
-		return c, &SourceError{Source: p.source, Err: err}
+		return Identity{}, err
 	}
-	return c, nil
+	ctx, cancel := context.WithTimeout(ctx, req.Timeout)
+	defer cancel()
+	s := &STS{Env: env}
+	p := res.Plan
+	p.Source, p.Hops = staticSource(awsconfig.SourceStatic, p.Target(), &res.Credentials), nil
+	client, err := s.client(p, 0, creds.Credentials{}, false)
+	if err != nil {
+		return Identity{}, err
+	}
+	return s.CallerIdentity(ctx, client)
 }

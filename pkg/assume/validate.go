@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
+
+	"github.com/rolecall/rolecall/pkg/cache"
 )
 
 // Limits of the STS request parameters, from the AssumeRole API reference
@@ -250,11 +252,8 @@ func ValidatePolicyARNs(arns []string) error {
 	return nil
 }
 
-// Tag is a session tag.
-type Tag struct{ Key, Value string }
-
 // ValidateTags checks session tags and transitive tag keys.
-func ValidateTags(tags []Tag, transitive []string) error {
+func ValidateTags(tags []cache.Tag, transitive []string) error {
 	if len(tags) > MaxTags {
 		return inputErrorf("tags", "%d given; STS allows at most %d", len(tags), MaxTags)
 	}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rolecall/rolecall/pkg/cache"
 )
 
 func TestValidateRoleARN(t *testing.T) {
@@ -98,23 +100,23 @@ func TestCanonicalPolicy(t *testing.T) {
 }
 
 func TestValidateTags(t *testing.T) {
-	many := make([]Tag, 51)
+	many := make([]cache.Tag, 51)
 	for i := range many {
-		many[i] = Tag{Key: strings.Repeat("k", i+1)}
+		many[i] = cache.Tag{Key: strings.Repeat("k", i+1)}
 	}
 	tests := []struct {
 		name       string
-		tags       []Tag
+		tags       []cache.Tag
 		transitive []string
 		want       string
 	}{
-		{"ok", []Tag{{"team", "a b"}, {"Env", "dev:1/2"}}, []string{"team"}, ""},
+		{"ok", []cache.Tag{{Key: "team", Value: "a b"}, {Key: "Env", Value: "dev:1/2"}}, []string{"team"}, ""},
 		{"too many", many, nil, "at most 50"},
-		{"empty key", []Tag{{"", "v"}}, nil, "key"},
-		{"bad char", []Tag{{"a;b", "v"}}, nil, "key"},
-		{"value too long", []Tag{{"k", strings.Repeat("v", 257)}}, nil, "value"},
-		{"duplicate by case", []Tag{{"Team", "a"}, {"team", "b"}}, nil, "twice"},
-		{"transitive unknown", []Tag{{"team", "a"}}, []string{"env"}, "not the key"},
+		{"empty key", []cache.Tag{{Key: "", Value: "v"}}, nil, "key"},
+		{"bad char", []cache.Tag{{Key: "a;b", Value: "v"}}, nil, "key"},
+		{"value too long", []cache.Tag{{Key: "k", Value: strings.Repeat("v", 257)}}, nil, "value"},
+		{"duplicate by case", []cache.Tag{{Key: "Team", Value: "a"}, {Key: "team", Value: "b"}}, nil, "twice"},
+		{"transitive unknown", []cache.Tag{{Key: "team", Value: "a"}}, []string{"env"}, "not the key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { checkErr(t, ValidateTags(tt.tags, tt.transitive), tt.want) })

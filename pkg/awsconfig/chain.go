@@ -15,12 +15,18 @@ const (
 	// SourceStatic is a profile's own aws_access_key_id and
 	// aws_secret_access_key (Source.StaticKeys).
 	SourceStatic SourceKind = "static"
-	// SourceSDK means: load Source.Profile with the SDK's shared-config
-	// loader. It covers SSO, credential_process, web identity
-	// (role_arn with web_identity_token_file, which the SDK assumes itself)
-	// and a profile with nothing rolecall resolves on its own (the SDK's
-	// default chain then applies).
-	SourceSDK SourceKind = "sdk"
+	// SourceWebIdentity is a profile with web_identity_token_file: its
+	// role_arn (or AWS_ROLE_ARN) is assumed with AssumeRoleWithWebIdentity.
+	SourceWebIdentity SourceKind = "web-identity"
+	// SourceSSO is a profile with IAM Identity Center settings (sso_session
+	// or the legacy sso_start_url keys).
+	SourceSSO SourceKind = "sso"
+	// SourceProcess is a profile's credential_process.
+	SourceProcess SourceKind = "credential-process"
+	// SourceNone is a profile with no credentials of its own: the rest of
+	// the default chain (container, instance metadata) applies, as in
+	// botocore.
+	SourceNone SourceKind = "none"
 	// SourceEnvironment is credential_source = Environment: the
 	// AWS_ACCESS_KEY_ID family of environment variables.
 	SourceEnvironment SourceKind = "environment"
@@ -47,12 +53,15 @@ type Source struct {
 	Profile string
 	// StaticKeys is set for SourceStatic.
 	StaticKeys *creds.Credentials
-	// RoleSession is set when the source's credentials are known to be a
-	// role's session (SSO and web identity, loaded by the SDK), so that
-	// assuming the first role is role chaining too. Instance and container
-	// credentials are not: IAM does not treat roles for applications on EC2
-	// as role chaining (IAM User Guide, "Methods to assume a role").
-	RoleSession bool
+}
+
+// RoleSession reports whether the source's credentials are a role's
+// session (SSO and web identity), so that assuming the first role is role
+// chaining, which STS caps at one hour. Instance and container credentials
+// are not: IAM does not treat roles for applications on EC2 as role chaining
+// (IAM User Guide, "Methods to assume a role").
+func (s Source) RoleSession() bool {
+	return s.Kind == SourceSSO || s.Kind == SourceWebIdentity
 }
 
 // Chain is what a profile resolves to: a source of credentials and the roles
@@ -64,13 +73,6 @@ type Chain struct {
 	// asked for. Empty when the profile is itself a source (static keys,
 	// SSO, credential_process, web identity, or nothing rolecall handles).
 	Roles []Profile
-}
-
-// Chained reports whether Roles[i] is assumed with a role session's
-// credentials, which STS limits to one hour ("role chaining"): every role
-// after the first, and the first when the source is itself a role session.
-func (ch Chain) Chained(i int) bool {
-	return i > 0 || ch.Source.RoleSession
 }
 
 // Chain resolves a profile as the AWS CLI does (botocore AssumeRoleProvider:
@@ -199,22 +201,20 @@ func validateRole(p Profile) error {
 func (c *Config) providerSource(p Profile) (Source, error) {
 	switch {
 	case p.WebIdentityTokenFile != "":
-		// The role ARN may also come from AWS_ROLE_ARN; without either the
-		// SDK says what is missing.
-		return Source{Kind: SourceSDK, Profile: p.Name, RoleSession: true}, nil
+		return Source{Kind: SourceWebIdentity, Profile: p.Name}, nil
 	case p.SSO:
-		return Source{Kind: SourceSDK, Profile: p.Name, RoleSession: true}, nil
+		return Source{Kind: SourceSSO, Profile: p.Name}, nil
 	case hasStaticKeys(p) && (p.CredentialProcess == "" || p.keys["aws_access_key_id"].file == c.files.Credentials):
 		return staticSource(p)
 	case p.CredentialProcess != "":
-		return Source{Kind: SourceSDK, Profile: p.Name}, nil
+		return Source{Kind: SourceProcess, Profile: p.Name}, nil
 	}
 	return Source{}, nil
 }
 
 // plainSource resolves a profile that assumes no role itself: the profile
 // is the source. A profile with no credentials of its own leaves them to the
-// SDK's default chain.
+// rest of the default chain.
 func (c *Config) plainSource(p Profile) (Source, error) {
 	if p.WebIdentityTokenFile == "" {
 		for _, key := range []string{"source_profile", "credential_source"} {
@@ -236,7 +236,7 @@ func (c *Config) plainSource(p Profile) (Source, error) {
 	if err != nil || src.Kind != "" {
 		return src, err
 	}
-	return Source{Kind: SourceSDK, Profile: p.Name}, nil
+	return Source{Kind: SourceNone, Profile: p.Name}, nil
 }
 
 func staticSource(p Profile) (Source, error) {

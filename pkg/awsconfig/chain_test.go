@@ -44,17 +44,15 @@ type chainSummary struct {
 	KeyID       string
 	RoleSession bool
 	Roles       []string
-	Chained     []bool
 }
 
 func summarize(ch Chain) chainSummary {
-	s := chainSummary{Kind: ch.Source.Kind, Profile: ch.Source.Profile, RoleSession: ch.Source.RoleSession}
+	s := chainSummary{Kind: ch.Source.Kind, Profile: ch.Source.Profile, RoleSession: ch.Source.RoleSession()}
 	if ch.Source.StaticKeys != nil {
 		s.KeyID = ch.Source.StaticKeys.AccessKeyID
 	}
-	for i, r := range ch.Roles {
+	for _, r := range ch.Roles {
 		s.Roles = append(s.Roles, r.Name)
-		s.Chained = append(s.Chained, ch.Chained(i))
 	}
 	return s
 }
@@ -80,7 +78,7 @@ role_arn = arn:aws:iam::111111111111:role/dev
 source_profile = base
 `,
 			creds: credentials, profile: "dev",
-			want: chainSummary{Kind: SourceStatic, Profile: "base", KeyID: "AKIABASE0000000000001", Roles: []string{"dev"}, Chained: []bool{false}},
+			want: chainSummary{Kind: SourceStatic, Profile: "base", KeyID: "AKIABASE0000000000001", Roles: []string{"dev"}},
 		},
 		{
 			name: "chain of three",
@@ -95,7 +93,7 @@ role_arn = arn:aws:iam::333333333333:role/prod
 source_profile = spoke
 `,
 			creds: credentials, profile: "prod",
-			want: chainSummary{Kind: SourceStatic, Profile: "base", KeyID: "AKIABASE0000000000001", Roles: []string{"hub", "spoke", "prod"}, Chained: []bool{false, true, true}},
+			want: chainSummary{Kind: SourceStatic, Profile: "base", KeyID: "AKIABASE0000000000001", Roles: []string{"hub", "spoke", "prod"}},
 		},
 		{
 			name: "self-referencing source_profile with static keys",
@@ -106,7 +104,7 @@ aws_access_key_id = AKIASELF000000000001
 aws_secret_access_key = self-secret
 `,
 			profile: "self",
-			want:    chainSummary{Kind: SourceStatic, Profile: "self", KeyID: "AKIASELF000000000001", Roles: []string{"self"}, Chained: []bool{false}},
+			want:    chainSummary{Kind: SourceStatic, Profile: "self", KeyID: "AKIASELF000000000001", Roles: []string{"self"}},
 		},
 		{
 			name: "self-referencing profile used as a source is only its keys",
@@ -120,7 +118,7 @@ role_arn = arn:aws:iam::111111111111:role/top
 source_profile = self
 `,
 			profile: "top",
-			want:    chainSummary{Kind: SourceStatic, Profile: "self", KeyID: "AKIASELF000000000001", Roles: []string{"top"}, Chained: []bool{false}},
+			want:    chainSummary{Kind: SourceStatic, Profile: "self", KeyID: "AKIASELF000000000001", Roles: []string{"top"}},
 		},
 		{
 			name: "source with static keys and role_arn is not assumed (botocore)",
@@ -134,7 +132,7 @@ role_arn = arn:aws:iam::111111111111:role/top
 source_profile = mid
 `,
 			creds: credentials, profile: "top",
-			want: chainSummary{Kind: SourceStatic, Profile: "mid", KeyID: "AKIAMID0000000000001", Roles: []string{"top"}, Chained: []bool{false}},
+			want: chainSummary{Kind: SourceStatic, Profile: "mid", KeyID: "AKIAMID0000000000001", Roles: []string{"top"}},
 		},
 		{
 			name: "credential_source Environment",
@@ -143,7 +141,7 @@ role_arn = arn:aws:iam::111111111111:role/ci
 credential_source = Environment
 `,
 			profile: "ci",
-			want:    chainSummary{Kind: SourceEnvironment, Profile: "ci", Roles: []string{"ci"}, Chained: []bool{false}},
+			want:    chainSummary{Kind: SourceEnvironment, Profile: "ci", Roles: []string{"ci"}},
 		},
 		{
 			name: "credential_source Ec2InstanceMetadata is not role chaining",
@@ -155,7 +153,7 @@ role_arn = arn:aws:iam::111111111111:role/next
 source_profile = box
 `,
 			profile: "next",
-			want:    chainSummary{Kind: SourceEC2, Profile: "box", Roles: []string{"box", "next"}, Chained: []bool{false, true}},
+			want:    chainSummary{Kind: SourceEC2, Profile: "box", Roles: []string{"box", "next"}},
 		},
 		{
 			name: "credential_source EcsContainer",
@@ -164,7 +162,7 @@ role_arn = arn:aws:iam::111111111111:role/task
 credential_source = EcsContainer
 `,
 			profile: "task",
-			want:    chainSummary{Kind: SourceECS, Profile: "task", Roles: []string{"task"}, Chained: []bool{false}},
+			want:    chainSummary{Kind: SourceECS, Profile: "task", Roles: []string{"task"}},
 		},
 		{
 			name: "web identity source",
@@ -176,7 +174,7 @@ role_arn = arn:aws:iam::222222222222:role/deploy
 source_profile = oidc
 `,
 			profile: "deploy",
-			want:    chainSummary{Kind: SourceSDK, Profile: "oidc", RoleSession: true, Roles: []string{"deploy"}, Chained: []bool{true}},
+			want:    chainSummary{Kind: SourceWebIdentity, Profile: "oidc", RoleSession: true, Roles: []string{"deploy"}},
 		},
 		{
 			name: "web identity profile asked for directly is loaded by the SDK",
@@ -185,7 +183,7 @@ role_arn = arn:aws:iam::111111111111:role/oidc
 web_identity_token_file = /var/run/token
 `,
 			profile: "oidc",
-			want:    chainSummary{Kind: SourceSDK, Profile: "oidc", RoleSession: true},
+			want:    chainSummary{Kind: SourceWebIdentity, Profile: "oidc", RoleSession: true},
 		},
 		{
 			name: "web identity token file without role_arn is left to the SDK",
@@ -196,7 +194,7 @@ role_arn = arn:aws:iam::222222222222:role/deploy
 source_profile = oidc
 `,
 			profile: "deploy",
-			want:    chainSummary{Kind: SourceSDK, Profile: "oidc", RoleSession: true, Roles: []string{"deploy"}, Chained: []bool{true}},
+			want:    chainSummary{Kind: SourceWebIdentity, Profile: "oidc", RoleSession: true, Roles: []string{"deploy"}},
 		},
 		{
 			name: "sso source",
@@ -212,7 +210,7 @@ role_arn = arn:aws:iam::222222222222:role/admin
 source_profile = sso
 `,
 			profile: "admin",
-			want:    chainSummary{Kind: SourceSDK, Profile: "sso", RoleSession: true, Roles: []string{"admin"}, Chained: []bool{true}},
+			want:    chainSummary{Kind: SourceSSO, Profile: "sso", RoleSession: true, Roles: []string{"admin"}},
 		},
 		{
 			name: "credential_process source",
@@ -223,7 +221,7 @@ role_arn = arn:aws:iam::222222222222:role/admin
 source_profile = proc
 `,
 			profile: "admin",
-			want:    chainSummary{Kind: SourceSDK, Profile: "proc", Roles: []string{"admin"}, Chained: []bool{false}},
+			want:    chainSummary{Kind: SourceProcess, Profile: "proc", Roles: []string{"admin"}},
 		},
 		{
 			name: "a source with role_arn and credential_process but no keys is assumed",
@@ -236,11 +234,14 @@ role_arn = arn:aws:iam::111111111111:role/top
 source_profile = mid
 `,
 			creds: credentials, profile: "top",
-			want: chainSummary{Kind: SourceStatic, Profile: "base", KeyID: "AKIABASE0000000000001", Roles: []string{"mid", "top"}, Chained: []bool{false, true}},
+			want: chainSummary{Kind: SourceStatic, Profile: "base", KeyID: "AKIABASE0000000000001", Roles: []string{"mid", "top"}},
 		},
 		{
 			name: "SSO settings win over static keys in a source (botocore's provider order)",
-			config: `[profile both]
+			config: `[sso-session corp]
+sso_start_url = https://corp.awsapps.com/start
+sso_region = eu-west-1
+[profile both]
 sso_session = corp
 aws_access_key_id = AKIABOTH000000000001
 aws_secret_access_key = both-secret
@@ -249,7 +250,7 @@ role_arn = arn:aws:iam::111111111111:role/top
 source_profile = both
 `,
 			profile: "top",
-			want:    chainSummary{Kind: SourceSDK, Profile: "both", RoleSession: true, Roles: []string{"top"}, Chained: []bool{true}},
+			want:    chainSummary{Kind: SourceSSO, Profile: "both", RoleSession: true, Roles: []string{"top"}},
 		},
 		{
 			name:    "plain static profile is its own source",
@@ -261,7 +262,7 @@ source_profile = both
 			name:    "profile with nothing rolecall handles is left to the SDK",
 			config:  "[profile empty]\nregion = eu-west-1\n",
 			profile: "empty",
-			want:    chainSummary{Kind: SourceSDK, Profile: "empty"},
+			want:    chainSummary{Kind: SourceNone, Profile: "empty"},
 		},
 		{
 			name: "cycle",

@@ -8,6 +8,8 @@
 package awsconfig
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +29,8 @@ type Config struct {
 	files    Files
 	profiles map[string]*profileData
 	services map[string]map[string]located // [services NAME] sections of the config file
+	// ssoSessions are the [sso-session NAME] sections of the config file.
+	ssoSessions map[string]map[string]located
 }
 
 // profileData is one profile's keys, each with the file and line it came
@@ -50,16 +54,59 @@ type Profile struct {
 	STSRegionalEndpoints string
 	WebIdentityTokenFile string
 	CredentialProcess    string
-	// SSO is set when any sso_* key or sso_session is present: the SDK's
-	// SSO provider supplies the credentials.
+	// SSO is set when any sso_* key or sso_session is present: IAM Identity
+	// Center supplies the credentials.
 	SSO bool
+	// SSOSession names the [sso-session NAME] section; SSOStartURL and
+	// SSORegion come from it when it is set, else from the profile's own
+	// legacy sso_start_url and sso_region.
+	SSOSession, SSOStartURL, SSORegion, SSOAccountID, SSORoleName string
 	// StaticKeys holds aws_access_key_id, aws_secret_access_key and
 	// aws_session_token; nil when neither key is set.
 	StaticKeys *creds.Credentials
 
 	// where says where the profile was read from (file and line).
-	where string
-	keys  map[string]located
+	where      string
+	keys       map[string]located
+	ssoSession map[string]located
+}
+
+// KeyWhere names the file and line a key was read from ("" when unset), for
+// messages about a bad value.
+func (p Profile) KeyWhere(key string) string {
+	l, ok := p.keys[key]
+	if !ok {
+		return ""
+	}
+	return fmt.Sprintf("%s line %d", l.file, l.line)
+}
+
+// secretKeys are left out of Fingerprint: a fingerprint names a profile's
+// definition, not its secrets.
+var secretKeys = map[string]bool{"aws_secret_access_key": true, "aws_session_token": true}
+
+// Fingerprint is a digest of the profile's whole definition (every key and
+// value but secrets, and its sso-session section): two profiles, or one
+// profile before and after an edit, share a fingerprint only when they
+// define the same credentials source. The cache keys a source it cannot
+// name by an access key ID (credential_process, SSO) by it.
+func (p Profile) Fingerprint() string {
+	h := sha256.New()
+	write := func(prefix string, keys map[string]located) {
+		names := make([]string, 0, len(keys))
+		for k := range keys {
+			if !secretKeys[k] {
+				names = append(names, k)
+			}
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			fmt.Fprintf(h, "%s%d:%s=%d:%s\n", prefix, len(k), k, len(keys[k].value), keys[k].value)
+		}
+	}
+	write("", p.keys)
+	write("sso-session.", p.ssoSession)
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // Where names the file(s) and line(s) the profile was read from, for
@@ -70,7 +117,7 @@ func (p Profile) Where() string { return p.where }
 // (or is a directory) or that the AWS CLI could not parse is an error that
 // names the file and, where there is one, the line.
 func Load(f Files) (*Config, error) {
-	c := &Config{files: f, profiles: map[string]*profileData{}, services: map[string]map[string]located{}}
+	c := &Config{files: f, profiles: map[string]*profileData{}, services: map[string]map[string]located{}, ssoSessions: map[string]map[string]located{}}
 	cfgDoc, err := loadDoc(f.Config)
 	if err != nil {
 		return nil, err
@@ -183,9 +230,12 @@ func (c *Config) addConfigFile(path string, doc *document) {
 			c.profiles[name] = &profileData{name: name, keys: keys, where: []string{sectionWhere(path, s)}}
 			continue
 		}
-		if strings.HasPrefix(s.name, "services") {
-			if parts, ok := shlexSplit(s.name); ok && len(parts) == 2 {
+		if parts, ok := shlexSplit(s.name); ok && len(parts) == 2 {
+			switch parts[0] {
+			case "services":
 				c.services[parts[1]] = keys
+			case "sso-session":
+				c.ssoSessions[parts[1]] = keys
 			}
 		}
 	}
@@ -256,6 +306,11 @@ func (c *Config) Profile(name string) (Profile, error) {
 		{"sts_regional_endpoints", &p.STSRegionalEndpoints},
 		{"web_identity_token_file", &p.WebIdentityTokenFile},
 		{"credential_process", &p.CredentialProcess},
+		{"sso_session", &p.SSOSession},
+		{"sso_start_url", &p.SSOStartURL},
+		{"sso_region", &p.SSORegion},
+		{"sso_account_id", &p.SSOAccountID},
+		{"sso_role_name", &p.SSORoleName},
 	}
 	for _, s := range scalars {
 		v, err := pd.scalar(s.key)
@@ -278,6 +333,16 @@ func (c *Config) Profile(name string) (Profile, error) {
 		if strings.HasPrefix(k, "sso_") {
 			p.SSO = true
 		}
+	}
+	if p.SSOSession != "" {
+		sess, ok := c.ssoSessions[p.SSOSession]
+		if !ok {
+			l := pd.keys["sso_session"]
+			return Profile{}, fmt.Errorf("profile %q (%s line %d): sso_session %q has no [sso-session %s] section in %s; add it or fix sso_session",
+				name, l.file, l.line, p.SSOSession, p.SSOSession, c.files.Config)
+		}
+		p.SSOStartURL, p.SSORegion = sess["sso_start_url"].value, sess["sso_region"].value
+		p.ssoSession = sess
 	}
 	if err := c.setEndpoint(pd, &p); err != nil {
 		return Profile{}, err

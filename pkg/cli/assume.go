@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/rolecall/rolecall/pkg/assume"
-	"github.com/rolecall/rolecall/pkg/cache"
 	"github.com/rolecall/rolecall/pkg/creds"
 	"github.com/rolecall/rolecall/pkg/format"
 )
@@ -102,125 +100,28 @@ func assumeRun(ctx context.Context, opts *AssumeOptions) error {
 	if opts.GitHubOutput && (f != format.GitHub || opts.IO.Getenv("GITHUB_OUTPUT") == "") {
 		return usageErrorf("use --github-output with -f github inside a GitHub Actions step", "--github-output needs -f github and GITHUB_OUTPUT")
 	}
-	c, region, err := obtain(ctx, opts.IO, &opts.Request, opts.Roles)
+	opts.Request.Roles = opts.Roles
+	res, err := assume.Obtain(ctx, opts.Request.Request, opts.Request.env(opts.IO))
 	if err != nil {
 		return err
 	}
+	region := knownRegion(res.Plan)
 	switch {
 	case opts.WriteProfile != "":
-		return writeProfile(opts, c)
+		return writeProfile(opts, res.Credentials)
 	case f == format.GitHub:
-		return emitGitHub(opts, c, region)
+		return emitGitHub(opts, res.Credentials, region)
 	}
-	return emit(opts, f, c, region)
+	return emit(opts, f, res.Credentials, region)
 }
 
-// obtain resolves the roles into a plan and returns the last role's
-// credentials: from the cache on a hit (no SDK, no lock), else from STS.
-func obtain(ctx context.Context, io *IO, fl *requestFlags, roles []string) (creds.Credentials, string, error) {
-	reqOpts, err := fl.validate(io)
-	if err != nil {
-		return creds.Credentials{}, "", err
+// knownRegion is the region to export: only one the user named somewhere,
+// never the partition's default.
+func knownRegion(p assume.Plan) string {
+	if p.RegionKnown {
+		return p.Region
 	}
-	for _, r := range roles {
-		if assume.LooksLikeARN(r) {
-			if err := assume.ValidateRoleARN(r); err != nil {
-				return creds.Credentials{}, "", withCode(ExitUsage, err, "pass a role ARN (arn:aws:iam::ACCOUNT:role/NAME) or a profile name")
-			}
-		}
-	}
-	pl := &planner{io: io, flags: fl, opts: reqOpts, config: &configLoader{getenv: io.Getenv}}
-	if roles, err = pl.useWebIdentity(ctx, roles); err != nil {
-		return creds.Credentials{}, "", err
-	}
-	plan, err := pl.plan(roles)
-	if err != nil {
-		return creds.Credentials{}, "", err
-	}
-	if err := validatePlan(plan); err != nil {
-		return creds.Credentials{}, "", err
-	}
-	region, known := planRegion(plan)
-	plan.Region = region
-	if !known {
-		region = ""
-	}
-	plan = plan.UseMFASession(fl.MFASessionTTL)
-
-	if last := plan.Hops[len(plan.Hops)-1]; !fl.NoCache && last.Duration != 0 && last.Duration <= fl.RefreshWindow {
-		io.Warnf("%s lasts %s, no more than the refresh window (%s): it will never be reused from the cache; pass a longer --duration or a shorter --refresh-window", last.Label, last.Duration, fl.RefreshWindow)
-	}
-	runner := newRunner(io, fl)
-	if c, ok := runner.Cached(plan); ok {
-		return c, region, nil
-	}
-	io.Debugf("cache miss for %s", plan.Hops[len(plan.Hops)-1].Label)
-	if err := guardRecursion(io, plan); err != nil {
-		return creds.Credentials{}, "", err
-	}
-	ctx, cancel := context.WithTimeout(ctx, fl.Timeout)
-	defer cancel()
-	c, err := runner.Run(ctx, plan)
-	return c, region, err
-}
-
-// validatePlan checks what came from config files as strictly as flags.
-func validatePlan(p assume.Plan) error {
-	for _, h := range p.Hops {
-		for _, err := range []error{
-			assume.ValidateRoleARN(h.RoleARN),
-			assume.ValidateSessionName(h.SessionName),
-			assume.ValidateDuration(h.Duration),
-			optionalCheck(h.ExternalID, assume.ValidateExternalID),
-			optionalCheck(h.MFASerial, assume.ValidateMFASerial),
-		} {
-			if err != nil {
-				return withCode(ExitUsage, fmt.Errorf("%s: %w", h.Label, err), "")
-			}
-		}
-	}
-	return nil
-}
-
-func optionalCheck(v string, check func(string) error) error {
-	if v == "" {
-		return nil
-	}
-	return check(v)
-}
-
-// newRunner wires the cache, STS and the MFA prompt for one command.
-func newRunner(io *IO, fl *requestFlags) *assume.Runner {
-	r := &assume.Runner{
-		RefreshWindow: fl.RefreshWindow,
-		Refresh:       fl.Refresh,
-		STS:           &assume.STS{Trace: io.Debugf},
-		MFACode:       mfaCodeSource(io, fl),
-		Warn:          func(msg string) { io.Warnf("%s", msg) },
-		Trace:         io.Debugf,
-	}
-	if fl.NoCache {
-		return r
-	}
-	dir := fl.CacheDir
-	if dir == "" {
-		var err error
-		if dir, err = cache.DefaultDir(io.Getenv); err != nil {
-			io.Warnf("no cache directory (%v): credentials will not be cached", err)
-			return r
-		}
-	}
-	store, err := cache.Open(dir, cache.Options{
-		Now:         io.Now,
-		LockTimeout: fl.Timeout,
-		Warn:        func(msg string) { io.Warnf("%s", msg) },
-	})
-	if err != nil {
-		io.Warnf("%v: credentials will not be cached", err)
-		return r
-	}
-	r.Cache = store
-	return r
+	return ""
 }
 
 // emit renders the credentials completely before writing a byte, so a
@@ -238,21 +139,10 @@ func emit(opts *AssumeOptions, f format.Format, c creds.Credentials, region stri
 	if io.OutIsTerminal && f.IsShell() && opts.CommandLine != "" {
 		io.Infof("to set these in your shell, run: %s", format.EvalHint(f, opts.CommandLine))
 	}
-	if left := time.Until(c.Expiration); !c.Expiration.IsZero() {
-		io.Debugf("credentials for %s expire in %s", c.AssumedRoleARN, left.Round(time.Minute))
+	if !c.Expiration.IsZero() {
+		io.Debugf("credentials for %s expire in %s", c.AssumedRoleARN, c.Expiration.Sub(io.Now()).Round(time.Minute))
 	}
 	return nil
-}
-
-// readAllLimited reads a policy from stdin: at most 1 MiB, far above any
-// policy STS accepts, so a wrong pipe fails fast instead of eating memory.
-func readAllLimited(r io.Reader) ([]byte, error) {
-	const limit = 1 << 20
-	b, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err == nil && len(b) > limit {
-		return nil, fmt.Errorf("more than %d bytes", limit)
-	}
-	return b, err
 }
 
 // commandLine quotes the command line back for the eval hint, -f included.

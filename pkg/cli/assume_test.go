@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rolecall/rolecall/pkg/assume"
 	"github.com/rolecall/rolecall/pkg/creds"
 	"github.com/rolecall/rolecall/pkg/format"
 )
@@ -81,11 +82,13 @@ func TestParseDuration(t *testing.T) {
 		{"3600", time.Hour, true},
 		{"1h30m", 90 * time.Minute, true},
 		{"soon", 0, false},
+		{"36028797018967568", 0, false}, // would overflow into 1h
+		{"-3600", 0, false},
 	}
 	for _, tt := range tests {
-		got, err := parseDuration(tt.in)
+		got, err := assume.ParseDuration(tt.in)
 		if (err == nil) != tt.ok || got != tt.want {
-			t.Errorf("parseDuration(%q) = %v, %v", tt.in, got, err)
+			t.Errorf("ParseDuration(%q) = %v, %v", tt.in, got, err)
 		}
 	}
 }

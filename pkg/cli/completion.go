@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -71,8 +70,7 @@ func walk(cmd *cobra.Command, fn func(*cobra.Command)) {
 // no candidates rather than an error: completion must never get in the way.
 func profileCompletion(io *IO) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-		home, _ := os.UserHomeDir()
-		cfg, err := awsconfig.Load(awsconfig.DefaultFiles(io.Getenv, home))
+		cfg, err := awsconfig.Load(awsconfig.DefaultFiles(io.Getenv, io.HomeDir))
 		if err != nil {
 			cobra.CompDebugln("rolecall: read AWS config for completion: "+err.Error(), false)
 			return nil, cobra.ShellCompDirectiveNoFileComp

@@ -80,7 +80,7 @@ func configureRun(opts *ConfigureOptions) error {
 	if opts.Request.Policy == "-" {
 		return usageErrorf("pass the policy as JSON text or @FILE", "--policy - cannot be stored in a profile")
 	}
-	if _, err := opts.Request.validate(io); err != nil {
+	if err := opts.Request.Check(opts.Request.env(io)); err != nil {
 		return err
 	}
 	exe, err := opts.Executable()
@@ -104,8 +104,7 @@ func configureRun(opts *ConfigureOptions) error {
 	if opts.Request.Region != "" {
 		keys = append(keys, awsconfig.KeyValue{Key: "region", Value: opts.Request.Region})
 	}
-	home, _ := os.UserHomeDir()
-	path := awsconfig.DefaultFiles(io.Getenv, home).Config
+	path := awsconfig.DefaultFiles(io.Getenv, io.HomeDir).Config
 	// A profile that gets its credentials from rolecall must not also name a
 	// role or a source: the SDK would try to assume the role itself.
 	remove := []string{"role_arn", "source_profile", "credential_source", "aws_access_key_id", "aws_secret_access_key", "aws_session_token", "web_identity_token_file"}

@@ -83,6 +83,10 @@ func classify(err error) (code int, msg, hint string) {
 	msg = err.Error()
 
 	var apiErr smithy.APIError
+	var usageErr *assume.UsageError
+	var configErr *assume.ConfigError
+	var recursionErr *assume.RecursionError
+	var tokenErr *assume.TokenFetchError
 	var inputErr *assume.InputError
 	var needsPerson *assume.NeedsPersonError
 	var lockErr *cache.LockTimeoutError
@@ -93,6 +97,17 @@ func classify(err error) (code int, msg, hint string) {
 		errors.As(callErr.LastAnswer, &apiErr)
 		return ExitUnreachable, fmt.Sprintf("%s %s: timed out while STS kept answering %s: %s", callErr.Action, callErr.Target, apiErr.ErrorCode(), apiErr.ErrorMessage()),
 			firstNonEmpty(hint, "STS is throttling or failing: try again later, or raise --timeout")
+	case errors.As(err, &usageErr):
+		return ExitUsage, msg, firstNonEmpty(hint, usageErr.Hint)
+	case errors.As(err, &configErr):
+		return ExitConfig, msg, firstNonEmpty(hint, configErr.Hint)
+	case errors.As(err, &recursionErr):
+		return ExitConfig, msg, "a profile used as --profile or source_profile must not get its credentials from rolecall for the same role"
+	case errors.As(err, &tokenErr):
+		if tokenErr.Status == 0 || tokenErr.Status >= 500 || tokenErr.Status == 429 {
+			return ExitUnreachable, msg, firstNonEmpty(hint, "the CI's token endpoint did not answer; retry the job")
+		}
+		return ExitRefused, msg, firstNonEmpty(hint, tokenErr.Hint)
 	case errors.As(err, &sourceErr):
 		return ExitConfig, sourceErr.Error(), firstNonEmpty(hint, "check the base credentials: aws sso login, the profile's credential_process, or AWS_* variables")
 	case errors.As(err, &inputErr):

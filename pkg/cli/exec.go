@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rolecall/rolecall/pkg/assume"
 	"github.com/rolecall/rolecall/pkg/format"
 )
 
@@ -69,7 +70,8 @@ func execRun(ctx context.Context, opts *ExecOptions) error {
 	if outer := io.Getenv(execEnv); outer != "" && !opts.Force {
 		return usageErrorf("exit that shell first, or pass --force", "already inside rolecall exec for %s", outer)
 	}
-	c, region, err := obtain(ctx, io, &opts.Request, []string{opts.Role})
+	opts.Request.Roles = []string{opts.Role}
+	res, err := assume.Obtain(ctx, opts.Request.Request, opts.Request.env(io))
 	if err != nil {
 		return err
 	}
@@ -78,7 +80,7 @@ func execRun(ctx context.Context, opts *ExecOptions) error {
 		return usageErrorf("check the command name and PATH", "exec %s: %v", opts.Command[0], err)
 	}
 
-	env := childEnv(os.Environ(), format.EnvVars(c, format.Options{Region: region}))
+	env := childEnv(io.Environ(), format.EnvVars(res.Credentials, format.Options{Region: knownRegion(res.Plan)}))
 	env = append(env, roleEnv+"="+opts.Role, execEnv+"="+opts.Role)
 
 	// Not CommandContext: the child must outlive a cancelled context (an

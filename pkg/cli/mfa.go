@@ -20,7 +20,7 @@ import (
 func mfaCodeSource(io *IO, fl *requestFlags) func(context.Context, string) (string, error) {
 	if fl.MFACodeCommand != "" {
 		return func(ctx context.Context, serial string) (string, error) {
-			return runCodeCommand(ctx, fl.MFACodeCommand, serial)
+			return runCodeCommand(ctx, io, fl.MFACodeCommand, serial)
 		}
 	}
 	if fl.NoPrompt || io.Getenv("CI") == "true" {
@@ -33,15 +33,15 @@ func mfaCodeSource(io *IO, fl *requestFlags) func(context.Context, string) (stri
 
 // runCodeCommand runs the user's command through the shell; its trimmed
 // stdout is the code. ROLECALL_MFA_SERIAL tells it which device.
-func runCodeCommand(ctx context.Context, command, serial string) (string, error) {
+func runCodeCommand(ctx context.Context, io *IO, command, serial string) (string, error) {
 	var cmd *exec.Cmd
 	if runtime.GOOS == "windows" {
 		cmd = exec.CommandContext(ctx, "cmd", "/C", command) //nolint:gosec // the user's own --mfa-code-command
 	} else {
 		cmd = exec.CommandContext(ctx, "/bin/sh", "-c", command) //nolint:gosec // the user's own --mfa-code-command
 	}
-	cmd.Env = append(os.Environ(), "ROLECALL_MFA_SERIAL="+serial)
-	cmd.Stderr = os.Stderr
+	cmd.Env = append(io.Environ(), "ROLECALL_MFA_SERIAL="+serial)
+	cmd.Stderr = io.ErrOut
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	if err := cmd.Run(); err != nil {
@@ -86,26 +86,4 @@ func openTerminal() (in, out *os.File, err error) {
 	}
 	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
 	return tty, tty, err
-}
-
-// recursionEnv lists the roles a rolecall up the process tree is resolving.
-// A profile whose credential_process runs rolecall with that same profile as
-// its source would otherwise fork without end.
-const recursionEnv = "ROLECALL_RESOLVING"
-
-// guardRecursion fails if a parent rolecall is already resolving this plan's
-// last role, and marks it for the SDK's credential_process children.
-func guardRecursion(io *IO, p assume.Plan) error {
-	label := p.Hops[len(p.Hops)-1].Label
-	active := io.Getenv(recursionEnv)
-	for _, l := range strings.Split(active, "\n") {
-		if l == label {
-			return withCode(ExitConfig, fmt.Errorf("credential_process recursion: resolving %q runs rolecall for %q again", label, label),
-				"a profile used as --profile or source_profile must not get its credentials from rolecall for the same role")
-		}
-	}
-	if active != "" {
-		active += "\n"
-	}
-	return os.Setenv(recursionEnv, active+label)
 }

@@ -80,8 +80,7 @@ func appendFile(path string, data []byte) error {
 // credentials file, for tools that read only that file.
 func writeProfile(opts *AssumeOptions, c creds.Credentials) error {
 	io := opts.IO
-	home, _ := os.UserHomeDir()
-	path := awsconfig.DefaultFiles(io.Getenv, home).Credentials
+	path := awsconfig.DefaultFiles(io.Getenv, io.HomeDir).Credentials
 	err := awsconfig.WriteCredentialsSection(path, opts.WriteProfile, c, awsconfig.WriteOptions{Force: opts.Force})
 	if err != nil {
 		return withCode(ExitLocal, err, "pass --force to overwrite it, or choose another --write-profile name")

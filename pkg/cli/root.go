@@ -29,7 +29,11 @@ type IO struct {
 	Out    io.Writer
 	ErrOut io.Writer
 	Getenv func(string) string
-	Now    func() time.Time
+	// Environ is the environment children start from (exec, and a
+	// credential_process).
+	Environ func() []string
+	HomeDir string
+	Now     func() time.Time
 	// OutIsTerminal and ErrIsTerminal decide the eval hint and colour.
 	OutIsTerminal bool
 	ErrIsTerminal bool
@@ -43,11 +47,14 @@ type IO struct {
 }
 
 func systemIO() *IO {
+	home, _ := os.UserHomeDir()
 	return &IO{
 		In:            os.Stdin,
 		Out:           os.Stdout,
 		ErrOut:        os.Stderr,
 		Getenv:        os.Getenv,
+		Environ:       os.Environ,
+		HomeDir:       home,
 		Now:           time.Now,
 		OutIsTerminal: isTerminal(os.Stdout),
 		ErrIsTerminal: isTerminal(os.Stderr),

@@ -1,0 +1,135 @@
+package assume
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/rolecall/rolecall/pkg/cache"
+	"github.com/rolecall/rolecall/pkg/creds"
+)
+
+// Result is what Obtain got.
+type Result struct {
+	Credentials creds.Credentials
+	Plan        Plan
+}
+
+// Obtain is the use case every command shares: resolve req, then return the
+// credentials of the role it names last (of the source itself for a
+// SourceOnly request without a role) from the cache on a hit (one file
+// read, no SDK, no lock), else from STS under req.Timeout.
+func Obtain(ctx context.Context, req Request, env Env) (Result, error) {
+	plan, err := Resolve(ctx, req, env)
+	if err != nil {
+		return Result{}, err
+	}
+	env.trace("plan: %s", plan.describe())
+	ctx, cancel := context.WithTimeout(ctx, req.Timeout)
+	defer cancel()
+	if len(plan.Hops) == 0 {
+		c, err := sourceCredentials(ctx, plan, env)
+		return Result{Credentials: c, Plan: plan}, err
+	}
+	if last := plan.Hops[len(plan.Hops)-1]; !req.NoCache && last.Duration != 0 && last.Duration <= req.RefreshWindow {
+		env.warn("%s lasts %s, no more than the refresh window (%s): it will never be reused from the cache; pass a longer --duration or a shorter --refresh-window", last.Label, last.Duration, req.RefreshWindow)
+	}
+	runner := newRunner(req, env)
+	if c, ok := runner.Cached(plan); ok {
+		return Result{Credentials: c, Plan: plan}, nil
+	}
+	env.trace("cache miss for %s", plan.Target())
+	if err := checkRecursion(env, plan); err != nil {
+		return Result{}, err
+	}
+	c, err := runner.Run(ctx, plan)
+	return Result{Credentials: c, Plan: plan}, err
+}
+
+// sourceCredentials loads the base credentials themselves.
+func sourceCredentials(ctx context.Context, p Plan, env Env) (creds.Credentials, error) {
+	provider, err := sourceProvider(p, env)
+	if err != nil {
+		return creds.Credentials{}, err
+	}
+	c, err := provider.Retrieve(ctx)
+	if err != nil {
+		return creds.Credentials{}, err
+	}
+	out := creds.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken}
+	if c.CanExpire {
+		out.Expiration = c.Expires.UTC()
+	}
+	return out, nil
+}
+
+// newRunner wires the cache and STS for one request. A cache that cannot be
+// opened is reported once and the credentials are fetched uncached.
+func newRunner(req Request, env Env) *Runner {
+	r := &Runner{RefreshWindow: req.RefreshWindow, Refresh: req.Refresh, STS: &STS{Env: env}}
+	if req.NoCache {
+		return r
+	}
+	dir := req.CacheDir
+	if dir == "" {
+		var err error
+		if dir, err = cache.DefaultDir(env.Getenv); err != nil {
+			env.warn("no cache directory (%v): credentials will not be cached", err)
+			return r
+		}
+	}
+	store, err := cache.Open(dir, cache.Options{Now: env.Now, LockTimeout: req.Timeout, Warn: env.Warn})
+	if err != nil {
+		env.warn("%v: credentials will not be cached", err)
+		return r
+	}
+	r.Cache = store
+	return r
+}
+
+// RecursionError is a credential_process that would run rolecall for the
+// role it is already resolving.
+type RecursionError struct{ Target string }
+
+func (e *RecursionError) Error() string {
+	return fmt.Sprintf("credential_process recursion: resolving %q runs rolecall for %q again", e.Target, e.Target)
+}
+
+// checkRecursion fails if a rolecall up the process tree is already
+// resolving this plan's role.
+func checkRecursion(env Env, p Plan) error {
+	target := p.Target()
+	for _, l := range strings.Split(env.Getenv(RecursionEnv), "\n") {
+		if l == target {
+			return &RecursionError{Target: target}
+		}
+	}
+	return nil
+}
+
+// describe is the resolved plan for --debug: the source, each hop, where the
+// calls go. It names no secret (an access key ID is not one).
+func (p Plan) describe() string {
+	var b strings.Builder
+	b.WriteString(string(p.Source.Kind))
+	switch {
+	case p.Source.Profile != "":
+		b.WriteString(" (profile " + p.Source.Profile + ")")
+	case p.Source.StaticKeys != nil:
+		b.WriteString(" (" + p.Source.StaticKeys.AccessKeyID + ")")
+	}
+	for i, h := range p.Hops {
+		fmt.Fprintf(&b, " -> %s %s", h.Kind, h.Label)
+		if h.Label != h.RoleARN && h.RoleARN != "" {
+			fmt.Fprintf(&b, " (%s)", h.RoleARN)
+		}
+		if p.chained(i) {
+			b.WriteString(" [chained]")
+		}
+	}
+	fmt.Fprintf(&b, "; region %s", p.Region)
+	if p.Endpoint != "" {
+		b.WriteString("; endpoint " + p.Endpoint)
+	}
+	return b.String()
+}

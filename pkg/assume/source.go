@@ -1,0 +1,179 @@
+package assume
+
+import (
+	"context"
+	"crypto/sha1" //nolint:gosec // the AWS CLI's SSO cache file name rule, not a security use
+	"encoding/hex"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
+	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
+	"github.com/aws/aws-sdk-go-v2/credentials/processcreds"
+	"github.com/aws/aws-sdk-go-v2/credentials/ssocreds"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
+	"github.com/aws/aws-sdk-go-v2/service/sso"
+	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
+	"github.com/aws/smithy-go/logging"
+
+	"github.com/rolecall/rolecall/pkg/awsconfig"
+)
+
+// RecursionEnv lists the roles the rolecall processes up the tree are
+// resolving, one a line. A credential_process that runs rolecall for a role
+// already being resolved would otherwise fork without end. It is passed to
+// the credential_process children rolecall starts, and to nothing else.
+const RecursionEnv = "ROLECALL_RESOLVING"
+
+// sourceProvider builds the SDK credential provider for a plan's source
+// from the settings Resolve already read: rolecall loads no SDK config, so
+// the resolver is the only place sources are decided.
+func sourceProvider(p Plan, env Env) (aws.CredentialsProvider, error) {
+	src := p.Source
+	var provider aws.CredentialsProvider
+	switch src.Kind {
+	case awsconfig.SourceStatic, awsconfig.SourceEnvironment:
+		k := src.StaticKeys
+		return credentials.NewStaticCredentialsProvider(k.AccessKeyID, k.SecretAccessKey, k.SessionToken), nil
+	case awsconfig.SourceWebIdentity:
+		return aws.AnonymousCredentials{}, nil // AssumeRoleWithWebIdentity is unsigned
+	case awsconfig.SourceProcess:
+		provider = processcreds.NewProviderCommand(processCommand(src.Settings.CredentialProcess, p.Target(), env))
+	case awsconfig.SourceSSO:
+		sp, err := ssoProvider(src.Settings, env)
+		if err != nil {
+			return nil, &SourceError{Source: src, Err: err}
+		}
+		provider = sp
+	case awsconfig.SourceECS:
+		provider = endpointcreds.New(src.ContainerURI, func(o *endpointcreds.Options) {
+			o.HTTPClient = env.HTTPClient
+			o.AuthorizationToken = env.Getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN")
+			if file := env.Getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"); file != "" {
+				o.AuthorizationTokenProvider = endpointcreds.TokenProviderFunc(func() (string, error) {
+					b, err := readRegularFile(file, maxTokenBytes)
+					return strings.TrimSpace(string(b)), err
+				})
+			}
+		})
+	case awsconfig.SourceEC2:
+		provider = ec2rolecreds.New(func(o *ec2rolecreds.Options) {
+			o.Client = imds.New(imds.Options{
+				HTTPClient: env.HTTPClient,
+				Endpoint:   env.Getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT"),
+				// The client logs "falling back to IMDSv1" to stderr itself;
+				// rolecall reports failures in its own words.
+				Logger: logging.Nop{},
+			})
+		})
+	default:
+		return nil, fmt.Errorf("source %q cannot be loaded", src.Kind)
+	}
+	return markSourceErrors{src, aws.NewCredentialsCache(provider)}, nil
+}
+
+// processCommand runs a profile's credential_process as the SDK does (sh -c,
+// cmd.exe /C), with the environment from env and this role added to
+// RecursionEnv.
+func processCommand(command, target string, env Env) processcreds.NewCommandBuilderFunc {
+	return func(ctx context.Context) (*exec.Cmd, error) {
+		shell := []string{"sh", "-c", command}
+		if runtime.GOOS == "windows" {
+			shell = []string{"cmd.exe", "/C", command}
+		}
+		cmd := exec.CommandContext(ctx, shell[0], shell[1:]...) //nolint:gosec // the profile's own credential_process
+		var environ []string
+		if env.Environ != nil {
+			environ = env.Environ()
+		}
+		cmd.Env = withRecursionMark(environ, env.Getenv(RecursionEnv), target)
+		cmd.Stdin, cmd.Stderr = env.Stdin, env.Stderr
+		return cmd, nil
+	}
+}
+
+// withRecursionMark is environ with target added to RecursionEnv.
+func withRecursionMark(environ []string, active, target string) []string {
+	out := make([]string, 0, len(environ)+1)
+	for _, kv := range environ {
+		if !strings.HasPrefix(kv, RecursionEnv+"=") {
+			out = append(out, kv)
+		}
+	}
+	if active != "" {
+		active += "\n"
+	}
+	return append(out, RecursionEnv+"="+active+target)
+}
+
+// ssoProvider gets role credentials from IAM Identity Center with the token
+// `aws sso login` (or rolecall login) cached, named as the AWS CLI v2 names
+// it: the SHA-1 of the sso-session name, or of the start URL for legacy
+// profiles.
+func ssoProvider(p *awsconfig.Profile, env Env) (aws.CredentialsProvider, error) {
+	if p.SSOStartURL == "" || p.SSORegion == "" || p.SSOAccountID == "" || p.SSORoleName == "" {
+		return nil, fmt.Errorf("profile %q (%s) needs sso_start_url, sso_region (or sso_session), sso_account_id and sso_role_name", p.Name, p.Where())
+	}
+	key := firstNonEmpty(p.SSOSession, p.SSOStartURL)
+	sum := sha1.Sum([]byte(key)) //nolint:gosec // see import
+	tokenFile := filepath.Join(env.HomeDir, ".aws", "sso", "cache", hex.EncodeToString(sum[:])+".json")
+	client := sso.New(sso.Options{
+		Region:       p.SSORegion,
+		HTTPClient:   env.HTTPClient,
+		BaseEndpoint: optional(env.Getenv("AWS_ENDPOINT_URL_SSO")),
+	})
+	return ssocreds.New(client, p.SSOAccountID, p.SSORoleName, p.SSOStartURL, func(o *ssocreds.Options) {
+		o.CachedTokenFilepath = tokenFile
+		if p.SSOSession != "" {
+			oidc := ssooidc.New(ssooidc.Options{
+				Region:       p.SSORegion,
+				HTTPClient:   env.HTTPClient,
+				BaseEndpoint: optional(env.Getenv("AWS_ENDPOINT_URL_SSO_OIDC")),
+			})
+			o.SSOTokenProvider = ssocreds.NewSSOTokenProvider(oidc, tokenFile)
+		}
+	}), nil
+}
+
+// SourceError is a failure to load the base credentials (an SSO login that
+// expired, a credential_process that failed, no instance role), as opposed
+// to STS refusing a call made with them.
+type SourceError struct {
+	Source Source
+	Err    error
+}
+
+func (e *SourceError) Error() string {
+	where := "the " + string(e.Source.Kind) + " source"
+	switch {
+	case e.Source.Profile != "":
+		where = "profile " + e.Source.Profile
+	case e.Source.Kind == awsconfig.SourceEC2:
+		where = "instance metadata"
+	case e.Source.Kind == awsconfig.SourceECS:
+		where = "the container endpoint " + e.Source.ContainerURI
+	}
+	return "load base credentials from " + where + ": " + e.Err.Error()
+}
+
+func (e *SourceError) Unwrap() error { return e.Err }
+
+// markSourceErrors marks a source's errors so the CLI can tell them from
+// STS's answers.
+type markSourceErrors struct {
+	source Source
+	aws.CredentialsProvider
+}
+
+func (p markSourceErrors) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	c, err := p.CredentialsProvider.Retrieve(ctx)
+	if err != nil {
+		return c, &SourceError{Source: p.source, Err: err}
+	}
+	return c, nil
+}
