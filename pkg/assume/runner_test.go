@@ -1,0 +1,176 @@
+package assume
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/rolecall/rolecall/pkg/ststest"
+)
+
+// traceLog collects what Trace and Warn receive.
+type traceLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *traceLog) trace(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, fmt.Sprintf(format, args...))
+}
+
+func (l *traceLog) warn(msg string) { l.trace("warning: %s", msg) }
+
+func (l *traceLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
+}
+
+func (w *world) traced(extra map[string]string) (Env, *traceLog) {
+	env := w.with(extra)
+	log := &traceLog{}
+	env.Trace, env.Warn = log.trace, log.warn
+	return env, log
+}
+
+// TestObtainCachesEveryHop: a cold chain of two makes two calls, a warm one
+// none, and --refresh only the last.
+func TestObtainCachesEveryHop(t *testing.T) {
+	w := newWorld(t, ststest.DemoConfig(), "[profile demo]\nrole_arn = "+demo+"\nsource_profile = alice\n", demoCredentials)
+	ctx := context.Background()
+	env, _ := w.traced(nil)
+	req := w.request("demo", chained)
+	for i, want := range []int{2, 2} {
+		if _, err := Obtain(ctx, req, env); err != nil {
+			t.Fatal(err)
+		}
+		if got := w.sts.CallCount("AssumeRole"); got != want {
+			t.Fatalf("run %d: %d AssumeRole calls, want %d", i+1, got, want)
+		}
+	}
+	req.Refresh = true
+	if _, err := Obtain(ctx, req, env); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.sts.CallCount("AssumeRole"); got != 3 {
+		t.Fatalf("--refresh: %d AssumeRole calls, want 3 (the last hop only)", got)
+	}
+}
+
+// TestObtainMFASessionServesEveryRole: long-term keys behind MFA get one
+// GetSessionToken (one code) that then serves every role, cached.
+func TestObtainMFASessionServesEveryRole(t *testing.T) {
+	config := "[profile mfa]\nrole_arn = " + ststest.DemoRoleARN("needs-mfa") + "\nsource_profile = alice\nmfa_serial = " + ststest.DemoMFASerial + "\n" +
+		"[profile mfa-demo]\nrole_arn = " + demo + "\nsource_profile = alice\nmfa_serial = " + ststest.DemoMFASerial + "\n"
+	w := newWorld(t, ststest.DemoConfig(), config, demoCredentials)
+	env, _ := w.traced(nil)
+	asked := 0
+	env.MFACode = func(context.Context, string) (string, error) {
+		asked++
+		return w.sts.TOTP(ststest.DemoMFASerial), nil
+	}
+	for _, profile := range []string{"mfa", "mfa-demo", "mfa"} {
+		if _, err := Obtain(context.Background(), w.request(profile), env); err != nil {
+			t.Fatalf("%s: %v", profile, err)
+		}
+	}
+	if asked != 1 || w.sts.CallCount("GetSessionToken") != 1 || w.sts.CallCount("AssumeRole") != 2 {
+		t.Fatalf("asked %d codes, %d GetSessionToken, %d AssumeRole; want 1, 1, 2", asked, w.sts.CallCount("GetSessionToken"), w.sts.CallCount("AssumeRole"))
+	}
+}
+
+// TestObtainClampsChainedHops: a chained hop asking for more than STS's
+// hour gets an hour, with a warning, instead of a refusal.
+func TestObtainClampsChainedHops(t *testing.T) {
+	w := newWorld(t, ststest.DemoConfig(), "", demoCredentials)
+	env, log := w.traced(nil)
+	req := w.request(demo, chained)
+	req.Profile, req.Duration = "alice", "2h"
+	if _, err := Obtain(context.Background(), req, env); err != nil {
+		t.Fatal(err)
+	}
+	last := w.sts.Calls()[len(w.sts.Calls())-1]
+	if last.Params["RoleArn"] != chained || last.Params["DurationSeconds"] != "3600" {
+		t.Fatalf("last call %v, want chained with DurationSeconds 3600", last.Params)
+	}
+	if !strings.Contains(log.String(), "role chaining") {
+		t.Errorf("no warning about role chaining in:\n%s", log)
+	}
+}
+
+// TestObtainTracesNoSecret: --debug sees the plan and every step, never a
+// secret key or session token.
+func TestObtainTracesNoSecret(t *testing.T) {
+	w := newWorld(t, ststest.DemoConfig(), "", demoCredentials)
+	env, log := w.traced(nil)
+	req := w.request(demo, chained)
+	req.Profile = "alice"
+	res, err := Obtain(context.Background(), req, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trace := log.String()
+	for _, secret := range []string{res.Credentials.SecretAccessKey, res.Credentials.SessionToken, ststest.DemoSecretAccessKey} {
+		if secret == "" || strings.Contains(trace, secret) {
+			t.Fatalf("the trace holds a secret (or the secret is empty):\n%s", trace)
+		}
+	}
+	for _, want := range []string{"plan: static (profile alice) -> assume-role " + demo, "[chained]", "sts AssumeRole took"} {
+		if !strings.Contains(trace, want) {
+			t.Errorf("trace lacks %q:\n%s", want, trace)
+		}
+	}
+}
+
+// TestWhoAmIReadsFlagsOnce: the policy from stdin, tags and duration reach
+// the AssumeRole whoami makes (stdin was once read twice, the second time
+// empty, and whoami ignored --tag and --duration).
+func TestWhoAmIReadsFlagsOnce(t *testing.T) {
+	w := newWorld(t, ststest.DemoConfig(), "[profile demo]\nrole_arn = "+demo+"\nsource_profile = alice\n", demoCredentials)
+	env := w.with(nil)
+	env.Stdin = strings.NewReader(`{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}`)
+	req := w.request()
+	req.Profile, req.Policy, req.Tags, req.Duration = "demo", "-", []string{"team=a"}, "2h"
+	id, err := WhoAmI(context.Background(), req, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := w.sts.Calls()[0]
+	if call.Action != "AssumeRole" || !strings.Contains(call.Params["Policy"], `"s3:*"`) || call.Params["Tags.member.1.Key"] != "team" || call.Params["DurationSeconds"] != "7200" {
+		t.Fatalf("AssumeRole params %v: want the policy, the tag and 7200 seconds", call.Params)
+	}
+	if !strings.Contains(id.ARN, "assumed-role/demo/rolecall-tester") {
+		t.Errorf("identity %s", id.ARN)
+	}
+}
+
+// TestRecursionMarkReachesOnlyCredentialProcess: the role being resolved is
+// passed to a credential_process child, and a rolecall that finds its own
+// role there stops at once.
+func TestRecursionMarkReachesOnlyCredentialProcess(t *testing.T) {
+	seen := filepath.Join(t.TempDir(), "seen")
+	process := fmt.Sprintf(`printf '%%s' "$%s" > %s; printf '{"Version":1,"AccessKeyId":"%s","SecretAccessKey":"%s"}'`, RecursionEnv, seen, ststest.DemoAccessKeyID, ststest.DemoSecretAccessKey)
+	w := newWorld(t, ststest.DemoConfig(), "[profile proc]\ncredential_process = "+process+"\n", "")
+	req := w.request(demo)
+	req.Profile = "proc"
+	if _, err := Obtain(context.Background(), req, w.with(map[string]string{RecursionEnv: "outer"})); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(seen)
+	if err != nil || string(got) != "outer\n"+demo {
+		t.Fatalf("credential_process saw %s=%q (%v), want the outer role then this one", RecursionEnv, got, err)
+	}
+	req.Refresh = true
+	_, err = Obtain(context.Background(), req, w.with(map[string]string{RecursionEnv: "x\n" + demo}))
+	var re *RecursionError
+	if !errors.As(err, &re) {
+		t.Fatalf("error %v, want a RecursionError", err)
+	}
+}
