@@ -54,6 +54,13 @@ type Profile struct {
 	STSRegionalEndpoints string
 	WebIdentityTokenFile string
 	CredentialProcess    string
+	// CABundle is ca_bundle, the path of a PEM file of CAs to trust instead
+	// of the system's, exactly as written: botocore reads it with no
+	// conversion (configprovider.py: 'ca_bundle': ('ca_bundle',
+	// 'AWS_CA_BUNDLE', None, None)) and hands it to OpenSSL, and the Go SDK
+	// to os.ReadFile, so neither expands "~" or "$VAR" in it.
+	// AWS_CA_BUNDLE and --ca-bundle override it (the caller's part).
+	CABundle string
 	// SSO is set when any sso_* key or sso_session is present: IAM Identity
 	// Center supplies the credentials.
 	SSO bool
@@ -311,6 +318,7 @@ func (c *Config) Profile(name string) (Profile, error) {
 		{"sso_region", &p.SSORegion},
 		{"sso_account_id", &p.SSOAccountID},
 		{"sso_role_name", &p.SSORoleName},
+		{"ca_bundle", &p.CABundle},
 	}
 	for _, s := range scalars {
 		v, err := pd.scalar(s.key)

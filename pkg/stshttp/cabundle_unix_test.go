@@ -1,0 +1,34 @@
+//go:build unix
+
+package stshttp
+
+import (
+	"errors"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestCABundleFIFO: a FIFO has no writer here, so opening it would block
+// for ever; the bundle must be refused from its stat alone.
+func TestCABundleFIFO(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bundle.pem")
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := NewClient(Options{CABundle: path})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		var be *CABundleError
+		if !errors.As(err, &be) || !errors.Is(err, errNotRegular) {
+			t.Errorf("error = %v, want CABundleError: not a regular file", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("NewClient blocked on a FIFO")
+	}
+}
