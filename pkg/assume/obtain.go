@@ -7,6 +7,7 @@ import (
 
 	"github.com/rolecall/rolecall/pkg/cache"
 	"github.com/rolecall/rolecall/pkg/creds"
+	"github.com/rolecall/rolecall/pkg/stshttp"
 )
 
 // Result is what Obtain got.
@@ -20,11 +21,15 @@ type Result struct {
 // SourceOnly request without a role) from the cache on a hit (one file
 // read, no SDK, no lock), else from STS under req.Timeout.
 func Obtain(ctx context.Context, req Request, env Env) (Result, error) {
-	plan, err := Resolve(ctx, req, env)
+	plan, env, err := prepare(ctx, req, env)
 	if err != nil {
 		return Result{}, err
 	}
-	env.trace("plan: %s", plan.describe())
+	return obtainPlan(ctx, req, plan, env)
+}
+
+// obtainPlan gets a resolved plan's credentials.
+func obtainPlan(ctx context.Context, req Request, plan Plan, env Env) (Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, req.Timeout)
 	defer cancel()
 	if len(plan.Hops) == 0 {
@@ -44,6 +49,24 @@ func Obtain(ctx context.Context, req Request, env Env) (Result, error) {
 	}
 	c, err := runner.Run(ctx, plan)
 	return Result{Credentials: c, Plan: plan}, err
+}
+
+// prepare resolves req and gives env the HTTP client the plan's calls need
+// (its CA bundle, the proxy variables, a cap on answers).
+func prepare(ctx context.Context, req Request, env Env) (Plan, Env, error) {
+	plan, err := Resolve(ctx, req, env)
+	if err != nil {
+		return Plan{}, env, err
+	}
+	env.trace("plan: %s", plan.describe())
+	if env.HTTPClient == nil {
+		hc, err := stshttp.NewClient(stshttp.Options{CABundle: plan.CABundle, Getenv: env.Getenv})
+		if err != nil {
+			return Plan{}, env, configError(err, "point --ca-bundle, AWS_CA_BUNDLE or the profile's ca_bundle at a readable PEM file")
+		}
+		env.HTTPClient = hc
+	}
+	return plan, env, nil
 }
 
 // sourceCredentials loads the base credentials themselves.

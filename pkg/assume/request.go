@@ -47,6 +47,9 @@ type Request struct {
 
 	Region      string
 	EndpointURL string
+	// CABundle is a PEM file of CAs to trust for STS instead of the
+	// system's (a TLS-inspecting proxy's), over AWS_CA_BUNDLE and ca_bundle.
+	CABundle    string
 	WebIdentity WebIdentityFlags
 
 	// MFASessionTTL is the life of the MFA session token that serves every
@@ -85,7 +88,7 @@ type Env struct {
 	Stdin   io.Reader
 	// Stderr receives what a credential_process child says to a person.
 	Stderr io.Writer
-	Now     func() time.Time
+	Now    func() time.Time
 	// HTTPClient carries every request; nil means the SDK's default.
 	HTTPClient aws.HTTPClient
 	// MFACode returns a code for an MFA device (a prompt, a command); nil

@@ -462,7 +462,12 @@ func (r *resolver) placeCalls(p *Plan, profiles []awsconfig.Profile) error {
 		}
 	}
 	p.Endpoint = endpoint
-	p.CABundle = getenv("AWS_CA_BUNDLE")
+	// The CA bundle as the AWS CLI takes it: --ca-bundle, AWS_CA_BUNDLE, then
+	// the profile's ca_bundle (botocore's configprovider order).
+	p.CABundle = firstNonEmpty(r.req.CABundle, getenv("AWS_CA_BUNDLE"))
+	for i := len(profiles) - 1; p.CABundle == "" && i >= 0; i-- {
+		p.CABundle = profiles[i].CABundle
+	}
 	return nil
 }
 

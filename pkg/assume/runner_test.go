@@ -2,14 +2,19 @@ package assume
 
 import (
 	"context"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
+	"log"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/rolecall/rolecall/pkg/stshttp"
 	"github.com/rolecall/rolecall/pkg/ststest"
 )
 
@@ -172,5 +177,39 @@ func TestRecursionMarkReachesOnlyCredentialProcess(t *testing.T) {
 	var re *RecursionError
 	if !errors.As(err, &re) {
 		t.Fatalf("error %v, want a RecursionError", err)
+	}
+}
+
+// TestCABundleFromEnvironmentAndProfile: an STS behind a certificate the
+// system does not trust (a TLS-inspecting proxy) works with AWS_CA_BUNDLE or
+// the profile's ca_bundle, and fails at once, unretried, without.
+func TestCABundleFromEnvironmentAndProfile(t *testing.T) {
+	w := newWorld(t, ststest.DemoConfig(), "", demoCredentials)
+	tlsServer := httptest.NewUnstartedServer(w.sts.Handler())
+	tlsServer.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is the point
+	tlsServer.StartTLS()
+	t.Cleanup(tlsServer.Close)
+	bundle := filepath.Join(t.TempDir(), "ca.pem")
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tlsServer.Certificate().Raw})
+	if err := os.WriteFile(bundle, pemBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w.env["AWS_ENDPOINT_URL_STS"] = tlsServer.URL
+	req := w.request(demo)
+	req.Profile, req.NoCache = "alice", true
+
+	_, err := Obtain(context.Background(), req, w.with(nil))
+	if !stshttp.IsCertificateError(err) {
+		t.Fatalf("without a bundle: %v, want a certificate error", err)
+	}
+	if _, err := Obtain(context.Background(), req, w.with(map[string]string{"AWS_CA_BUNDLE": bundle})); err != nil {
+		t.Fatalf("AWS_CA_BUNDLE: %v", err)
+	}
+	w.write(filepath.Join(w.home, ".aws", "config"), "[profile alice]\nca_bundle = "+bundle+"\n")
+	if _, err := Obtain(context.Background(), req, w.with(nil)); err != nil {
+		t.Fatalf("ca_bundle: %v", err)
+	}
+	if n := w.sts.CallCount("AssumeRole"); n != 2 {
+		t.Errorf("%d AssumeRole calls reached STS, want 2", n)
 	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/rolecall/rolecall/pkg/awsconfig"
 	"github.com/rolecall/rolecall/pkg/creds"
+	"github.com/rolecall/rolecall/pkg/stshttp"
 )
 
 // maxAttempts bounds the SDK's retries of throttling, 5xx and network
@@ -45,7 +46,7 @@ func retryer(last *error, withMFACode bool) aws.Retryer {
 		o.MaxAttempts = maxAttempts
 		o.MaxBackoff = 5 * time.Second
 		o.RateLimiter = ratelimit.None
-		extra := []retry.IsErrorRetryable{retry.IsErrorRetryableFunc(webIdentityRetryable)}
+		extra := []retry.IsErrorRetryable{retry.IsErrorRetryableFunc(stshttp.IsErrorRetryable), retry.IsErrorRetryableFunc(webIdentityRetryable)}
 		if !withMFACode {
 			extra = append(extra, retry.IsErrorRetryableFunc(truncatedRetryable))
 		}
@@ -287,7 +288,11 @@ func (e *CallError) Unwrap() error { return e.Err }
 // names none.
 func WhoAmI(ctx context.Context, req Request, env Env) (Identity, error) {
 	req.SourceOnly = true
-	res, err := Obtain(ctx, req, env)
+	plan, env, err := prepare(ctx, req, env)
+	if err != nil {
+		return Identity{}, err
+	}
+	res, err := obtainPlan(ctx, req, plan, env)
 	if err != nil {
 		return Identity{}, err
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rolecall/rolecall/pkg/assume"
 	"github.com/rolecall/rolecall/pkg/cache"
+	"github.com/rolecall/rolecall/pkg/stshttp"
 )
 
 // Exit codes. Documented in docs/exit-codes.md; scripts rely on them, so a
@@ -91,6 +92,8 @@ func classify(err error) (code int, msg, hint string) {
 	var needsPerson *assume.NeedsPersonError
 	var lockErr *cache.LockTimeoutError
 	var sourceErr *assume.SourceError
+	var tooLarge *stshttp.BodyTooLargeError
+	var garbled *smithy.DeserializationError
 	var callErr *assume.CallError
 	switch {
 	case errors.As(err, &callErr) && callErr.LastAnswer != nil:
@@ -108,6 +111,10 @@ func classify(err error) (code int, msg, hint string) {
 			return ExitUnreachable, msg, firstNonEmpty(hint, "the CI's token endpoint did not answer; retry the job")
 		}
 		return ExitRefused, msg, firstNonEmpty(hint, tokenErr.Hint)
+	case stshttp.IsCertificateError(err):
+		return ExitUnreachable, msg, firstNonEmpty(hint, "the endpoint's TLS certificate is not trusted: behind a TLS-inspecting proxy, point --ca-bundle or AWS_CA_BUNDLE at its CA")
+	case errors.As(err, &tooLarge), errors.As(err, &garbled):
+		return ExitUnreachable, msg, firstNonEmpty(hint, "the endpoint answered something that is no STS answer: check --endpoint-url and AWS_ENDPOINT_URL_STS")
 	case errors.As(err, &sourceErr):
 		return ExitConfig, sourceErr.Error(), firstNonEmpty(hint, "check the base credentials: aws sso login, the profile's credential_process, or AWS_* variables")
 	case errors.As(err, &inputErr):

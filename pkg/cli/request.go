@@ -36,6 +36,7 @@ func (f *requestFlags) bind(cmd *cobra.Command) {
 	fl.StringVar(&r.SourceIdentity, "source-identity", "", "source identity to set on the session of the role named last")
 	fl.StringVar(&r.Region, "region", "", "STS region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's, then the partition's global region)")
 	fl.StringVar(&r.EndpointURL, "endpoint-url", "", "STS endpoint URL (default: AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, the profile's, the regional endpoint)")
+	fl.StringVar(&r.CABundle, "ca-bundle", "", "PEM file of CAs to trust for STS instead of the system's (default: AWS_CA_BUNDLE, the profile's ca_bundle)")
 	fl.BoolVar(&r.NoCache, "no-cache", false, "neither read nor write the credential cache")
 	fl.BoolVar(&r.Refresh, "refresh", false, "get new credentials even if the cache holds valid ones")
 	fl.StringVar(&r.CacheDir, "cache-dir", "", "cache directory (default: ROLECALL_CACHE_DIR, then the user cache dir + /rolecall)")
