@@ -69,7 +69,7 @@ type roleRequest struct {
 
 // sessionTokenSizing plans the token of a role session carrying req's
 // session policies and the given tags.
-func (req roleRequest) sessionTokenSizing(tags []tag) (tokenSizing, *stsError) {
+func (req roleRequest) sessionTokenSizing(tags []tag) (tokenSizing, *apiError) {
 	hasPacked := req.policySet || len(req.policyARNs) > 0 || len(tags) > 0
 	packed := 0
 	if hasPacked {
@@ -79,7 +79,7 @@ func (req roleRequest) sessionTokenSizing(tags []tag) (tokenSizing, *stsError) {
 }
 
 // checkRoleRequest validates the parameters common to both role actions.
-func checkRoleRequest(v *violations, params url.Values) (roleRequest, *stsError) {
+func checkRoleRequest(v *violations, params url.Values) (roleRequest, *apiError) {
 	var req roleRequest
 	roleARN := optional(params, "RoleArn")
 	v.checkString("roleArn", roleARN, true, 20, 2048, patternARN, reARN, false)
@@ -126,7 +126,7 @@ func describeList(format string, items []string) string {
 // checkRoleARN rejects a RoleArn that passes the model's constraints but is
 // no ARN, with STS's message ("nothing-valid-in-here is invalid", recorded
 // against AWS in localstack's test_sts.snapshot.json).
-func checkRoleARN(s string) *stsError {
+func checkRoleARN(s string) *apiError {
 	a, err := arn.Parse(s)
 	if err != nil || a.Partition == "" || a.Service == "" || a.Resource == "" {
 		return errValidation(s + " is invalid")
@@ -136,7 +136,7 @@ func checkRoleARN(s string) *stsError {
 
 // checkTags validates session tags and transitive tag keys, model
 // constraints into v and STS's semantic checks as the returned error.
-func checkTags(v *violations, tags []tag, transitive []string, inherited map[string]tag) *stsError {
+func checkTags(v *violations, tags []tag, transitive []string, inherited map[string]tag) *apiError {
 	if len(tags) > 50 {
 		items := make([]string, len(tags))
 		for i, t := range tags {
@@ -178,7 +178,7 @@ func checkTags(v *violations, tags []tag, transitive []string, inherited map[str
 
 // checkMFA verifies an MFA serial and code for the caller, and uses the code
 // up: a code is accepted once per device.
-func (s *Server) checkMFA(p *principal, serial, code string, now time.Time) *stsError {
+func (s *Server) checkMFA(p *principal, serial, code string, now time.Time) *apiError {
 	d, ok := s.mfa[serial]
 	if !ok || p.user == nil || p.isRoleSession() || d.User != p.user.arn {
 		return errAccessDenied(msgMFAUnknownDevice)
@@ -232,7 +232,7 @@ func (s *Server) assumeRole(p *principal, params url.Values, requestID string) a
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.nowLocked()
-	fail := func(e *stsError) answer { return failure(e, requestID, p.arn) }
+	fail := func(e *apiError) answer { return failure(e, requestID, p.arn) }
 
 	var v violations
 	req, policyErr := checkRoleRequest(&v, params)
@@ -255,7 +255,7 @@ func (s *Server) assumeRole(p *principal, params url.Values, requestID string) a
 	if e := v.err(); e != nil {
 		return fail(e)
 	}
-	for _, e := range []*stsError{policyErr, tagErr, checkRoleARN(req.roleARN)} {
+	for _, e := range []*apiError{policyErr, tagErr, checkRoleARN(req.roleARN)} {
 		if e != nil {
 			return fail(e)
 		}
@@ -332,7 +332,7 @@ func (s *Server) getSessionToken(p *principal, params url.Values, requestID stri
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.nowLocked()
-	fail := func(e *stsError) answer { return failure(e, requestID, p.arn) }
+	fail := func(e *apiError) answer { return failure(e, requestID, p.arn) }
 
 	if p.session != nil {
 		return fail(errAccessDenied(msgSessionTokenWithSession))
@@ -387,7 +387,7 @@ func (s *Server) assumeRoleWithWebIdentity(params url.Values, requestID string) 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.nowLocked()
-	fail := func(e *stsError) answer { return failure(e, requestID, "") }
+	fail := func(e *apiError) answer { return failure(e, requestID, "") }
 
 	var v violations
 	req, policyErr := checkRoleRequest(&v, params)
@@ -397,7 +397,7 @@ func (s *Server) assumeRoleWithWebIdentity(params url.Values, requestID string) 
 	if e := v.err(); e != nil {
 		return fail(e)
 	}
-	for _, e := range []*stsError{policyErr, checkRoleARN(req.roleARN)} {
+	for _, e := range []*apiError{policyErr, checkRoleARN(req.roleARN)} {
 		if e != nil {
 			return fail(e)
 		}
@@ -409,7 +409,7 @@ func (s *Server) assumeRoleWithWebIdentity(params url.Values, requestID string) 
 		if !ok {
 			status = http.StatusBadRequest
 		}
-		return fail(&stsError{status, tokenErr.Code, tokenErr.Message})
+		return fail(&apiError{status, tokenErr.Code, tokenErr.Message})
 	}
 	role := s.roles[req.roleARN]
 	audience, ok := webIdentityTrusted(role, claims)

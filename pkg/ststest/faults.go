@@ -3,6 +3,7 @@ package ststest
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"time"
 )
 
@@ -117,5 +118,60 @@ func (a *activeFault) take(action string) bool {
 		return n == a.Nth
 	default:
 		return true
+	}
+}
+
+// SetFaults replaces the active faults; with no argument it clears them.
+// Nth and Count are counted from this call on. It panics on an invalid
+// fault, a programming error in the test.
+func (s *Server) SetFaults(f ...Fault) {
+	for _, x := range f {
+		if err := x.validate(); err != nil {
+			panic("ststest: " + err.Error())
+		}
+	}
+	s.setFaults(f)
+}
+
+func (s *Server) setFaults(f []Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = make([]*activeFault, len(f))
+	for i, x := range f {
+		s.faults[i] = &activeFault{Fault: x}
+	}
+}
+
+func (s *Server) takeFault(action string) *Fault {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var hit *Fault
+	for _, f := range s.faults {
+		// Every fault counts the call, so that Nth and Count stay true to
+		// the calls each fault saw; the first that applies wins.
+		if f.take(action) && hit == nil {
+			x := f.Fault
+			hit = &x
+		}
+	}
+	return hit
+}
+
+// wait blocks for d (forever if negative) or until the client goes away or
+// the server closes. It reports whether the full time passed.
+func (s *Server) wait(r *http.Request, d time.Duration) bool {
+	var timer <-chan time.Time
+	if d >= 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		timer = t.C
+	}
+	select {
+	case <-timer:
+		return true
+	case <-r.Context().Done():
+		return false
+	case <-s.done:
+		return false
 	}
 }
