@@ -27,6 +27,13 @@ const (
 	// (mmmorris1975/aws-runas#11 and 99designs/aws-vault#263 quote the
 	// ValidationError for that case).
 	chainedMaxDuration = 3600
+	// rootMaxDuration caps the sessions of an account's root user: "Sessions
+	// for Amazon Web Services account owners are restricted to a maximum of
+	// 3600 seconds (one hour). If the duration is longer than one hour, the
+	// session for Amazon Web Services account owners defaults to one hour."
+	// (GetSessionToken API reference, DurationSeconds; GetFederationToken
+	// says the same).
+	rootMaxDuration = 3600
 )
 
 // Messages STS sends, quoted from real responses.
@@ -44,6 +51,10 @@ const (
 	msgMFAInvalidCode = "MultiFactorAuthentication failed with invalid MFA one time pass code. "
 	// aws/aws-sdk-net#1704, aws/aws-sdk-php#1876.
 	msgSessionTokenWithSession = "Cannot call GetSessionToken with session credentials"
+	// fwdcloudsec/granted#151, hashicorp/vault#4108.
+	msgFederationTokenWithSession = "Cannot call GetFederationToken with session credentials"
+	// kubeflow/testing#961, Netflix/security_monkey#1026.
+	msgRootAssumeRole = "Roles may not be assumed by root accounts."
 	// The session tag errors were recorded against AWS in localstack's
 	// tests/aws/services/sts/test_sts.snapshot.json.
 	msgDuplicateTags       = "Duplicate tag keys found. Please note that Tag keys are case insensitive."
@@ -261,6 +272,16 @@ func (s *Server) assumeRole(p *principal, params url.Values, requestID string) a
 		}
 	}
 
+	if p.isRoot() {
+		return fail(errAccessDenied(msgRootAssumeRole))
+	}
+	if p.isFederatedUser() {
+		// GetFederationToken credentials may call no STS action but
+		// GetCallerIdentity (the GetFederationToken API reference,
+		// Permissions).
+		return fail(errAccessDenied(fmt.Sprintf(
+			"User: %s is not authorized to perform: sts:AssumeRole on resource: %s", p.arn, req.roleARN)))
+	}
 	mfa := p.session != nil && p.session.mfa
 	if serial != nil && code != nil {
 		if e := s.checkMFA(p, *serial, *code, now); e != nil {
@@ -310,6 +331,7 @@ func (s *Server) assumeRole(p *principal, params url.Values, requestID string) a
 		role:           role,
 		mfa:            mfa,
 		transitiveTags: nextTransitive,
+		chained:        p.session != nil,
 	}
 	if p.session != nil {
 		sess.sourceIdentity = p.session.sourceIdentity
@@ -346,6 +368,9 @@ func (s *Server) getSessionToken(p *principal, params url.Values, requestID stri
 	minTokenSize := checkMinTokenSize(&v, params)
 	if e := v.err(); e != nil {
 		return fail(e)
+	}
+	if p.isRoot() {
+		duration = min(duration, rootMaxDuration)
 	}
 	sizing, _ := sizeSessionToken(0, false, minTokenSize) // within the maximum: checked above
 	mfa := false

@@ -7,21 +7,44 @@ import (
 	"time"
 )
 
+// The services whose calls the log records (Call.Service).
+const (
+	// ServiceSTS is AWS STS (the Query protocol at /).
+	ServiceSTS = "sts"
+	// ServiceSSO is the IAM Identity Center portal (/federation/credentials,
+	// /assignment/accounts, /assignment/roles, /logout).
+	ServiceSSO = "sso"
+	// ServiceSignin is the console federation endpoint (/federation).
+	ServiceSignin = "signin"
+)
+
 // Call is one request the emulator received, as the call log records it.
 type Call struct {
 	// Time is the emulator's credential clock when the call arrived.
 	Time time.Time `json:"time"`
-	// Action is the STS action named in the request.
+	// Service is the service called: ServiceSTS, ServiceSSO or
+	// ServiceSignin.
+	Service string `json:"service"`
+	// Action is the operation: the STS action named in the request, the
+	// portal operation (GetRoleCredentials, ListAccounts, ListAccountRoles,
+	// Logout), or the federation endpoint's Action (getSigninToken, login).
 	Action string `json:"action"`
-	// Caller is the ARN of the signing principal, or "" when the request
-	// was unsigned or its signature was not accepted.
+	// Caller is who made the call: the ARN of the signing principal for
+	// STS, the Identity Center user name behind the access token for the
+	// portal, the ARN of the session for getSigninToken and login; "" when
+	// the request was unsigned or its credentials were not accepted.
 	Caller string `json:"caller"`
 	// Params holds every request parameter except Action and Version, with
 	// the Query protocol's keys (e.g. "PolicyArns.member.1.arn",
-	// "Tags.member.1.Key"). Secrets never appear: WebIdentityToken is
-	// replaced by "<redacted>".
+	// "Tags.member.1.Key") and the portal's query keys (account_id,
+	// role_name, max_result, next_token). Secrets never appear:
+	// WebIdentityToken and the federation endpoint's Session and
+	// SigninToken are replaced by "<redacted>", and access tokens (a
+	// header) are not parameters.
 	Params map[string]string `json:"params"`
-	// Error is the STS error code of the answer, "" on success.
+	// Error is the error code of the answer ("" on success): STS's code, the
+	// portal's exception name, or the federation endpoint's (see
+	// docs/ststest.md).
 	Error string `json:"error"`
 	// Fault is the kind of the fault applied to the call, if any.
 	Fault string `json:"fault,omitempty"`

@@ -24,14 +24,22 @@ const (
 	// FaultHang accepts the request and never answers, until the client
 	// gives up or the server closes.
 	FaultHang = "hang"
+	// FaultIDPCommunication answers AssumeRoleWithWebIdentity with HTTP 400
+	// IDPCommunicationError without processing: what STS answers when it
+	// cannot reach the identity provider to verify the token. It applies to
+	// AssumeRoleWithWebIdentity calls only.
+	FaultIDPCommunication = "idp-communication"
 )
 
 // Fault makes the emulator misbehave on chosen calls, so that tests see how
-// a client copes with a slow, failing or broken STS.
+// a client copes with a slow, failing or broken STS or SSO portal.
 type Fault struct {
-	// Action is the STS action the fault applies to; "" means every action.
+	// Action is the STS action or portal operation the fault applies to;
+	// "" means every one (for idp-communication: every
+	// AssumeRoleWithWebIdentity call).
 	Action string `json:"action"`
-	// Kind is one of latency, internal, throttle, drop, truncate, hang.
+	// Kind is one of latency, internal, throttle, drop, truncate, hang,
+	// idp-communication.
 	Kind string `json:"kind"`
 	// Latency is the delay of a latency fault. In JSON it is a Go duration
 	// string such as "200ms".
@@ -85,8 +93,12 @@ func (f Fault) validate() error {
 			return fmt.Errorf("fault %s: a latency fault needs a positive latency", f.Kind)
 		}
 	case FaultInternal, FaultThrottle, FaultDrop, FaultTruncate, FaultHang:
+	case FaultIDPCommunication:
+		if f.Action != "" && f.Action != actionWebIdentity {
+			return fmt.Errorf("fault %s: applies to %s only, not %s", f.Kind, actionWebIdentity, f.Action)
+		}
 	default:
-		return fmt.Errorf("fault kind %q: want latency, internal, throttle, drop, truncate or hang", f.Kind)
+		return fmt.Errorf("fault kind %q: want latency, internal, throttle, drop, truncate, hang or idp-communication", f.Kind)
 	}
 	if f.Nth < 0 || f.Count < 0 {
 		return fmt.Errorf("fault %s: nth and count cannot be negative", f.Kind)
@@ -104,6 +116,9 @@ type activeFault struct {
 // fault applies to it.
 func (a *activeFault) take(action string) bool {
 	if a.Action != "" && a.Action != action {
+		return false
+	}
+	if a.Kind == FaultIDPCommunication && action != actionWebIdentity {
 		return false
 	}
 	a.seen++

@@ -41,6 +41,17 @@ func errAccessDenied(msg string) *apiError {
 	return &apiError{http.StatusForbidden, "AccessDenied", msg}
 }
 
+// actionWebIdentity is the one STS action answered without a signature.
+const actionWebIdentity = "AssumeRoleWithWebIdentity"
+
+// errIDPCommunication is STS's answer when it cannot reach the identity
+// provider to verify a web identity token: 400 IDPCommunicationError (the
+// AssumeRoleWithWebIdentity API reference, Errors). No response STS sent
+// with this code has been published; the message is the API reference's
+// description of the error.
+var errIDPCommunication = &apiError{http.StatusBadRequest, "IDPCommunicationError",
+	"The request could not be fulfilled because the identity provider (IDP) that was asked to verify the incoming identity token could not be reached. This is often a transient error caused by network conditions. Retry the request a limited number of times so that you don't exceed the request rate. If the error persists, the identity provider might be down or not responding."}
+
 func errInvalidParameterValue(msg string) *apiError {
 	return &apiError{http.StatusBadRequest, "InvalidParameterValue", msg}
 }

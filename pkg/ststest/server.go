@@ -11,7 +11,8 @@ import (
 	"github.com/rolecall/rolecall/pkg/ststest/oidc"
 )
 
-// Server is a running STS emulator.
+// Server is a running emulator of STS, the IAM Identity Center portal and
+// the console federation endpoint.
 type Server struct {
 	// Immutable after construction.
 	cfg        Config
@@ -20,6 +21,8 @@ type Server struct {
 	roles      map[string]*roleEntry
 	mfa        map[string]MFADevice
 	oidc       *oidc.Set
+	accounts   map[string]Account
+	sso        *ssoDirectory // nil without an Identity Center instance
 	handler    http.Handler
 
 	listener net.Listener
@@ -36,6 +39,8 @@ type Server struct {
 	callsSignal chan struct{} // closed and replaced whenever the call log changes
 	faults      []*activeFault
 	usedTOTP    map[string]int64 // serial → last accepted time step
+	ssoTokens   map[string]*ssoToken
+	signin      signinState
 }
 
 type accessKey struct {
@@ -59,6 +64,12 @@ func New(cfg Config) (*Server, error) {
 		callsSignal: make(chan struct{}),
 		sessions:    map[string]*session{},
 		usedTOTP:    map[string]int64{},
+		accounts:    map[string]Account{},
+		ssoTokens:   map[string]*ssoToken{},
+		signin:      newSigninState(),
+	}
+	for _, a := range cfg.Accounts {
+		s.accounts[a.ID] = a
 	}
 	for _, u := range cfg.Users {
 		e := newUserEntry(u)
@@ -82,6 +93,14 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("ststest oidc providers: %w", err)
 	}
 	s.oidc = set
+	if cfg.SSO != nil {
+		s.sso = newSSODirectory(*cfg.SSO)
+		for _, u := range s.sso.users {
+			if u.configuredToken != "" {
+				s.ssoTokens[u.configuredToken] = &ssoToken{user: u}
+			}
+		}
+	}
 	s.setFaults(cfg.Faults)
 	s.handler = s.newHandler()
 	return s, nil

@@ -13,22 +13,65 @@ import (
 type answer struct {
 	status int
 	body   []byte
+	header http.Header // set on the answer besides the usual headers
 	caller string
 	err    string
 }
 
+// wireFormat is how a service shapes its answers: STS's XML (stsFormat) or
+// the SSO portal's JSON (portalFormat).
+type wireFormat interface {
+	contentType() string
+	// errorAnswer renders an error as the service sends it.
+	errorAnswer(e *apiError, requestID, caller string) answer
+	// faultError is the service's own error for an internal, throttle or
+	// IDP communication fault.
+	faultError(kind string) *apiError
+}
+
+// stsFormat is the AWS Query protocol's answers: XML in STS's namespace.
+type stsFormat struct{}
+
+func (stsFormat) contentType() string { return "text/xml" }
+
+func (stsFormat) errorAnswer(e *apiError, requestID, caller string) answer {
+	return failure(e, requestID, caller)
+}
+
+func (stsFormat) faultError(kind string) *apiError {
+	switch kind {
+	case FaultThrottle:
+		return &apiError{http.StatusBadRequest, "Throttling", "Rate exceeded"}
+	case FaultIDPCommunication:
+		return errIDPCommunication
+	default:
+		return &apiError{http.StatusInternalServerError, "InternalFailure",
+			"The request processing has failed because of an unknown error, exception or failure."}
+	}
+}
+
 // serveSTS answers an STS Query-protocol request.
 func (s *Server) serveSTS(w http.ResponseWriter, r *http.Request) {
-	requestID := newRequestID()
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {
 		return
 	}
 	params, perr := requestParams(r, body)
-	action := params.Get("Action")
-	call := Call{Time: s.Now(), Action: action, Params: logParams(params)}
+	call := Call{Service: ServiceSTS, Action: params.Get("Action"), Params: logParams(params)}
+	s.serveCall(w, r, stsFormat{}, call, func(requestID string) answer {
+		if perr != nil {
+			return failure(perr, requestID, "")
+		}
+		return s.dispatch(r, body, params, requestID)
+	})
+}
 
-	if fault := s.takeFault(action); fault != nil {
+// serveCall applies the faults that match the call, has process answer it
+// unless a fault answered first, records the call and writes the answer.
+func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, f wireFormat, call Call, process func(requestID string) answer) {
+	requestID := newRequestID()
+	call.Time = s.Now()
+	if fault := s.takeFault(call.Action); fault != nil {
 		call.Fault = fault.Kind
 		switch fault.Kind {
 		case FaultLatency:
@@ -36,18 +79,11 @@ func (s *Server) serveSTS(w http.ResponseWriter, r *http.Request) {
 				s.record(call)
 				abortConnection()
 			}
-		case FaultInternal:
-			e := &apiError{http.StatusInternalServerError, "InternalFailure",
-				"The request processing has failed because of an unknown error, exception or failure."}
-			call.Error = e.Code
+		case FaultInternal, FaultThrottle, FaultIDPCommunication:
+			a := f.errorAnswer(f.faultError(fault.Kind), requestID, "")
+			call.Error = a.err
 			s.record(call)
-			s.write(w, requestID, e.Status, errorBody(e, requestID))
-			return
-		case FaultThrottle:
-			e := &apiError{http.StatusBadRequest, "Throttling", "Rate exceeded"}
-			call.Error = e.Code
-			s.record(call)
-			s.write(w, requestID, e.Status, errorBody(e, requestID))
+			s.write(w, f, requestID, a)
 			return
 		case FaultDrop:
 			s.record(call)
@@ -60,19 +96,14 @@ func (s *Server) serveSTS(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	var a answer
-	if perr != nil {
-		a = failure(perr, requestID, "")
-	} else {
-		a = s.dispatch(r, body, params, requestID)
-	}
+	a := process(requestID)
 	call.Caller, call.Error = a.caller, a.err
 	s.record(call)
 	if call.Fault == FaultTruncate {
-		s.writeTruncated(w, requestID, a.status, a.body)
+		s.writeTruncated(w, f, requestID, a)
 		return
 	}
-	s.write(w, requestID, a.status, a.body)
+	s.write(w, f, requestID, a)
 }
 
 // requestParams reads the Query-protocol parameters: the form body of a POST
@@ -112,11 +143,12 @@ func (s *Server) dispatch(r *http.Request, body []byte, params url.Values, reque
 			fmt.Sprintf("Could not find operation %s for version %s", action, v)}, requestID, "")
 	}
 	handlers := map[string]func(*principal, url.Values, string) answer{
-		"AssumeRole":        s.assumeRole,
-		"GetSessionToken":   s.getSessionToken,
-		"GetCallerIdentity": s.getCallerIdentity,
+		"AssumeRole":         s.assumeRole,
+		"GetSessionToken":    s.getSessionToken,
+		"GetCallerIdentity":  s.getCallerIdentity,
+		"GetFederationToken": s.getFederationToken,
 	}
-	if action == "AssumeRoleWithWebIdentity" {
+	if action == actionWebIdentity {
 		// Called with a token from the identity provider, not with AWS
 		// credentials: STS does not need it signed.
 		return s.assumeRoleWithWebIdentity(params, requestID)

@@ -38,6 +38,9 @@ var (
 	rePolicy      = regexp.MustCompile(`^[\t\n\r\x{20}-\x{FF}]+$`)
 	reTagKey      = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]+$`)
 	reTagValue    = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
+	// A permission set's name: 1 to 32 of [\w+=,.@-] (the SSO admin API
+	// reference, CreatePermissionSet, Name).
+	rePermissionSetName = regexp.MustCompile(`^[\w+=,.@-]{1,32}$`)
 )
 
 // violations collects model-constraint failures the way STS reports them: all

@@ -9,29 +9,34 @@ import (
 	"strconv"
 )
 
-func (s *Server) headers(w http.ResponseWriter, requestID string) {
+func (s *Server) headers(w http.ResponseWriter, f wireFormat, requestID string, a answer) {
 	h := w.Header()
-	h.Set("Content-Type", "text/xml")
+	h.Set("Content-Type", f.contentType())
 	h.Set("X-Amzn-Requestid", requestID)
-	// STS sends Date on every answer; the SDKs derive their clock skew
+	// AWS sends Date on every answer; the SDKs derive their clock skew
 	// correction from it.
 	h.Set("Date", s.requestNow().UTC().Format(http.TimeFormat))
+	for k, vs := range a.header {
+		h[k] = vs
+	}
 }
 
-func (s *Server) write(w http.ResponseWriter, requestID string, status int, body []byte) {
-	s.headers(w, requestID)
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
+func (s *Server) write(w http.ResponseWriter, f wireFormat, requestID string, a answer) {
+	s.headers(w, f, requestID, a)
+	w.Header().Set("Content-Length", strconv.Itoa(len(a.body)))
+	w.WriteHeader(a.status)
+	_, _ = w.Write(a.body)
 }
 
 // writeTruncated sends the headers with the full Content-Length but only half
 // of the body, then closes the connection: what a client sees when a
 // connection breaks mid-answer.
-func (s *Server) writeTruncated(w http.ResponseWriter, requestID string, status int, body []byte) {
+func (s *Server) writeTruncated(w http.ResponseWriter, f wireFormat, requestID string, a answer) {
+	half := a
+	half.body = a.body[:len(a.body)/2]
 	hj, ok := w.(http.Hijacker)
 	if !ok {
-		s.write(w, requestID, status, body[:len(body)/2])
+		s.write(w, f, requestID, half)
 		return
 	}
 	conn, buf, err := hj.Hijack()
@@ -39,8 +44,8 @@ func (s *Server) writeTruncated(w http.ResponseWriter, requestID string, status 
 		return
 	}
 	defer func() { _ = conn.Close() }()
-	s.headers(w, requestID)
-	writeRawResponse(buf, status, w.Header(), len(body), body[:len(body)/2])
+	s.headers(w, f, requestID, a)
+	writeRawResponse(buf, a.status, w.Header(), len(a.body), half.body)
 }
 
 func writeRawResponse(buf *bufio.ReadWriter, status int, h http.Header, contentLength int, body []byte) {
