@@ -51,16 +51,22 @@ const (
 
 // Why the federation endpoint refused a request: the call log's error.
 const (
-	signinInvalidSession        = "InvalidSession"            // Session missing, not the JSON, or credentials the emulator did not issue
-	signinExpiredSession        = "ExpiredSession"            // the credentials have expired
-	signinUnsupportedSession    = "UnsupportedCredentials"    // GetSessionToken credentials, which cannot sign in
-	signinInvalidDuration       = "InvalidSessionDuration"    // SessionDuration not a number in 900–43200
-	signinDurationNotAllowed    = "SessionDurationNotAllowed" // SessionDuration with a chained role or federated user session
-	signinInvalidToken          = "InvalidSigninToken"        // SigninToken missing or unknown
-	signinExpiredToken          = "ExpiredSigninToken"        // SigninToken older than 15 minutes
-	signinUsedToken             = "UsedSigninToken"           // SigninToken already spent
-	signinInvalidDestination    = "InvalidDestination"        // Destination missing or not an http(s) URL
-	signinInvalidAction         = "InvalidAction"             // Action neither getSigninToken nor login
+	signinInvalidSession     = "InvalidSession"            // Session missing, not the JSON, or credentials the emulator did not issue
+	signinExpiredSession     = "ExpiredSession"            // the credentials have expired
+	signinUnsupportedSession = "UnsupportedCredentials"    // GetSessionToken credentials, which cannot sign in
+	signinInvalidDuration    = "InvalidSessionDuration"    // SessionDuration not a number in 900–43200
+	signinDurationNotAllowed = "SessionDurationNotAllowed" // SessionDuration with a chained role or federated user session
+	signinInvalidToken       = "InvalidSigninToken"        // SigninToken missing or unknown
+	signinExpiredToken       = "ExpiredSigninToken"        // SigninToken older than 15 minutes
+	signinUsedToken          = "UsedSigninToken"           // SigninToken already spent
+	signinInvalidDestination = "InvalidDestination"        // Destination missing or not an http(s) URL
+	signinInvalidAction      = "InvalidAction"             // Action neither getSigninToken nor login
+)
+
+// The page the real endpoint shows for credentials it will not take.
+//
+//nolint:gosec // an error page's words, not credentials
+const (
 	msgInvalidCredentialsParam  = "Invalid credentials parameter"
 	msgInvalidCredentialsDetail = "The request sent by the client was syntactically incorrect."
 )
@@ -138,8 +144,11 @@ func (s *Server) serveFederation(w http.ResponseWriter, r *http.Request) {
 		if refusal == nil {
 			s.mu.Unlock()
 			s.record(call)
-			http.SetCookie(w, &http.Cookie{Name: consoleCookie, Value: cookie, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
-			http.Redirect(w, r, destination, http.StatusFound)
+			// Not Secure: the emulator serves plain HTTP on loopback.
+			http.SetCookie(w, &http.Cookie{Name: consoleCookie, Value: cookie, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode}) //nolint:gosec // see above
+			// Redirecting to Destination is the login action's job; it is
+			// checked to be an http(s) URL.
+			http.Redirect(w, r, destination, http.StatusFound) //nolint:gosec // see above
 			return
 		}
 	default:

@@ -159,21 +159,27 @@ func TestFederationSignInSessions(t *testing.T) {
 		identity string // on the console page
 	}{
 		{
-			name:     "role session",
-			creds:    func(t *testing.T, s *ststest.Server) *types.Credentials { return assumeRoleNamed(t, alice(t, s), "demo", "web").Credentials },
+			name: "role session",
+			creds: func(t *testing.T, s *ststest.Server) *types.Credentials {
+				return assumeRoleNamed(t, alice(t, s), "demo", "web").Credentials
+			},
 			wantOK:   true,
 			identity: "assumed-role/demo/web",
 		},
 		{
-			name:     "role session with a 15-minute console",
-			creds:    func(t *testing.T, s *ststest.Server) *types.Credentials { return assumeRoleNamed(t, alice(t, s), "demo", "web").Credentials },
+			name: "role session with a 15-minute console",
+			creds: func(t *testing.T, s *ststest.Server) *types.Credentials {
+				return assumeRoleNamed(t, alice(t, s), "demo", "web").Credentials
+			},
 			duration: "900",
 			wantOK:   true,
 			identity: "assumed-role/demo/web",
 		},
 		{
-			name:     "SessionDuration out of range",
-			creds:    func(t *testing.T, s *ststest.Server) *types.Credentials { return assumeRoleNamed(t, alice(t, s), "demo", "web").Credentials },
+			name: "SessionDuration out of range",
+			creds: func(t *testing.T, s *ststest.Server) *types.Credentials {
+				return assumeRoleNamed(t, alice(t, s), "demo", "web").Credentials
+			},
 			duration: "43201",
 			code:     "InvalidSessionDuration",
 		},

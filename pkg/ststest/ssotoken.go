@@ -2,7 +2,7 @@ package ststest
 
 import (
 	"crypto/rand"
-	"crypto/sha1"
+	"crypto/sha1" //nolint:gosec // the AWS CLI names its token cache files by SHA-1
 	"encoding/base64"
 	"encoding/hex"
 	"net/http"
