@@ -210,3 +210,62 @@ func TestPrintDemoConfig(t *testing.T) {
 		t.Errorf("printed configuration differs from DemoConfig")
 	}
 }
+
+// TestProgramServesThePortalAndFaults drives the program's Identity Center
+// portal with a token from the admin path, and an idp-communication fault
+// set through the control endpoint.
+func TestProgramServesThePortalAndFaults(t *testing.T) {
+	url := startProgram(t)
+
+	status, body := call(t, http.MethodPost, url+"/_ststest/sso-token?user="+ststest.DemoSSOUser+"&ttl=1h", "")
+	var entry ststest.SSOTokenCacheEntry
+	if err := json.Unmarshal([]byte(body), &entry); status != http.StatusOK || err != nil || entry.AccessToken == "" ||
+		entry.StartURL != ststest.DemoSSOStartURL || entry.Region != ststest.DemoSSORegion {
+		t.Fatalf("sso-token: %d %s", status, body)
+	}
+	if _, err := time.Parse(time.RFC3339, entry.ExpiresAt); err != nil {
+		t.Errorf("expiresAt %q: %v", entry.ExpiresAt, err)
+	}
+	if status, _ := call(t, http.MethodPost, url+"/_ststest/sso-token?user=nobody", ""); status != http.StatusNotFound {
+		t.Errorf("sso-token for nobody: %d, want 404", status)
+	}
+
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet,
+		url+"/federation/credentials?account_id="+ststest.DemoAccount+"&role_name=ReadOnlyAccess", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("x-amz-sso_bearer_token", entry.AccessToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var creds struct {
+		RoleCredentials struct {
+			AccessKeyID string `json:"accessKeyId"`
+			Expiration  int64  `json:"expiration"`
+		} `json:"roleCredentials"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&creds)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || err != nil || !strings.HasPrefix(creds.RoleCredentials.AccessKeyID, "ASIA") {
+		t.Fatalf("GetRoleCredentials: %d %v %+v", resp.StatusCode, err, creds)
+	}
+
+	if status, body := call(t, http.MethodPost, url+"/_ststest/faults", `[{"action":"AssumeRole","kind":"idp-communication"}]`); status != http.StatusBadRequest {
+		t.Errorf("idp-communication on AssumeRole: %d %s, want 400", status, body)
+	}
+	if status, _ := call(t, http.MethodPost, url+"/_ststest/faults", `[{"action":"AssumeRoleWithWebIdentity","kind":"idp-communication","count":1}]`); status != http.StatusNoContent {
+		t.Fatalf("set the idp-communication fault: %d", status)
+	}
+	form := "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=" + ststest.DemoRoleARN("ci-deploy") +
+		"&RoleSessionName=run-1&WebIdentityToken=not.a.jwt"
+	status, body = call(t, http.MethodPost, url+"/", form)
+	if status != http.StatusBadRequest || !strings.Contains(body, "<Code>IDPCommunicationError</Code>") || !strings.Contains(body, "<Type>Sender</Type>") {
+		t.Errorf("faulted call: %d %s", status, body)
+	}
+	// Count 1: the next call is verified, and the token is refused.
+	if status, body = call(t, http.MethodPost, url+"/", form); !strings.Contains(body, "<Code>InvalidIdentityToken</Code>") {
+		t.Errorf("call after the fault: %d %s", status, body)
+	}
+}

@@ -27,6 +27,13 @@ const (
 	// (mmmorris1975/aws-runas#11 and 99designs/aws-vault#263 quote the
 	// ValidationError for that case).
 	chainedMaxDuration = 3600
+	// rootMaxDuration caps the sessions of an account's root user: "Sessions
+	// for Amazon Web Services account owners are restricted to a maximum of
+	// 3600 seconds (one hour). If the duration is longer than one hour, the
+	// session for Amazon Web Services account owners defaults to one hour."
+	// (GetSessionToken API reference, DurationSeconds; GetFederationToken
+	// says the same).
+	rootMaxDuration = 3600
 )
 
 // Messages STS sends, quoted from real responses.
@@ -44,6 +51,10 @@ const (
 	msgMFAInvalidCode = "MultiFactorAuthentication failed with invalid MFA one time pass code. "
 	// aws/aws-sdk-net#1704, aws/aws-sdk-php#1876.
 	msgSessionTokenWithSession = "Cannot call GetSessionToken with session credentials"
+	// fwdcloudsec/granted#151, hashicorp/vault#4108.
+	msgFederationTokenWithSession = "Cannot call GetFederationToken with session credentials"
+	// kubeflow/testing#961, Netflix/security_monkey#1026.
+	msgRootAssumeRole = "Roles may not be assumed by root accounts."
 	// The session tag errors were recorded against AWS in localstack's
 	// tests/aws/services/sts/test_sts.snapshot.json.
 	msgDuplicateTags       = "Duplicate tag keys found. Please note that Tag keys are case insensitive."
@@ -69,7 +80,7 @@ type roleRequest struct {
 
 // sessionTokenSizing plans the token of a role session carrying req's
 // session policies and the given tags.
-func (req roleRequest) sessionTokenSizing(tags []tag) (tokenSizing, *stsError) {
+func (req roleRequest) sessionTokenSizing(tags []tag) (tokenSizing, *apiError) {
 	hasPacked := req.policySet || len(req.policyARNs) > 0 || len(tags) > 0
 	packed := 0
 	if hasPacked {
@@ -79,7 +90,7 @@ func (req roleRequest) sessionTokenSizing(tags []tag) (tokenSizing, *stsError) {
 }
 
 // checkRoleRequest validates the parameters common to both role actions.
-func checkRoleRequest(v *violations, params url.Values) (roleRequest, *stsError) {
+func checkRoleRequest(v *violations, params url.Values) (roleRequest, *apiError) {
 	var req roleRequest
 	roleARN := optional(params, "RoleArn")
 	v.checkString("roleArn", roleARN, true, 20, 2048, patternARN, reARN, false)
@@ -126,7 +137,7 @@ func describeList(format string, items []string) string {
 // checkRoleARN rejects a RoleArn that passes the model's constraints but is
 // no ARN, with STS's message ("nothing-valid-in-here is invalid", recorded
 // against AWS in localstack's test_sts.snapshot.json).
-func checkRoleARN(s string) *stsError {
+func checkRoleARN(s string) *apiError {
 	a, err := arn.Parse(s)
 	if err != nil || a.Partition == "" || a.Service == "" || a.Resource == "" {
 		return errValidation(s + " is invalid")
@@ -136,7 +147,7 @@ func checkRoleARN(s string) *stsError {
 
 // checkTags validates session tags and transitive tag keys, model
 // constraints into v and STS's semantic checks as the returned error.
-func checkTags(v *violations, tags []tag, transitive []string, inherited map[string]tag) *stsError {
+func checkTags(v *violations, tags []tag, transitive []string, inherited map[string]tag) *apiError {
 	if len(tags) > 50 {
 		items := make([]string, len(tags))
 		for i, t := range tags {
@@ -178,7 +189,7 @@ func checkTags(v *violations, tags []tag, transitive []string, inherited map[str
 
 // checkMFA verifies an MFA serial and code for the caller, and uses the code
 // up: a code is accepted once per device.
-func (s *Server) checkMFA(p *principal, serial, code string, now time.Time) *stsError {
+func (s *Server) checkMFA(p *principal, serial, code string, now time.Time) *apiError {
 	d, ok := s.mfa[serial]
 	if !ok || p.user == nil || p.isRoleSession() || d.User != p.user.arn {
 		return errAccessDenied(msgMFAUnknownDevice)
@@ -232,7 +243,7 @@ func (s *Server) assumeRole(p *principal, params url.Values, requestID string) a
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.nowLocked()
-	fail := func(e *stsError) answer { return failure(e, requestID, p.arn) }
+	fail := func(e *apiError) answer { return failure(e, requestID, p.arn) }
 
 	var v violations
 	req, policyErr := checkRoleRequest(&v, params)
@@ -255,12 +266,22 @@ func (s *Server) assumeRole(p *principal, params url.Values, requestID string) a
 	if e := v.err(); e != nil {
 		return fail(e)
 	}
-	for _, e := range []*stsError{policyErr, tagErr, checkRoleARN(req.roleARN)} {
+	for _, e := range []*apiError{policyErr, tagErr, checkRoleARN(req.roleARN)} {
 		if e != nil {
 			return fail(e)
 		}
 	}
 
+	if p.isRoot() {
+		return fail(errAccessDenied(msgRootAssumeRole))
+	}
+	if p.isFederatedUser() {
+		// GetFederationToken credentials may call no STS action but
+		// GetCallerIdentity (the GetFederationToken API reference,
+		// Permissions).
+		return fail(errAccessDenied(fmt.Sprintf(
+			"User: %s is not authorized to perform: sts:AssumeRole on resource: %s", p.arn, req.roleARN)))
+	}
 	mfa := p.session != nil && p.session.mfa
 	if serial != nil && code != nil {
 		if e := s.checkMFA(p, *serial, *code, now); e != nil {
@@ -310,6 +331,7 @@ func (s *Server) assumeRole(p *principal, params url.Values, requestID string) a
 		role:           role,
 		mfa:            mfa,
 		transitiveTags: nextTransitive,
+		chained:        p.session != nil,
 	}
 	if p.session != nil {
 		sess.sourceIdentity = p.session.sourceIdentity
@@ -332,7 +354,7 @@ func (s *Server) getSessionToken(p *principal, params url.Values, requestID stri
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.nowLocked()
-	fail := func(e *stsError) answer { return failure(e, requestID, p.arn) }
+	fail := func(e *apiError) answer { return failure(e, requestID, p.arn) }
 
 	if p.session != nil {
 		return fail(errAccessDenied(msgSessionTokenWithSession))
@@ -346,6 +368,9 @@ func (s *Server) getSessionToken(p *principal, params url.Values, requestID stri
 	minTokenSize := checkMinTokenSize(&v, params)
 	if e := v.err(); e != nil {
 		return fail(e)
+	}
+	if p.isRoot() {
+		duration = min(duration, rootMaxDuration)
 	}
 	sizing, _ := sizeSessionToken(0, false, minTokenSize) // within the maximum: checked above
 	mfa := false
@@ -387,7 +412,7 @@ func (s *Server) assumeRoleWithWebIdentity(params url.Values, requestID string) 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.nowLocked()
-	fail := func(e *stsError) answer { return failure(e, requestID, "") }
+	fail := func(e *apiError) answer { return failure(e, requestID, "") }
 
 	var v violations
 	req, policyErr := checkRoleRequest(&v, params)
@@ -397,7 +422,7 @@ func (s *Server) assumeRoleWithWebIdentity(params url.Values, requestID string) 
 	if e := v.err(); e != nil {
 		return fail(e)
 	}
-	for _, e := range []*stsError{policyErr, checkRoleARN(req.roleARN)} {
+	for _, e := range []*apiError{policyErr, checkRoleARN(req.roleARN)} {
 		if e != nil {
 			return fail(e)
 		}
@@ -409,7 +434,7 @@ func (s *Server) assumeRoleWithWebIdentity(params url.Values, requestID string) 
 		if !ok {
 			status = http.StatusBadRequest
 		}
-		return fail(&stsError{status, tokenErr.Code, tokenErr.Message})
+		return fail(&apiError{status, tokenErr.Code, tokenErr.Message})
 	}
 	role := s.roles[req.roleARN]
 	audience, ok := webIdentityTrusted(role, claims)

@@ -27,6 +27,19 @@ const (
 	DemoMFASecret          = "JBSWY3DPEHPK3PXP"
 	DemoGitHubIssuer       = "https://token.actions.githubusercontent.com"
 	DemoGitHubRequestToken = "ststest-github-request-token"
+
+	// DemoSandboxAccount is the demo's second account, reached only
+	// through IAM Identity Center.
+	DemoSandboxAccount = "210987654321"
+	// DemoSSOStartURL and DemoSSORegion are the demo Identity Center
+	// instance's AWS access portal URL and region (a profile's
+	// sso_start_url and sso_region).
+	DemoSSOStartURL = "https://d-ststest00.awsapps.com/start"
+	DemoSSORegion   = "us-east-1"
+	// DemoSSOUser is the demo Identity Center user; DemoSSOAccessToken is
+	// an access token of hers that the portal accepts from the start.
+	DemoSSOUser        = "alice@example.com"
+	DemoSSOAccessToken = "ststest-sso-access-token-alice"
 )
 
 // DemoRoleARN returns the ARN of the demo account's role with that name.
@@ -45,6 +58,7 @@ type Config struct {
 	Roles         []Role         `json:"roles"`
 	OIDCProviders []OIDCProvider `json:"oidc_providers,omitempty"`
 	GitHub        *GitHub        `json:"github,omitempty"`
+	SSO           *SSO           `json:"sso,omitempty"`
 	Faults        []Fault        `json:"faults,omitempty"`
 }
 
@@ -52,9 +66,14 @@ type Config struct {
 // to a listed account.
 type Account struct {
 	ID string `json:"id"`
+	// Name and Email are what the SSO portal's ListAccounts reports
+	// (accountName, emailAddress).
+	Name  string `json:"name,omitempty"`
+	Email string `json:"email,omitempty"`
 }
 
-// User is an IAM user with long-term access keys.
+// User is an IAM user with long-term access keys, or the account's root
+// user when ARN is arn:aws:iam::ACCOUNT:root.
 type User struct {
 	ARN string `json:"arn"`
 	// ID is the user's unique ID (AIDA…) as GetCallerIdentity reports it;
@@ -132,12 +151,61 @@ type GitHub struct {
 	Ref          string `json:"ref"`
 }
 
+// SSO is an IAM Identity Center instance, served by the emulator's portal
+// (GetRoleCredentials, ListAccounts, ListAccountRoles, Logout).
+type SSO struct {
+	// StartURL is the AWS access portal URL (sso_start_url): an https URL.
+	// The AWS CLI names a legacy profile's token cache file after it.
+	StartURL string `json:"start_url"`
+	// Region is the instance's region (sso_region).
+	Region         string          `json:"region"`
+	PermissionSets []PermissionSet `json:"permission_sets"`
+	Users          []SSOUser       `json:"users"`
+}
+
+// PermissionSet is an Identity Center permission set. Assigned to a user in
+// an account, it is an IAM role there named
+// aws-reserved/sso.amazonaws.com/AWSReservedSSO_NAME_SUFFIX, and its name is
+// the role_name GetRoleCredentials takes.
+type PermissionSet struct {
+	// Name is 1 to 32 characters of [\w+=,.@-].
+	Name string `json:"name"`
+	// SessionDuration in seconds, 3600 to 43200; 0 means Identity Center's
+	// default of 3600. GetRoleCredentials issues credentials for this long.
+	SessionDuration int `json:"session_duration,omitempty"`
+}
+
+// SSOUser is an Identity Center user and the permission sets assigned to
+// her in accounts.
+type SSOUser struct {
+	// UserName is the session name of her role sessions
+	// (assumed-role/AWSReservedSSO_…/USERNAME): 2 to 64 characters of
+	// [\w+=,.@-], often an email address.
+	UserName string `json:"user_name"`
+	// AccessToken, if set, is a portal access token of hers accepted from
+	// the start, until Logout. Tests mint others with IssueSSOToken.
+	AccessToken string          `json:"access_token,omitempty"`
+	Assignments []SSOAssignment `json:"assignments"`
+}
+
+// SSOAssignment gives a user a permission set in an account.
+type SSOAssignment struct {
+	AccountID     string `json:"account_id"`
+	PermissionSet string `json:"permission_set"`
+}
+
 // DemoConfig returns the fixed demo configuration: account 123456789012, user
-// alice with AWS's documentation example keys and an MFA device, and the roles
-// demo, needs-mfa, needs-external-id, chained and ci-deploy.
+// alice with AWS's documentation example keys and an MFA device, the roles
+// demo, needs-mfa, needs-external-id, chained and ci-deploy, and an Identity
+// Center instance where alice@example.com has AdministratorAccess and
+// ReadOnlyAccess in 123456789012 and ReadOnlyAccess in the sandbox account
+// 210987654321.
 func DemoConfig() Config {
 	return Config{
-		Accounts: []Account{{ID: DemoAccount}},
+		Accounts: []Account{
+			{ID: DemoAccount, Name: "demo", Email: "aws-demo@example.com"},
+			{ID: DemoSandboxAccount, Name: "sandbox", Email: "aws-sandbox@example.com"},
+		},
 		Users: []User{{
 			ARN:        DemoUserARN,
 			AccessKeys: []AccessKey{{AccessKeyID: DemoAccessKeyID, SecretAccessKey: DemoSecretAccessKey}},
@@ -160,6 +228,23 @@ func DemoConfig() Config {
 			RequestToken: DemoGitHubRequestToken,
 			Repository:   "example/app",
 			Ref:          "refs/heads/main",
+		},
+		SSO: &SSO{
+			StartURL: DemoSSOStartURL,
+			Region:   DemoSSORegion,
+			PermissionSets: []PermissionSet{
+				{Name: "AdministratorAccess", SessionDuration: 28800},
+				{Name: "ReadOnlyAccess"},
+			},
+			Users: []SSOUser{{
+				UserName:    DemoSSOUser,
+				AccessToken: DemoSSOAccessToken,
+				Assignments: []SSOAssignment{
+					{AccountID: DemoAccount, PermissionSet: "AdministratorAccess"},
+					{AccountID: DemoAccount, PermissionSet: "ReadOnlyAccess"},
+					{AccountID: DemoSandboxAccount, PermissionSet: "ReadOnlyAccess"},
+				},
+			}},
 		},
 	}
 }
@@ -209,7 +294,13 @@ func (c Config) Validate() error {
 	users := map[string]bool{}
 	keys := map[string]bool{}
 	for _, u := range c.Users {
-		checkARN("user", u.ARN, "iam", "user/")
+		if a, err := arn.Parse(u.ARN); err == nil && a.Service == "iam" && a.Resource == "root" {
+			if !accounts[a.AccountID] {
+				errs = append(errs, fmt.Errorf("user %q: account %s is not in accounts", u.ARN, a.AccountID))
+			}
+		} else {
+			checkARN("user", u.ARN, "iam", "user/")
+		}
 		users[u.ARN] = true
 		for _, k := range u.AccessKeys {
 			if len(k.AccessKeyID) < 16 || k.SecretAccessKey == "" {
@@ -275,6 +366,9 @@ func (c Config) Validate() error {
 			errs = append(errs, errors.New("github: request_token, repository (OWNER/REPO) and ref are required"))
 		}
 	}
+	if c.SSO != nil {
+		errs = append(errs, c.SSO.validate(accounts)...)
+	}
 	for _, f := range c.Faults {
 		if err := f.validate(); err != nil {
 			errs = append(errs, err)
@@ -293,4 +387,54 @@ func isAccountID(s string) bool {
 		}
 	}
 	return true
+}
+
+// validate checks an Identity Center instance against the listed accounts.
+func (c *SSO) validate(accounts map[string]bool) []error {
+	var errs []error
+	if !strings.HasPrefix(c.StartURL, "https://") {
+		errs = append(errs, fmt.Errorf("sso: start_url %q is not an https URL", c.StartURL))
+	}
+	if c.Region == "" {
+		errs = append(errs, errors.New("sso: region is required"))
+	}
+	sets := map[string]bool{}
+	for _, p := range c.PermissionSets {
+		if !rePermissionSetName.MatchString(p.Name) {
+			errs = append(errs, fmt.Errorf("sso: permission set %q: want 1 to 32 characters of [\\w+=,.@-]", p.Name))
+		}
+		if sets[p.Name] {
+			errs = append(errs, fmt.Errorf("sso: permission set %s is listed twice", p.Name))
+		}
+		sets[p.Name] = true
+		if p.SessionDuration != 0 && (p.SessionDuration < 3600 || p.SessionDuration > 43200) {
+			errs = append(errs, fmt.Errorf("sso: permission set %s: session_duration %d is outside 3600 to 43200", p.Name, p.SessionDuration))
+		}
+	}
+	users := map[string]bool{}
+	tokens := map[string]bool{}
+	for _, u := range c.Users {
+		if n := len(u.UserName); n < 2 || n > 64 || !reSessionName.MatchString(u.UserName) {
+			errs = append(errs, fmt.Errorf("sso: user %q: want 2 to 64 characters of [\\w+=,.@-] (it is the session name)", u.UserName))
+		}
+		if users[u.UserName] {
+			errs = append(errs, fmt.Errorf("sso: user %s is listed twice", u.UserName))
+		}
+		users[u.UserName] = true
+		if u.AccessToken != "" {
+			if tokens[u.AccessToken] {
+				errs = append(errs, fmt.Errorf("sso: user %s: access_token is another user's too", u.UserName))
+			}
+			tokens[u.AccessToken] = true
+		}
+		for _, a := range u.Assignments {
+			if !accounts[a.AccountID] {
+				errs = append(errs, fmt.Errorf("sso: user %s: account %q is not in accounts", u.UserName, a.AccountID))
+			}
+			if !sets[a.PermissionSet] {
+				errs = append(errs, fmt.Errorf("sso: user %s: permission set %q is not in permission_sets", u.UserName, a.PermissionSet))
+			}
+		}
+	}
+	return errs
 }

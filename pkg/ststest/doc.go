@@ -7,8 +7,16 @@
 // it speaks the AWS Query protocol (form-encoded POST, XML answers in STS's
 // namespace), verifies SigV4 signatures with the SDK's own signer, and applies
 // STS's limits and error codes to AssumeRole, AssumeRoleWithWebIdentity,
-// GetSessionToken and GetCallerIdentity. Where STS's behaviour was looked up
-// rather than obvious, the source is cited next to the code.
+// GetSessionToken, GetFederationToken and GetCallerIdentity. Where STS's
+// behaviour was looked up rather than obvious, the source is cited next to
+// the code.
+//
+// On the same URL it serves the IAM Identity Center portal that SSO
+// profiles use (GetRoleCredentials, ListAccounts, ListAccountRoles, Logout;
+// sso.go), whose credentials STS accepts like its own, with access tokens
+// from IssueSSOToken; and the console federation endpoint (/federation,
+// getSigninToken and login; federation.go) with a stand-in console
+// (/console) that names who signed in.
 //
 // It has two clocks. The credential clock (Now, Advance) drives issue times,
 // expirations, ExpiredToken and TOTP codes. Request signing times are checked
@@ -16,7 +24,8 @@
 // (SetRequestClockSkew), so a test that advances credentials by hours does
 // not also trip SigV4's fifteen-minute window.
 //
-// Secrets (secret access keys, session tokens, web identity tokens) never
+// Secrets (secret access keys, session tokens, web identity tokens, access
+// and sign-in tokens) never
 // appear in the call log, in error messages or in anything the emulator
 // writes to a log.
 package ststest

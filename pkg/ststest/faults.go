@@ -3,6 +3,7 @@ package ststest
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"time"
 )
 
@@ -23,14 +24,22 @@ const (
 	// FaultHang accepts the request and never answers, until the client
 	// gives up or the server closes.
 	FaultHang = "hang"
+	// FaultIDPCommunication answers AssumeRoleWithWebIdentity with HTTP 400
+	// IDPCommunicationError without processing: what STS answers when it
+	// cannot reach the identity provider to verify the token. It applies to
+	// AssumeRoleWithWebIdentity calls only.
+	FaultIDPCommunication = "idp-communication"
 )
 
 // Fault makes the emulator misbehave on chosen calls, so that tests see how
-// a client copes with a slow, failing or broken STS.
+// a client copes with a slow, failing or broken STS or SSO portal.
 type Fault struct {
-	// Action is the STS action the fault applies to; "" means every action.
+	// Action is the STS action or portal operation the fault applies to;
+	// "" means every one (for idp-communication: every
+	// AssumeRoleWithWebIdentity call).
 	Action string `json:"action"`
-	// Kind is one of latency, internal, throttle, drop, truncate, hang.
+	// Kind is one of latency, internal, throttle, drop, truncate, hang,
+	// idp-communication.
 	Kind string `json:"kind"`
 	// Latency is the delay of a latency fault. In JSON it is a Go duration
 	// string such as "200ms".
@@ -84,8 +93,12 @@ func (f Fault) validate() error {
 			return fmt.Errorf("fault %s: a latency fault needs a positive latency", f.Kind)
 		}
 	case FaultInternal, FaultThrottle, FaultDrop, FaultTruncate, FaultHang:
+	case FaultIDPCommunication:
+		if f.Action != "" && f.Action != actionWebIdentity {
+			return fmt.Errorf("fault %s: applies to %s only, not %s", f.Kind, actionWebIdentity, f.Action)
+		}
 	default:
-		return fmt.Errorf("fault kind %q: want latency, internal, throttle, drop, truncate or hang", f.Kind)
+		return fmt.Errorf("fault kind %q: want latency, internal, throttle, drop, truncate, hang or idp-communication", f.Kind)
 	}
 	if f.Nth < 0 || f.Count < 0 {
 		return fmt.Errorf("fault %s: nth and count cannot be negative", f.Kind)
@@ -105,6 +118,9 @@ func (a *activeFault) take(action string) bool {
 	if a.Action != "" && a.Action != action {
 		return false
 	}
+	if a.Kind == FaultIDPCommunication && action != actionWebIdentity {
+		return false
+	}
 	a.seen++
 	n := a.seen
 	start := max(a.Nth, 1)
@@ -117,5 +133,60 @@ func (a *activeFault) take(action string) bool {
 		return n == a.Nth
 	default:
 		return true
+	}
+}
+
+// SetFaults replaces the active faults; with no argument it clears them.
+// Nth and Count are counted from this call on. It panics on an invalid
+// fault, a programming error in the test.
+func (s *Server) SetFaults(f ...Fault) {
+	for _, x := range f {
+		if err := x.validate(); err != nil {
+			panic("ststest: " + err.Error())
+		}
+	}
+	s.setFaults(f)
+}
+
+func (s *Server) setFaults(f []Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = make([]*activeFault, len(f))
+	for i, x := range f {
+		s.faults[i] = &activeFault{Fault: x}
+	}
+}
+
+func (s *Server) takeFault(action string) *Fault {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var hit *Fault
+	for _, f := range s.faults {
+		// Every fault counts the call, so that Nth and Count stay true to
+		// the calls each fault saw; the first that applies wins.
+		if f.take(action) && hit == nil {
+			x := f.Fault
+			hit = &x
+		}
+	}
+	return hit
+}
+
+// wait blocks for d (forever if negative) or until the client goes away or
+// the server closes. It reports whether the full time passed.
+func (s *Server) wait(r *http.Request, d time.Duration) bool {
+	var timer <-chan time.Time
+	if d >= 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		timer = t.C
+	}
+	select {
+	case <-timer:
+		return true
+	case <-r.Context().Done():
+		return false
+	case <-s.done:
+		return false
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/rolecall/rolecall/pkg/ststest"
@@ -224,4 +225,68 @@ func TestFaultJSON(t *testing.T) {
 			t.Errorf("%s parsed without error", bad)
 		}
 	}
+}
+
+// TestIDPCommunicationFault checks that the fault reaches the SDK as STS's
+// IDPCommunicationError, typed, with its status, on the calls it names and
+// no others, and that the SDK's own retryer treats it as retryable.
+func TestIDPCommunicationFault(t *testing.T) {
+	s := newServer(t)
+	ctx := context.Background()
+	_, token := githubToken(t, s, ststest.DemoGitHubRequestToken, "sts.amazonaws.com")
+	in := &sts.AssumeRoleWithWebIdentityInput{
+		RoleArn: aws.String(ststest.DemoRoleARN("ci-deploy")), RoleSessionName: aws.String("run-1"), WebIdentityToken: aws.String(token),
+	}
+
+	// Every fault counts the calls it matches: nth 2 with count 1 is the
+	// second call only; other actions are not counted.
+	s.SetFaults(ststest.Fault{Kind: ststest.FaultIDPCommunication, Nth: 2, Count: 1})
+	c := anonymous(t, s)
+	if _, err := c.AssumeRoleWithWebIdentity(ctx, in); err != nil {
+		t.Fatalf("first call: %v", err)
+	}
+	if _, err := alice(t, s).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
+		t.Fatalf("another action under the fault: %v", err)
+	}
+	_, err := c.AssumeRoleWithWebIdentity(ctx, in)
+	wantAPIError(t, err, "IDPCommunicationError", http.StatusBadRequest, "could not be reached")
+	var typed *types.IDPCommunicationErrorException
+	if !errors.As(err, &typed) {
+		t.Errorf("error %T is not the SDK's IDPCommunicationErrorException", err)
+	}
+	if _, err := c.AssumeRoleWithWebIdentity(ctx, in); err != nil {
+		t.Fatalf("third call: %v", err)
+	}
+	if call := lastCall(t, s, "AssumeRoleWithWebIdentity"); call.Fault != "" {
+		t.Errorf("third call logged fault %q", call.Fault)
+	}
+	calls := s.Calls()
+	if c := calls[2]; c.Fault != ststest.FaultIDPCommunication || c.Error != "IDPCommunicationError" {
+		t.Errorf("faulted call logged %+v", c)
+	}
+
+	// With retries on, the SDK retries it: STS's client lists the code as
+	// retryable.
+	s.SetFaults(ststest.Fault{Action: "AssumeRoleWithWebIdentity", Kind: ststest.FaultIDPCommunication, Count: 1})
+	s.ResetCalls()
+	retrying := client(t, s, "", "", "", func(o *sts.Options) {
+		o.Credentials = aws.AnonymousCredentials{}
+		o.RetryMaxAttempts = 2
+		o.Retryer = retry.AddWithMaxBackoffDelay(retry.NewStandard(func(so *retry.StandardOptions) { so.MaxAttempts = 2 }), time.Millisecond)
+	})
+	if _, err := retrying.AssumeRoleWithWebIdentity(ctx, in); err != nil {
+		t.Errorf("retried call: %v", err)
+	}
+	if n := s.CallCount("AssumeRoleWithWebIdentity"); n != 2 {
+		t.Errorf("%d calls, want the faulted one and its retry", n)
+	}
+}
+
+func TestIDPCommunicationFaultAppliesToWebIdentityOnly(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("an idp-communication fault on AssumeRole was accepted")
+		}
+	}()
+	newServer(t).SetFaults(ststest.Fault{Action: "AssumeRole", Kind: ststest.FaultIDPCommunication})
 }

@@ -11,11 +11,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 )
 
-// userEntry is a configured IAM user.
+// userEntry is a configured IAM user, or an account's root user.
 type userEntry struct {
 	arn     string
 	id      string
 	account string
+	root    bool
 }
 
 // roleEntry is a configured IAM role.
@@ -36,12 +37,19 @@ type session struct {
 	sessionToken    string
 	expiration      time.Time
 
-	arn     string // assumed-role ARN, or the user's ARN for GetSessionToken sessions
-	userID  string // AROA…:SESSION or the user's AIDA… ID
+	arn     string // assumed-role ARN, federated-user ARN, or the user's ARN for GetSessionToken sessions
+	userID  string // AROA…:SESSION, ACCOUNT:NAME, or the user's AIDA… ID
 	account string
 
-	user *userEntry // the user behind a GetSessionToken session
+	user *userEntry // the user behind a GetSessionToken or GetFederationToken session
 	role *roleEntry // the role of a role session
+
+	// federated marks a GetFederationToken session: a federated user, who
+	// may call no STS action but GetCallerIdentity.
+	federated bool
+	// chained marks a role session assumed with temporary credentials (role
+	// chaining), which the console federation endpoint treats apart.
+	chained bool
 
 	// mfa is aws:MultiFactorAuthPresent: the session was made with an MFA
 	// code, or descends from one that was.
@@ -65,6 +73,14 @@ type principal struct {
 // isRoleSession reports whether the caller holds role credentials, which
 // makes its AssumeRole calls role chaining.
 func (p *principal) isRoleSession() bool { return p.session != nil && p.session.role != nil }
+
+// isFederatedUser reports whether the caller holds GetFederationToken
+// credentials.
+func (p *principal) isFederatedUser() bool { return p.session != nil && p.session.federated }
+
+// isRoot reports whether the caller is an account's root user, with its
+// keys or a session of them.
+func (p *principal) isRoot() bool { return p.user != nil && p.user.root }
 
 type tag struct{ Key, Value string }
 
@@ -120,8 +136,14 @@ func newRoleEntry(r Role) *roleEntry {
 
 func newUserEntry(u User) *userEntry {
 	a, _ := arn.Parse(u.ARN) // checked by Config.Validate
-	e := &userEntry{arn: u.ARN, id: u.ID, account: a.AccountID}
-	if e.id == "" {
+	e := &userEntry{arn: u.ARN, id: u.ID, account: a.AccountID, root: a.Resource == "root"}
+	switch {
+	case e.id != "":
+	case e.root:
+		// GetCallerIdentity reports the account ID as the root user's
+		// UserId (kubeflow/testing#961 shows a real answer).
+		e.id = a.AccountID
+	default:
 		e.id = uniqueID("AIDA", u.ARN)
 	}
 	return e

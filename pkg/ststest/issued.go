@@ -1,7 +1,8 @@
 package ststest
 
 // IssuedSecrets returns the secret access key and session token of every
-// set of temporary credentials the server has issued, so that leak tests
+// set of temporary credentials the server has issued, every Identity Center
+// access token it knows and every console sign-in token, so that leak tests
 // can assert none of them reached a log, stderr or an error message. Only
 // tests should call it.
 func (s *Server) IssuedSecrets() []string {
@@ -10,6 +11,12 @@ func (s *Server) IssuedSecrets() []string {
 	out := make([]string, 0, 2*len(s.sessions))
 	for _, sess := range s.sessions {
 		out = append(out, sess.secretAccessKey, sess.sessionToken)
+	}
+	for token := range s.ssoTokens {
+		out = append(out, token)
+	}
+	for token := range s.signin.tokens {
+		out = append(out, token)
 	}
 	return out
 }

@@ -12,18 +12,18 @@ const stsNamespace = "https://sts.amazonaws.com/doc/2011-06-15/"
 // stsVersion is the only API version STS has.
 const stsVersion = "2011-06-15"
 
-// stsError is an error as STS reports it: a code, a message and an HTTP
-// status. Type is "Sender" for 4xx and "Receiver" for 5xx, as in STS's
-// ErrorResponse.
-type stsError struct {
+// apiError is an error as an AWS service reports it: a code, a message and
+// an HTTP status. STS sends it as an ErrorResponse whose Type is "Sender" for
+// 4xx and "Receiver" for 5xx; the SSO portal as JSON (see sso.go).
+type apiError struct {
 	Status  int
 	Code    string
 	Message string
 }
 
-func (e *stsError) Error() string { return e.Code + ": " + e.Message }
+func (e *apiError) Error() string { return e.Code + ": " + e.Message }
 
-func (e *stsError) errorType() string {
+func (e *apiError) errorType() string {
 	if e.Status >= 500 {
 		return "Receiver"
 	}
@@ -33,16 +33,27 @@ func (e *stsError) errorType() string {
 // Constructors for the errors STS returns. Status codes follow the STS API
 // reference (Common Errors and each action's Errors section):
 // https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html
-func errValidation(msg string) *stsError {
-	return &stsError{http.StatusBadRequest, "ValidationError", msg}
+func errValidation(msg string) *apiError {
+	return &apiError{http.StatusBadRequest, "ValidationError", msg}
 }
 
-func errAccessDenied(msg string) *stsError {
-	return &stsError{http.StatusForbidden, "AccessDenied", msg}
+func errAccessDenied(msg string) *apiError {
+	return &apiError{http.StatusForbidden, "AccessDenied", msg}
 }
 
-func errInvalidParameterValue(msg string) *stsError {
-	return &stsError{http.StatusBadRequest, "InvalidParameterValue", msg}
+// actionWebIdentity is the one STS action answered without a signature.
+const actionWebIdentity = "AssumeRoleWithWebIdentity"
+
+// errIDPCommunication is STS's answer when it cannot reach the identity
+// provider to verify a web identity token: 400 IDPCommunicationError (the
+// AssumeRoleWithWebIdentity API reference, Errors). No response STS sent
+// with this code has been published; the message is the API reference's
+// description of the error.
+var errIDPCommunication = &apiError{http.StatusBadRequest, "IDPCommunicationError",
+	"The request could not be fulfilled because the identity provider (IDP) that was asked to verify the incoming identity token could not be reached. This is often a transient error caused by network conditions. Retry the request a limited number of times so that you don't exceed the request rate. If the error persists, the identity provider might be down or not responding."}
+
+func errInvalidParameterValue(msg string) *apiError {
+	return &apiError{http.StatusBadRequest, "InvalidParameterValue", msg}
 }
 
 type xmlResponseMetadata struct {
@@ -144,7 +155,7 @@ func marshalXML(v any) []byte {
 	return out
 }
 
-func errorBody(e *stsError, requestID string) []byte {
+func errorBody(e *apiError, requestID string) []byte {
 	var r xmlErrorResponse
 	r.Xmlns = stsNamespace
 	r.Error.Type = e.errorType()

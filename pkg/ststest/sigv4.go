@@ -27,20 +27,20 @@ const (
 // earlier than 20160610T013008Z (20160610T014508Z - 15 min.)" with code
 // SignatureDoesNotMatch (devsecops/bootcamp#101 shows it from AssumeRole).
 var (
-	errMissingAuth = &stsError{http.StatusForbidden, "MissingAuthenticationToken",
+	errMissingAuth = &apiError{http.StatusForbidden, "MissingAuthenticationToken",
 		"Request is missing Authentication Token"}
-	errInvalidClientTokenID = &stsError{http.StatusForbidden, "InvalidClientTokenId",
+	errInvalidClientTokenID = &apiError{http.StatusForbidden, "InvalidClientTokenId",
 		"The security token included in the request is invalid."}
-	errSignatureMismatch = &stsError{http.StatusForbidden, "SignatureDoesNotMatch",
+	errSignatureMismatch = &apiError{http.StatusForbidden, "SignatureDoesNotMatch",
 		"The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."}
 	// ExpiredToken is answered with 403 by STS (aws/aws-sdk-java-v2#1649
 	// shows the real response: code ExpiredToken, status 403).
-	errExpiredToken = &stsError{http.StatusForbidden, "ExpiredToken",
+	errExpiredToken = &apiError{http.StatusForbidden, "ExpiredToken",
 		"The security token included in the request is expired"}
 )
 
-func errIncompleteSignature(msg string) *stsError {
-	return &stsError{http.StatusBadRequest, "IncompleteSignature", msg}
+func errIncompleteSignature(msg string) *apiError {
+	return &apiError{http.StatusBadRequest, "IncompleteSignature", msg}
 }
 
 // sigV4Header is the parsed Authorization header of a SigV4 request.
@@ -53,7 +53,7 @@ type sigV4Header struct {
 	signature     string
 }
 
-func parseSigV4Header(h string) (sigV4Header, *stsError) {
+func parseSigV4Header(h string) (sigV4Header, *apiError) {
 	var out sigV4Header
 	alg, rest, _ := strings.Cut(h, " ")
 	if alg != sigV4Algorithm {
@@ -91,7 +91,7 @@ func parseSigV4Header(h string) (sigV4Header, *stsError) {
 // the headers the client says it signed, so the emulator accepts exactly what
 // AWS accepts from any SDK or the CLI. requestNow is the wall clock plus the
 // request skew; credNow is the credential clock.
-func (s *Server) authenticate(r *http.Request, body []byte, requestNow, credNow time.Time) (*principal, *stsError) {
+func (s *Server) authenticate(r *http.Request, body []byte, requestNow, credNow time.Time) (*principal, *apiError) {
 	auth := r.Header.Get("Authorization")
 	if auth == "" {
 		return nil, errMissingAuth
@@ -135,21 +135,21 @@ func (s *Server) authenticate(r *http.Request, body []byte, requestNow, credNow 
 	}
 
 	if h.service != "sts" {
-		return nil, &stsError{http.StatusForbidden, "SignatureDoesNotMatch",
+		return nil, &apiError{http.StatusForbidden, "SignatureDoesNotMatch",
 			"Credential should be scoped to correct service: 'sts'. "}
 	}
 	if h.date != signTime.Format("20060102") {
-		return nil, &stsError{http.StatusForbidden, "SignatureDoesNotMatch", fmt.Sprintf(
+		return nil, &apiError{http.StatusForbidden, "SignatureDoesNotMatch", fmt.Sprintf(
 			"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s', from '%s'.",
 			h.date, signTime.Format("20060102"), amzDate)}
 	}
 	if earliest := requestNow.Add(-sigV4TimeWindow); signTime.Before(earliest) {
-		return nil, &stsError{http.StatusForbidden, "SignatureDoesNotMatch", fmt.Sprintf(
+		return nil, &apiError{http.StatusForbidden, "SignatureDoesNotMatch", fmt.Sprintf(
 			"Signature expired: %s is now earlier than %s (%s - 15 min.)",
 			amzDate, earliest.UTC().Format(amzDateFormat), requestNow.UTC().Format(amzDateFormat))}
 	}
 	if latest := requestNow.Add(sigV4TimeWindow); signTime.After(latest) {
-		return nil, &stsError{http.StatusForbidden, "SignatureDoesNotMatch", fmt.Sprintf(
+		return nil, &apiError{http.StatusForbidden, "SignatureDoesNotMatch", fmt.Sprintf(
 			"Signature not yet current: %s is still later than %s (%s + 15 min.)",
 			amzDate, latest.UTC().Format(amzDateFormat), requestNow.UTC().Format(amzDateFormat))}
 	}

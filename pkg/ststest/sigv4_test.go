@@ -314,8 +314,8 @@ func TestWireFormat(t *testing.T) {
 	}{
 		{"unknown action", url.Values{"Action": {"Frobnicate"}, "Version": {"2011-06-15"}}, 400, "InvalidAction",
 			"Could not find operation Frobnicate for version 2011-06-15"},
-		{"STS action the emulator lacks", url.Values{"Action": {"GetFederationToken"}, "Version": {"2011-06-15"}, "Name": {"bob"}}, 400, "InvalidAction",
-			"Could not find operation GetFederationToken for version 2011-06-15"},
+		{"STS action the emulator lacks", url.Values{"Action": {"AssumeRoleWithSAML"}, "Version": {"2011-06-15"}}, 400, "InvalidAction",
+			"Could not find operation AssumeRoleWithSAML for version 2011-06-15"},
 		{"wrong version", url.Values{"Action": {"GetCallerIdentity"}, "Version": {"2010-01-01"}}, 400, "InvalidAction",
 			"Could not find operation GetCallerIdentity for version 2010-01-01"},
 		{"missing session name", url.Values{"Action": {"AssumeRole"}, "Version": {"2011-06-15"}, "RoleArn": {ststest.DemoRoleARN("demo")}}, 400, "ValidationError",

@@ -38,6 +38,9 @@ var (
 	rePolicy      = regexp.MustCompile(`^[\t\n\r\x{20}-\x{FF}]+$`)
 	reTagKey      = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]+$`)
 	reTagValue    = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
+	// A permission set's name: 1 to 32 of [\w+=,.@-] (the SSO admin API
+	// reference, CreatePermissionSet, Name).
+	rePermissionSetName = regexp.MustCompile(`^[\w+=,.@-]{1,32}$`)
 )
 
 // violations collects model-constraint failures the way STS reports them: all
@@ -56,7 +59,7 @@ func (v *violations) add(value, member, constraint string) {
 	*v = append(*v, fmt.Sprintf("Value %sat '%s' failed to satisfy constraint: Member %s", value, member, constraint))
 }
 
-func (v violations) err() *stsError {
+func (v violations) err() *apiError {
 	switch len(v) {
 	case 0:
 		return nil
@@ -203,7 +206,7 @@ const sessionPolicyMaxChars = 2048
 // MalformedPolicyDocument, with a parser message in the style STS now sends
 // (a Jackson error naming line and column: ansible-collections/amazon.aws#2778
 // quotes "Unexpected character ('i' (code 105)): expected a valid value …").
-func checkSessionPolicy(v *violations, policy *string) (compact string, serr *stsError) {
+func checkSessionPolicy(v *violations, policy *string) (compact string, serr *apiError) {
 	if policy == nil {
 		return "", nil
 	}
@@ -213,14 +216,14 @@ func checkSessionPolicy(v *violations, policy *string) (compact string, serr *st
 	}
 	var doc any
 	if err := json.Unmarshal([]byte(*policy), &doc); err != nil {
-		return "", &stsError{400, "MalformedPolicyDocument", jsonErrorMessage(*policy, err)}
+		return "", &apiError{400, "MalformedPolicyDocument", jsonErrorMessage(*policy, err)}
 	}
 	obj, ok := doc.(map[string]any)
 	if !ok {
-		return "", &stsError{400, "MalformedPolicyDocument", "Syntax errors in policy."}
+		return "", &apiError{400, "MalformedPolicyDocument", "Syntax errors in policy."}
 	}
 	if _, ok := obj["Statement"]; !ok {
-		return "", &stsError{400, "MalformedPolicyDocument", "Syntax errors in policy."}
+		return "", &apiError{400, "MalformedPolicyDocument", "Syntax errors in policy."}
 	}
 	compact = compactJSON(*policy)
 	if utf8.RuneCountInString(compact) > sessionPolicyMaxChars {
@@ -313,11 +316,11 @@ type tokenSizing struct {
 // is PackedPolicyTooLarge, with the message STS has used for it ("Packed
 // policy consumes 157% of allotted space", quoted in guardian/janus-app
 // and other projects' error handling).
-func sizeSessionToken(packed int, hasPacked bool, minimum int) (tokenSizing, *stsError) {
+func sizeSessionToken(packed int, hasPacked bool, minimum int) (tokenSizing, *apiError) {
 	var z tokenSizing
 	z.length = max(baseSessionTokenBytes+packed, minimum)
 	if z.length > maxSessionTokenBytes {
-		return z, &stsError{400, "PackedPolicyTooLarge",
+		return z, &apiError{400, "PackedPolicyTooLarge",
 			fmt.Sprintf("Packed policy consumes %d%% of allotted space", percent(z.length, maxSessionTokenBytes))}
 	}
 	z.utilization = percent(z.length, maxSessionTokenBytes)

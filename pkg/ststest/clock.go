@@ -1,0 +1,63 @@
+package ststest
+
+import (
+	"net/http"
+	"time"
+)
+
+// Now is the emulator's credential clock: the wall clock moved by Advance.
+func (s *Server) Now() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.nowLocked()
+}
+
+func (s *Server) nowLocked() time.Time { return time.Now().Add(s.clockOffset) }
+
+// Advance moves the credential clock by d (which may be negative): issue
+// times, expirations, ExpiredToken checks and TOTP codes follow it. SigV4
+// request times do not; see SetRequestClockSkew.
+func (s *Server) Advance(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.clockOffset += d
+}
+
+// SetRequestClockSkew sets how far the emulator's request clock is from the
+// wall clock. SigV4 signing times must be within 15 minutes of it, as with
+// STS, and the Date header of every answer shows it, which is what the SDKs
+// use to correct their own clock skew.
+func (s *Server) SetRequestClockSkew(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requestSkew = d
+}
+
+func (s *Server) requestNow() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return time.Now().Add(s.requestSkew)
+}
+
+// serveClock moves the credential clock (?advance=30m) and sets the request
+// clock skew (?request_skew=-20m).
+func (s *Server) serveClock(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if v := q.Get("advance"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			http.Error(w, "clock: advance: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		s.Advance(d)
+	}
+	if v := q.Get("request_skew"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			http.Error(w, "clock: request_skew: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		s.SetRequestClockSkew(d)
+	}
+	writeJSON(w, map[string]string{"now": s.Now().UTC().Format(time.RFC3339)})
+}
