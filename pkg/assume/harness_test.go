@@ -2,6 +2,7 @@ package assume
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"sort"
@@ -38,6 +39,7 @@ func newWorld(t *testing.T, cfg ststest.Config, config, credentials string) *wor
 	w.env = map[string]string{
 		"USER":                      "tester",
 		"AWS_ENDPOINT_URL_STS":      w.sts.URL(),
+		"AWS_ENDPOINT_URL_SSO":      w.sts.URL(),
 		"AWS_EC2_METADATA_DISABLED": "true",
 	}
 	return w
@@ -139,4 +141,23 @@ func mintToken(t *testing.T, s *ststest.Server, path string) {
 	if err := os.WriteFile(path, []byte(token), 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// loginSSO writes the token cache file `aws sso login --sso-session NAME`
+// would have left for the demo Identity Center user.
+func (w *world) loginSSO(session string) {
+	w.t.Helper()
+	entry, ok := w.sts.SSOTokenCacheEntry(w.sts.IssueSSOToken(ststest.DemoSSOUser, time.Hour))
+	if !ok {
+		w.t.Fatal("the emulator has no Identity Center")
+	}
+	data, err := json.Marshal(entry)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	dir := filepath.Join(w.home, ".aws", "sso", "cache")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		w.t.Fatal(err)
+	}
+	w.write(filepath.Join(dir, ststest.SSOTokenCacheFile(session)), string(data))
 }

@@ -16,7 +16,10 @@ import (
 // three can be tried.
 func matrixConfig() ststest.Config {
 	cfg := ststest.DemoConfig()
-	cfg.Roles = append(cfg.Roles, ststest.Role{ARN: ststest.DemoRoleARN("third"), Trust: ststest.Trust{Principals: []string{ststest.DemoRoleARN("chained")}}})
+	cfg.Roles = append(cfg.Roles,
+		ststest.Role{ARN: ststest.DemoRoleARN("third"), Trust: ststest.Trust{Principals: []string{ststest.DemoRoleARN("chained")}}},
+		ststest.Role{ARN: ststest.DemoRoleARN("from-sso"), Trust: ststest.Trust{Principals: []string{ststest.SSORoleARN(ststest.DemoAccount, "AdministratorAccess")}}},
+	)
 	return cfg
 }
 
@@ -40,6 +43,7 @@ func TestProfileNamedAnyWayResolvesTheSame(t *testing.T) {
 		{"external ID", "[profile x]\nrole_arn = " + ststest.DemoRoleARN("needs-external-id") + "\nsource_profile = alice\nexternal_id = rolecall-example\n", "assumed-role/needs-external-id/", 1},
 		{"web identity", "[profile x]\nrole_arn = " + ststest.DemoRoleARN("ci-deploy") + "\nweb_identity_token_file = TOKEN\n", "assumed-role/ci-deploy/", 1},
 		{"credential_process source", "[profile proc]\ncredential_process = " + process + "\n[profile x]\nrole_arn = " + ststest.DemoRoleARN("demo") + "\nsource_profile = proc\n", "assumed-role/demo/", 1},
+		{"SSO source", ssoConfig + "[profile x]\nrole_arn = " + ststest.DemoRoleARN("from-sso") + "\nsource_profile = sso\n", "assumed-role/from-sso/", 1},
 	}
 	ways := []struct {
 		name string
@@ -61,6 +65,7 @@ func TestProfileNamedAnyWayResolvesTheSame(t *testing.T) {
 			token := filepath.Join(w.home, "token")
 			mintToken(t, w.sts, token)
 			w.write(filepath.Join(w.home, ".aws", "config"), strings.ReplaceAll(tc.config, "TOKEN", token))
+			w.loginSSO("corp")
 			for i, way := range ways {
 				// A cold cache of its own, a clean call log, and the next
 				// MFA code (STS refuses a code twice).
@@ -91,3 +96,7 @@ func TestProfileNamedAnyWayResolvesTheSame(t *testing.T) {
 		})
 	}
 }
+
+// ssoConfig is an Identity Center profile of the demo directory.
+const ssoConfig = "[sso-session corp]\nsso_start_url = " + ststest.DemoSSOStartURL + "\nsso_region = " + ststest.DemoSSORegion + "\n" +
+	"[profile sso]\nsso_session = corp\nsso_account_id = " + ststest.DemoAccount + "\nsso_role_name = AdministratorAccess\n"

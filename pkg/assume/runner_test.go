@@ -213,3 +213,36 @@ func TestCABundleFromEnvironmentAndProfile(t *testing.T) {
 		t.Errorf("%d AssumeRole calls reached STS, want 2", n)
 	}
 }
+
+// TestSSOSourceFirstHopIsChained: IAM Identity Center credentials are a
+// role's session, so the first role assumed from them is role chaining
+// (one hour at most), and the SSO source is loaded by rolecall itself from
+// the token `aws sso login` cached.
+func TestSSOSourceFirstHopIsChained(t *testing.T) {
+	w := newWorld(t, matrixConfig(), ssoConfig, "")
+	w.loginSSO("corp")
+	env, log := w.traced(nil)
+	req := w.request(ststest.DemoRoleARN("from-sso"))
+	req.Profile, req.Duration = "sso", "2h"
+	if _, err := Obtain(context.Background(), req, env); err != nil {
+		t.Fatal(err)
+	}
+	var portal, assumed int
+	for _, c := range w.sts.Calls() {
+		switch c.Action {
+		case "GetRoleCredentials":
+			portal++
+		case "AssumeRole":
+			assumed++
+			if c.Params["DurationSeconds"] != "3600" {
+				t.Errorf("AssumeRole from SSO asked for %s seconds, want 3600", c.Params["DurationSeconds"])
+			}
+		}
+	}
+	if portal != 1 || assumed != 1 {
+		t.Errorf("%d GetRoleCredentials and %d AssumeRole calls, want 1 and 1", portal, assumed)
+	}
+	if !strings.Contains(log.String(), "role chaining") {
+		t.Errorf("no role chaining warning:\n%s", log)
+	}
+}
