@@ -508,6 +508,9 @@ func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("%s: %v", args[1], err)
 		}
 		got = ee.ExitCode()
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			got = 128 + int(ws.Signal()) // as a shell shows it: exec's command may be killed in rolecall's place
+		}
 	}
 	if got != want {
 		ts.Fatalf("%s exited with %d, want %d", args[1], got, want)

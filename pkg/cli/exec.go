@@ -43,8 +43,9 @@ func NewCmdExec(io *IO, runF func(context.Context, *ExecOptions) error) *cobra.C
 		Long: `Run COMMAND with the role's credentials in AWS_ACCESS_KEY_ID,
 AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and AWS_CREDENTIAL_EXPIRATION (and the
 region, when known). AWS_PROFILE and other credential settings are removed so
-the command uses only these. Signals are passed on, and rolecall exits with
-the command's exit code.`,
+the command uses only these. On Unix the command then takes rolecall's place
+(execve): it has rolecall's PID, gets each Ctrl-C once, and its exit status is
+rolecall's. On Windows rolecall runs it and exits with its exit code.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			dash := cmd.ArgsLenAtDash()
 			if dash != 1 || len(args) < 2 {
@@ -82,6 +83,15 @@ func execRun(ctx context.Context, opts *ExecOptions) error {
 
 	env := childEnv(io.Environ(), format.EnvVars(res.Credentials, format.Options{Region: knownRegion(res.Plan)}))
 	env = append(env, roleEnv+"="+opts.Role, execEnv+"="+opts.Role)
+
+	if io.Exec != nil {
+		// Nothing of rolecall's needs to outlive this point (the cache is
+		// written and unlocked): the command takes rolecall's place, so a
+		// Ctrl-C reaches it once, kill PID reaches it, and its exit status
+		// is rolecall's.
+		argv := append([]string{opts.Command[0]}, opts.Command[1:]...)
+		return fmt.Errorf("exec %s: %w", opts.Command[0], io.Exec(path, argv, env))
+	}
 
 	// Not CommandContext: the child must outlive a cancelled context (an
 	// interrupt is forwarded to it, and it decides); running the user's

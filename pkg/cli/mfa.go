@@ -5,10 +5,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/rolecall/rolecall/pkg/assume"
 )
@@ -27,7 +29,7 @@ func mfaCodeSource(io *IO, fl *requestFlags) func(context.Context, string) (stri
 		return nil
 	}
 	return func(ctx context.Context, serial string) (string, error) {
-		return promptOnTerminal(serial)
+		return promptOnTerminal(ctx, serial)
 	}
 }
 
@@ -55,8 +57,10 @@ func runCodeCommand(ctx context.Context, io *IO, command, serial string) (string
 }
 
 // promptOnTerminal asks on the controlling terminal. With none (a CI job, a
-// daemon), it fails at once instead of hanging.
-func promptOnTerminal(serial string) (string, error) {
+// daemon), it fails at once instead of hanging. Ctrl-C, --timeout or the
+// parent's death (ctx) end the wait at once: the terminal's read deadline
+// is moved to now.
+func promptOnTerminal(ctx context.Context, serial string) (string, error) {
 	in, out, err := openTerminal()
 	if err != nil {
 		return "", &assume.NeedsPersonError{Serial: serial}
@@ -65,8 +69,18 @@ func promptOnTerminal(serial string) (string, error) {
 	if out != in {
 		defer func() { _ = out.Close() }()
 	}
+	stop := context.AfterFunc(ctx, func() {
+		if in.SetReadDeadline(time.Now()) != nil {
+			_ = in.Close() // not pollable: closing is all that is left
+		}
+	})
+	defer stop()
 	fmt.Fprintf(out, "rolecall: MFA code for %s: ", serial)
-	line, err := bufio.NewReader(in).ReadString('\n')
+	line, err := bufio.NewReader(io.LimitReader(in, 256)).ReadString('\n')
+	if ctx.Err() != nil {
+		fmt.Fprintln(out)
+		return "", context.Cause(ctx)
+	}
 	if err != nil && line == "" {
 		return "", withCode(ExitNeedsPerson, fmt.Errorf("read MFA code: %w", err), "")
 	}

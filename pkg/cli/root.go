@@ -15,7 +15,6 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/fatih/color"
@@ -34,6 +33,10 @@ type IO struct {
 	Environ func() []string
 	HomeDir string
 	Now     func() time.Time
+	// Exec replaces this process with a program (execve), so that exec's
+	// child is the process a terminal and a supervisor signal; nil where
+	// the platform cannot (Windows), and rolecall then runs a child.
+	Exec func(path string, argv, env []string) error
 	// OutIsTerminal and ErrIsTerminal decide the eval hint and colour.
 	OutIsTerminal bool
 	ErrIsTerminal bool
@@ -56,6 +59,7 @@ func systemIO() *IO {
 		Environ:       os.Environ,
 		HomeDir:       home,
 		Now:           time.Now,
+		Exec:          replaceProcess,
 		OutIsTerminal: isTerminal(os.Stdout),
 		ErrIsTerminal: isTerminal(os.Stderr),
 	}
@@ -95,10 +99,57 @@ func (io *IO) Infof(format string, args ...any) {
 }
 
 // Main runs rolecall with the process's arguments and returns its exit code.
+// Ctrl-C, SIGTERM, SIGHUP or the death of the parent process end whatever
+// rolecall is waiting on (a prompt, a lock, STS) at once.
 func Main() int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, terminationSignals...)
+	go func() {
+		if s, ok := <-signals; ok {
+			cancel(&interrupted{signal: s})
+		}
+	}()
+	go watchParent(ctx, cancel)
 	return Run(ctx, systemIO(), os.Args[1:])
+}
+
+// interrupted is why a command was cancelled: a signal, or the parent's
+// death (reported as a hangup, which is what a closed terminal sends).
+type interrupted struct {
+	signal os.Signal
+	reason string
+}
+
+func (e *interrupted) Error() string {
+	if e.reason != "" {
+		return e.reason
+	}
+	return "interrupted by " + signalName(e.signal)
+}
+
+// watchParent cancels ctx when the parent process exits: a credential_process
+// whose SDK was killed must not keep waiting on a prompt or a lock. The
+// parent's death is seen as a change of parent PID (the orphan is adopted).
+func watchParent(ctx context.Context, cancel context.CancelCauseFunc) {
+	parent := os.Getppid()
+	if parent <= 1 {
+		return // started by init or a subreaper already: nothing to watch
+	}
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if os.Getppid() != parent {
+				cancel(&interrupted{signal: hangup, reason: "the parent process exited"})
+				return
+			}
+		}
+	}
 }
 
 // Run executes one command line and returns its exit code.
@@ -112,6 +163,11 @@ func Run(ctx context.Context, io *IO, args []string) int {
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return ExitOK
+	}
+	var intr *interrupted
+	if errors.As(context.Cause(ctx), &intr) {
+		printError(io.ErrOut, io.colored(), intr, nil)
+		return 128 + signalNumber(intr.signal)
 	}
 	var ce *childExit
 	if errors.As(err, &ce) {

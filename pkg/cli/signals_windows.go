@@ -2,6 +2,18 @@ package cli
 
 import "os"
 
+// terminationSignals end a command: Ctrl-C.
+var terminationSignals = []os.Signal{os.Interrupt}
+
+var hangup os.Signal = os.Interrupt
+
 // Windows delivers Ctrl-C to every process of the console; forwarding it
 // again would deliver it twice.
 var forwardedSignals = []os.Signal{}
+
+func signalNumber(os.Signal) int { return 2 }
+
+func signalName(os.Signal) string { return "Ctrl-C" }
+
+// replaceProcess is nil: Windows has no execve, so exec runs a child.
+var replaceProcess func(path string, argv, env []string) error

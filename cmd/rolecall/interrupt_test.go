@@ -1,0 +1,202 @@
+//go:build unix
+
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rolecall/rolecall/pkg/ststest"
+)
+
+// Interrupts: Ctrl-C, --timeout and a dead parent end what rolecall waits on
+// (a prompt on the terminal, a cache lock) at once, and exec's child gets
+// exactly the signals it is sent.
+
+// mfaProfileEnv is an MFA profile whose code nobody gives: rolecall prompts.
+func mfaProfileEnv(t *testing.T) *rcEnv {
+	t.Helper()
+	e := newRCEnv(t, ststest.DemoConfig())
+	delete(e.vars, "AWS_ACCESS_KEY_ID")
+	delete(e.vars, "AWS_SECRET_ACCESS_KEY")
+	e.writeFile(e.vars["AWS_CONFIG_FILE"], "[profile admin]\nrole_arn = "+ststest.DemoRoleARN("needs-mfa")+
+		"\nsource_profile = alice\nmfa_serial = "+ststest.DemoMFASerial+"\n", 0o600)
+	e.writeFile(e.vars["AWS_SHARED_CREDENTIALS_FILE"], "[alice]\naws_access_key_id = "+ststest.DemoAccessKeyID+
+		"\naws_secret_access_key = "+ststest.DemoSecretAccessKey+"\n", 0o600)
+	return e
+}
+
+// onTerminal runs shell (which must exec rolecall after writing its PID to
+// pidFile) under script(1), on a terminal of its own; the terminal's output
+// collects in the returned buffer.
+func (e *rcEnv) onTerminal(shell string) (*exec.Cmd, *syncBuffer) {
+	e.t.Helper()
+	if _, err := exec.LookPath("script"); err != nil {
+		if os.Getenv("CI") != "" {
+			e.t.Fatal("script (bsdutils) is required when CI is set")
+		}
+		e.t.Skip("needs script(1) for a terminal")
+	}
+	cmd := exec.Command("script", "-qfec", shell, "/dev/null")
+	cmd.Dir, cmd.Env = e.work, e.environ()
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	// A keyboard nobody types on: script passes an end of input on to the
+	// terminal, which would answer the prompt.
+	keyboard, typist, err := os.Pipe()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	cmd.Stdin = keyboard
+	if err := cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	_ = keyboard.Close()
+	e.t.Cleanup(func() {
+		_ = typist.Close()
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	return cmd, out
+}
+
+func readPID(t *testing.T, path string) int {
+	t.Helper()
+	var pid int
+	waitFor(t, "the PID file", func() bool {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return false
+		}
+		pid, err = strconv.Atoi(strings.TrimSpace(string(b)))
+		return err == nil
+	})
+	return pid
+}
+
+func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
+
+// exitCode waits (at most 10s) for cmd and returns its exit code.
+func exitCode(t *testing.T, cmd *exec.Cmd) int {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+		return cmd.ProcessState.ExitCode()
+	case <-time.After(10 * time.Second):
+		t.Fatal("still running 10s later")
+		return -1
+	}
+}
+
+// TestCtrlCEndsMFAPrompt: Ctrl-C at the prompt ends rolecall at once with
+// 130 (it used to wait for Enter), and the cache lock it held is free.
+func TestCtrlCEndsMFAPrompt(t *testing.T) {
+	e := mfaProfileEnv(t)
+	pidFile := filepath.Join(e.work, "pid")
+	cmd, out := e.onTerminal("echo $$ > " + pidFile + "; exec rolecall process admin")
+	pid := readPID(t, pidFile)
+	waitFor(t, "the prompt", func() bool { return strings.Contains(out.String(), "MFA code for") })
+	if err := syscall.Kill(pid, syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if code := exitCode(t, cmd); code != 130 {
+		t.Fatalf("exit %d after Ctrl-C, want 130:\n%s", code, out)
+	}
+	if !strings.Contains(out.String(), "interrupted by SIGINT") {
+		t.Errorf("no interrupted line:\n%q", out)
+	}
+	r := e.run("process", "--timeout", "5s", "--mfa-code", e.sts.TOTP(ststest.DemoMFASerial), "admin")
+	if r.code != 0 {
+		t.Fatalf("the next call exited %d (a lock left behind?):\n%s", r.code, r.stderr)
+	}
+}
+
+// TestTimeoutEndsMFAPrompt: nobody answers; --timeout ends the prompt.
+func TestTimeoutEndsMFAPrompt(t *testing.T) {
+	e := mfaProfileEnv(t)
+	pidFile := filepath.Join(e.work, "pid")
+	start := time.Now()
+	cmd, out := e.onTerminal("echo $$ > " + pidFile + "; exec rolecall process --timeout 1s admin")
+	if code := exitCode(t, cmd); code == 0 {
+		t.Fatalf("an unanswered prompt exited 0:\n%s", out)
+	}
+	if took := time.Since(start); took > 8*time.Second {
+		t.Fatalf("a 1s --timeout took %s", took)
+	}
+	if !strings.Contains(out.String(), "MFA code for") {
+		t.Errorf("no prompt was shown:\n%s", out)
+	}
+}
+
+// TestDeadParentEndsLockWait: a rolecall waiting on another's cache lock
+// whose parent dies (the AWS CLI killed by Ctrl-C, say) stops waiting at
+// once instead of for --timeout.
+func TestDeadParentEndsLockWait(t *testing.T) {
+	e := newRCEnv(t, ststest.DemoConfig())
+	role := ststest.DemoRoleARN("demo")
+	e.sts.SetFaults(ststest.Fault{Action: "AssumeRole", Kind: ststest.FaultHang})
+	holder, _ := e.start(nil, nil, "process", role)
+	e.waitCalls(1)
+	defer kill9(t, holder)
+
+	pidFile := filepath.Join(e.work, "waiter")
+	parent := exec.Command("sh", "-c", `"$0" process --timeout 50s "$1" & echo $! > "$2"; wait`, e.bin, role, pidFile)
+	parent.Dir, parent.Env = e.work, e.environ()
+	if err := parent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waiter := readPID(t, pidFile)
+	time.Sleep(300 * time.Millisecond) // let it reach the lock
+	kill9(t, parent)
+	deadline := time.Now().Add(5 * time.Second)
+	for alive(waiter) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if alive(waiter) {
+		_ = syscall.Kill(waiter, syscall.SIGKILL)
+		t.Fatal("an orphaned waiter was still waiting on the lock 5s after its parent died")
+	}
+}
+
+// TestExecChildGetsOneSignalPerKeypress: a terminal sends Ctrl-C to the
+// whole foreground process group. The command rolecall exec runs must get
+// it once (Terraform takes a second SIGINT as "stop now"); rolecall used to
+// forward it a second time. A signal sent to rolecall's PID alone still
+// reaches the command.
+func TestExecChildGetsOneSignalPerKeypress(t *testing.T) {
+	if _, err := exec.LookPath("setsid"); err != nil {
+		t.Skip("needs setsid")
+	}
+	e := newRCEnv(t, ststest.DemoConfig())
+	pidFile := filepath.Join(e.work, "pid")
+	script := `n=0; trap 'n=$((n+1))' INT; echo $$ > "$0"; i=0; while [ $i -lt 30 ]; do sleep 0.05; i=$((i+1)); done; echo "ints=$n"`
+	cmd := exec.Command("setsid", e.bin, "exec", ststest.DemoRoleARN("demo"), "--", "sh", "-c", script, pidFile)
+	cmd.Dir, cmd.Env = e.work, e.environ()
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := readPID(t, pidFile)
+	// The process group, as a terminal's Ctrl-C: setsid made rolecall (now
+	// the command) the leader of a group of its own.
+	if err := syscall.Kill(-pid, syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if code := exitCode(t, cmd); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	if !strings.Contains(out.String(), "ints=1") {
+		t.Fatalf("the command counted other than one SIGINT:\n%s", out)
+	}
+}
