@@ -77,6 +77,9 @@ type document struct {
 	sections []*section
 	issues   []strictIssue
 	eol      string // the file's line break style, for new lines
+	// defaults caches the [DEFAULT] keys every section inherits (nil until
+	// first asked): looking them up once a section made loading quadratic.
+	defaults map[string]located
 }
 
 // SyntaxError is a file the AWS CLI cannot parse. It never quotes the line:
@@ -340,14 +343,19 @@ func (doc *document) firstIssue(path string) error {
 // file's [DEFAULT] keys, overridden by the section's own. Each value keeps
 // the line it came from.
 func (doc *document) effective(s *section) map[string]located {
-	out := map[string]located{}
-	for _, d := range doc.sections {
-		if d.name != defaultSection {
-			continue
+	if doc.defaults == nil {
+		doc.defaults = map[string]located{}
+		for _, d := range doc.sections {
+			if d.name == defaultSection {
+				for _, o := range d.opts {
+					doc.defaults[o.name] = located{value: o.value, line: o.first + 1}
+				}
+			}
 		}
-		for _, o := range d.opts {
-			out[o.name] = located{value: o.value, line: o.first + 1}
-		}
+	}
+	out := make(map[string]located, len(doc.defaults)+len(s.opts))
+	for k, v := range doc.defaults {
+		out[k] = v
 	}
 	for _, o := range s.opts {
 		out[o.name] = located{value: o.value, line: o.first + 1}
