@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/rolecall/rolecall/pkg/cache"
 	"github.com/rolecall/rolecall/pkg/creds"
@@ -36,8 +37,14 @@ func obtainPlan(ctx context.Context, req Request, plan Plan, env Env) (Result, e
 		c, err := sourceCredentials(ctx, plan, env)
 		return Result{Credentials: c, Plan: plan}, err
 	}
-	if last := plan.Hops[len(plan.Hops)-1]; !req.NoCache && last.Duration != 0 && last.Duration <= req.RefreshWindow {
-		env.warn("%s lasts %s, no more than the refresh window (%s): it will never be reused from the cache; pass a longer --duration or a shorter --refresh-window", last.Label, last.Duration, req.RefreshWindow)
+	if last := plan.Hops[len(plan.Hops)-1]; !req.NoCache {
+		lasts := last.Duration
+		if lasts == 0 {
+			lasts = stsDefaultDuration(last.Kind)
+		}
+		if lasts <= req.RefreshWindow {
+			env.warn("%s lasts %s, no more than the refresh window (%s): it will never be reused from the cache; pass a longer --duration or a shorter --refresh-window", last.Label, lasts, req.RefreshWindow)
+		}
 	}
 	runner := newRunner(req, env)
 	if c, ok := runner.Cached(plan); ok {
@@ -155,4 +162,14 @@ func (p Plan) describe() string {
 		b.WriteString("; endpoint " + p.Endpoint)
 	}
 	return b.String()
+}
+
+// stsDefaultDuration is how long STS makes a session when DurationSeconds
+// is not sent: an hour for a role (AssumeRole, AssumeRoleWithWebIdentity),
+// 12 hours for GetSessionToken (API reference, DurationSeconds).
+func stsDefaultDuration(kind string) time.Duration {
+	if kind == cache.KindSessionToken {
+		return 12 * time.Hour
+	}
+	return time.Hour
 }

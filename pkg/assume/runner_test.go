@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 	"testing"
 
 	"github.com/rolecall/rolecall/pkg/stshttp"
@@ -244,5 +245,32 @@ func TestSSOSourceFirstHopIsChained(t *testing.T) {
 	}
 	if !strings.Contains(log.String(), "role chaining") {
 		t.Errorf("no role chaining warning:\n%s", log)
+	}
+}
+
+// TestRefreshWindowNotShorterThanTheSession: a window as long as the
+// session (STS's default hour included) means the cache never serves it:
+// warned, not silent.
+func TestRefreshWindowNotShorterThanTheSession(t *testing.T) {
+	w := newWorld(t, ststest.DemoConfig(), "", demoCredentials)
+	for _, tt := range []struct {
+		window   time.Duration
+		duration string
+		warned   bool
+	}{
+		{100 * time.Hour, "", true},
+		{time.Hour, "", true},
+		{2 * time.Hour, "2h", true},
+		{15 * time.Minute, "", false},
+	} {
+		env, log := w.traced(nil)
+		req := w.request(demo)
+		req.Profile, req.RefreshWindow, req.Duration = "alice", tt.window, tt.duration
+		if _, err := Obtain(context.Background(), req, env); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(log.String(), "never be reused"); got != tt.warned {
+			t.Errorf("window %s, duration %q: warned %v, want %v", tt.window, tt.duration, got, tt.warned)
+		}
 	}
 }

@@ -107,7 +107,8 @@ func webIdentityRetryable(err error) aws.Ternary {
 // with (see recordLast).
 type Conn struct {
 	*sts.Client
-	last error
+	last     error
+	endpoint string // for messages
 }
 
 // client returns an STS client signed with the credentials hop i starts
@@ -122,7 +123,7 @@ func (s *STS) client(p Plan, i int, base creds.Credentials, withMFACode bool) (*
 			return nil, err
 		}
 	}
-	c := &Conn{}
+	c := &Conn{endpoint: firstNonEmpty(p.Endpoint, "STS in "+p.Region)}
 	c.Client = sts.New(sts.Options{
 		Region:       p.Region,
 		Credentials:  provider,
@@ -157,12 +158,14 @@ func (s *STS) assumeRole(ctx context.Context, client *Conn, h Hop, code string) 
 	if err != nil {
 		return creds.Credentials{}, client.fail("AssumeRole", h.RoleARN, err)
 	}
-	s.traceCall("AssumeRole", start, out.ResultMetadata)
-	c := fromSTS(out.Credentials)
+	c, err := s.issued(client, "AssumeRole", h.RoleARN, start, out.ResultMetadata, out.Credentials)
 	if out.AssumedRoleUser != nil {
 		c.AssumedRoleARN = aws.ToString(out.AssumedRoleUser.Arn)
 	}
-	return c, nil
+	// STS implementations that leave AssumedRoleUser out (MinIO) still
+	// name a role for messages.
+	c.AssumedRoleARN = firstNonEmpty(c.AssumedRoleARN, h.RoleARN)
+	return c, err
 }
 
 func (s *STS) getSessionToken(ctx context.Context, client *Conn, h Hop, code string) (creds.Credentials, error) {
@@ -175,8 +178,7 @@ func (s *STS) getSessionToken(ctx context.Context, client *Conn, h Hop, code str
 	if err != nil {
 		return creds.Credentials{}, client.fail("GetSessionToken", h.MFASerial, err)
 	}
-	s.traceCall("GetSessionToken", start, out.ResultMetadata)
-	return fromSTS(out.Credentials), nil
+	return s.issued(client, "GetSessionToken", h.MFASerial, start, out.ResultMetadata, out.Credentials)
 }
 
 func (s *STS) assumeRoleWithWebIdentity(ctx context.Context, client *Conn, h Hop, token string) (creds.Credentials, error) {
@@ -195,12 +197,12 @@ func (s *STS) assumeRoleWithWebIdentity(ctx context.Context, client *Conn, h Hop
 	if err != nil {
 		return creds.Credentials{}, client.fail("AssumeRoleWithWebIdentity", h.RoleARN, err)
 	}
-	s.traceCall("AssumeRoleWithWebIdentity", start, out.ResultMetadata)
-	c := fromSTS(out.Credentials)
+	c, err := s.issued(client, "AssumeRoleWithWebIdentity", h.RoleARN, start, out.ResultMetadata, out.Credentials)
 	if out.AssumedRoleUser != nil {
 		c.AssumedRoleARN = aws.ToString(out.AssumedRoleUser.Arn)
 	}
-	return c, nil
+	c.AssumedRoleARN = firstNonEmpty(c.AssumedRoleARN, h.RoleARN)
+	return c, err
 }
 
 // Identity is what GetCallerIdentity says.
@@ -220,6 +222,28 @@ func (s *STS) CallerIdentity(ctx context.Context, client *Conn) (Identity, error
 	s.traceCall("GetCallerIdentity", start, out.ResultMetadata)
 	return Identity{Account: aws.ToString(out.Account), ARN: aws.ToString(out.Arn), UserID: aws.ToString(out.UserId)}, nil
 }
+
+// issued turns an STS answer into credentials, refusing what cannot be
+// used (judged by STS's own clock, from the Date header, where known).
+func (s *STS) issued(client *Conn, action, target string, start time.Time, md middleware.Metadata, out *types.Credentials) (creds.Credentials, error) {
+	s.traceCall(action, start, md)
+	c := fromSTS(out)
+	now := time.Now()
+	if st, ok := awsmiddleware.GetServerTime(md); ok {
+		now = st
+	}
+	if err := c.CheckTemporary(now); err != nil {
+		return creds.Credentials{}, &CallError{Action: action, Target: target, Endpoint: client.endpoint, Err: &UnusableAnswerError{Err: err}}
+	}
+	return c, nil
+}
+
+// UnusableAnswerError is an STS answer that parsed but holds no usable
+// credentials.
+type UnusableAnswerError struct{ Err error }
+
+func (e *UnusableAnswerError) Error() string { return "the answer holds " + e.Err.Error() }
+func (e *UnusableAnswerError) Unwrap() error { return e.Err }
 
 func (s *STS) traceCall(action string, start time.Time, md middleware.Metadata) {
 	id, _ := awsmiddleware.GetRequestIDMetadata(md)
@@ -257,7 +281,10 @@ func optional(s string) *string {
 type CallError struct {
 	Action string
 	Target string
-	Err    error
+	// Endpoint names where the call went, for answers that are no STS
+	// answer.
+	Endpoint string
+	Err      error
 	// LastAnswer is what STS said on the last attempt when the call ran out
 	// of time between retries (Throttling, InternalFailure), else nil.
 	LastAnswer error
@@ -266,7 +293,7 @@ type CallError struct {
 // fail wraps a call's error, naming STS's last answer if time ran out
 // while the SDK was backing off from it.
 func (c *Conn) fail(action, target string, err error) *CallError {
-	e := &CallError{Action: action, Target: target, Err: err}
+	e := &CallError{Action: action, Target: target, Endpoint: c.endpoint, Err: err}
 	var apiErr smithy.APIError
 	if errors.Is(err, context.DeadlineExceeded) && errors.As(c.last, &apiErr) {
 		e.LastAnswer = c.last

@@ -94,6 +94,7 @@ func classify(err error) (code int, msg, hint string) {
 	var sourceErr *assume.SourceError
 	var tooLarge *stshttp.BodyTooLargeError
 	var garbled *smithy.DeserializationError
+	var unusable *assume.UnusableAnswerError
 	var callErr *assume.CallError
 	switch {
 	case errors.As(err, &callErr) && callErr.LastAnswer != nil:
@@ -113,8 +114,14 @@ func classify(err error) (code int, msg, hint string) {
 		return ExitRefused, msg, firstNonEmpty(hint, tokenErr.Hint)
 	case stshttp.IsCertificateError(err):
 		return ExitUnreachable, msg, firstNonEmpty(hint, "the endpoint's TLS certificate is not trusted: behind a TLS-inspecting proxy, point --ca-bundle or AWS_CA_BUNDLE at its CA")
-	case errors.As(err, &tooLarge), errors.As(err, &garbled):
-		return ExitUnreachable, msg, firstNonEmpty(hint, "the endpoint answered something that is no STS answer: check --endpoint-url and AWS_ENDPOINT_URL_STS")
+	case errors.As(err, &tooLarge), errors.As(err, &garbled), errors.As(err, &unusable):
+		if errors.As(err, &callErr) {
+			msg = fmt.Sprintf("%s: %s answered something that is no usable STS answer", strings.TrimSpace(callErr.Action+" "+callErr.Target), callErr.Endpoint)
+			if unusable != nil {
+				msg += ": " + unusable.Error()
+			}
+		}
+		return ExitUnreachable, msg, firstNonEmpty(hint, "check that --endpoint-url or AWS_ENDPOINT_URL_STS names an STS endpoint, or try again later")
 	case errors.As(err, &sourceErr):
 		return ExitConfig, sourceErr.Error(), firstNonEmpty(hint, "check the base credentials: aws sso login, the profile's credential_process, or AWS_* variables")
 	case errors.As(err, &inputErr):
@@ -202,16 +209,19 @@ func oneLine(s string) string {
 	return escapeControl(strings.Join(strings.Fields(s), " "))
 }
 
-// escapeControl writes control characters (NUL, ESC, BEL, …) as \xNN or
-// \uNNNN; everything else, Unicode text included, is left as it is.
+// escapeControl writes control characters (NUL, ESC, BEL, C1 codes) and
+// the invisible format characters that reorder or break a line (bidi
+// overrides, U+2028) as \xNN or \uNNNN, so a value from a file, a flag or
+// STS cannot forge a line or drive the terminal where a person reads it.
+// Everything else, Unicode text included, is left as it is.
 func escapeControl(s string) string {
-	if strings.IndexFunc(s, unicode.IsControl) < 0 {
+	if strings.IndexFunc(s, unprintable) < 0 {
 		return s
 	}
 	var b strings.Builder
 	for _, r := range s {
 		switch {
-		case !unicode.IsControl(r):
+		case !unprintable(r):
 			b.WriteRune(r)
 		case r < 0x100:
 			fmt.Fprintf(&b, "\\x%02x", r)
@@ -220,6 +230,10 @@ func escapeControl(s string) string {
 		}
 	}
 	return b.String()
+}
+
+func unprintable(r rune) bool {
+	return unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp)
 }
 
 // paint colours s regardless of fatih/color's global switch, which follows

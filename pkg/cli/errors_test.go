@@ -64,3 +64,28 @@ func TestColourOnlyWhenAsked(t *testing.T) {
 		t.Error("stderr is no terminal, yet it would be coloured")
 	}
 }
+
+// TestEscapeForAPerson: control characters (C0 and C1) and the format
+// characters that forge or reorder a line are shown escaped; text is not.
+func TestEscapeForAPerson(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"plain ümlaut 日本", "plain ümlaut 日本"},
+		{"a\nb\r\x1b[31m", `a\x0ab\x0d\x1b[31m`},
+		{"c1\u0085next", `c1\x85next`},
+		{"bidi\u202eevil\u2066", `bidi\u202eevil\u2066`},
+		{"line\u2028sep\u2029para", `line\u2028sep\u2029para`},
+		{"zero\u200bwidth", `zero\u200bwidth`},
+	}
+	for _, tt := range tests {
+		if got := escapeControl(tt.in); got != tt.want {
+			t.Errorf("escapeControl(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	// --debug shows a forged ARN from STS escaped, on one line.
+	io, _, errOut := testIO(nil)
+	io.debug = true
+	io.Debugf("credentials for %s expire", "arn:aws:sts::1:assumed-role/x\nrolecall: error: forged\u202e")
+	if got := errOut.String(); strings.Count(got, "\n") != 1 || !strings.Contains(got, `x\x0arolecall: error: forged\u202e`) {
+		t.Errorf("debug line %q", got)
+	}
+}

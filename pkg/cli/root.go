@@ -75,10 +75,11 @@ func (io *IO) colored() bool {
 	return io.ErrIsTerminal && !io.noColor && io.Getenv("NO_COLOR") == ""
 }
 
-// Debugf traces a step on stderr with --debug. Callers pass no secret.
+// Debugf traces a step on stderr with --debug. Callers pass no secret;
+// what they pass (an ARN from STS, a profile name) is escaped.
 func (io *IO) Debugf(format string, args ...any) {
 	if io.debug {
-		fmt.Fprintf(io.ErrOut, "rolecall: debug: "+format+"\n", args...)
+		fmt.Fprintf(io.ErrOut, "rolecall: debug: %s\n", escapeControl(fmt.Sprintf(format, args...)))
 	}
 }
 
@@ -94,7 +95,7 @@ func (io *IO) Warnf(format string, args ...any) {
 // Infof tells a person something on stderr unless --quiet.
 func (io *IO) Infof(format string, args ...any) {
 	if !io.quiet {
-		fmt.Fprintf(io.ErrOut, "rolecall: "+format+"\n", args...)
+		fmt.Fprintf(io.ErrOut, "rolecall: %s\n", escapeControl(fmt.Sprintf(format, args...)))
 	}
 }
 

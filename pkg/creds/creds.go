@@ -44,3 +44,38 @@ func Redact(secret string) string {
 	}
 	return "<redacted>"
 }
+
+// CheckTemporary reports why c cannot be the temporary credentials STS
+// issues, judged at now (STS's clock where known): a field missing, a key ID
+// of the wrong shape, an expiration already past. An empty or truncated
+// answer must never reach a consumer as empty variables, which would make
+// its SDK fall back silently to other credentials.
+func (c Credentials) CheckTemporary(now time.Time) error {
+	switch {
+	case !validKeyID(c.AccessKeyID):
+		return fmt.Errorf("no access key ID of 16 to 128 letters and digits")
+	case c.SecretAccessKey == "":
+		return fmt.Errorf("no secret access key")
+	case c.SessionToken == "":
+		return fmt.Errorf("no session token")
+	case c.Expiration.IsZero():
+		return fmt.Errorf("no expiration")
+	case !c.Expiration.After(now):
+		return fmt.Errorf("credentials that expired at %s", c.Expiration.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// validKeyID is STS's AccessKeyIdType: [\w]* of 16 to 128 characters.
+func validKeyID(id string) bool {
+	if len(id) < 16 || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if c != '_' && (c < '0' || c > '9') && (c < 'A' || c > 'Z') && (c < 'a' || c > 'z') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,60 @@
+//go:build unix
+
+package main
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rolecall/rolecall/pkg/ststest"
+)
+
+// TestAnswersThatAreNoCredentials: whatever an endpoint answers with a 200
+// that holds no usable credentials (nothing, garbage, an XML bomb, a result
+// without keys, keys already expired), rolecall exits 5 naming the
+// endpoint, prints nothing on stdout, and exec never starts its command
+// (an empty AWS_ACCESS_KEY_ID would make the command's SDK fall back to
+// other credentials without a word).
+func TestAnswersThatAreNoCredentials(t *testing.T) {
+	expired := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+	result := func(inner string) string {
+		return `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult>` + inner +
+			`</AssumeRoleResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></AssumeRoleResponse>`
+	}
+	bomb := `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">` +
+		`<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]><AssumeRoleResponse>&lol3;</AssumeRoleResponse>`
+	bodies := map[string]string{
+		"empty":          "",
+		"garbage":        "\x00\x01 this is no XML {",
+		"xml bomb":       bomb,
+		"no credentials": result(""),
+		"no secret":      result(`<Credentials><AccessKeyId>ASIAEXAMPLE000000001</AccessKeyId><SessionToken>t</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials>`),
+		"expired":        result(`<Credentials><AccessKeyId>ASIAEXAMPLE000000001</AccessKeyId><SecretAccessKey>s</SecretAccessKey><SessionToken>t</SessionToken><Expiration>` + expired + `</Expiration></Credentials>`),
+	}
+	for name, body := range bodies {
+		t.Run(name, func(t *testing.T) {
+			fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/xml")
+				_, _ = w.Write([]byte(body))
+			}))
+			t.Cleanup(fake.Close)
+			e := newRCEnv(t, ststest.DemoConfig())
+			e.vars["AWS_ENDPOINT_URL_STS"] = fake.URL
+			for _, args := range [][]string{
+				{"process", "--timeout", "10s", ststest.DemoRoleARN("demo")},
+				{"exec", "--timeout", "10s", ststest.DemoRoleARN("demo"), "--", "sh", "-c", "echo the command ran"},
+			} {
+				r := e.run(args...)
+				if r.code != 5 || r.stdout != "" {
+					t.Fatalf("%s: exit %d, stdout %q, want 5 and nothing:\n%s", args[0], r.code, r.stdout, r.stderr)
+				}
+				if !strings.Contains(r.stderr, fake.URL) || !strings.Contains(r.stderr, "rolecall: hint:") {
+					t.Errorf("%s: the error does not name %s or has no hint:\n%s", args[0], fake.URL, r.stderr)
+				}
+			}
+		})
+	}
+}
