@@ -12,8 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/rolecall/rolecall/pkg/stshttp"
 	"github.com/rolecall/rolecall/pkg/ststest"
