@@ -153,7 +153,12 @@ func (r *Runner) warn(msg string) { r.STS.Env.warn("%s", msg) }
 
 // NeedsPersonError is returned when an MFA code is needed and nobody can be
 // asked: no terminal, --no-prompt, or CI.
-type NeedsPersonError struct{ Serial string }
+type NeedsPersonError struct {
+	Serial string
+	// Reason says why nobody could be asked ("CI", "--no-prompt"), or ""
+	// when there is no terminal.
+	Reason string
+}
 
 func (e *NeedsPersonError) Error() string {
 	return fmt.Sprintf("an MFA code for %s is needed and there is no one to ask", e.Serial)

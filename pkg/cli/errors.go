@@ -127,7 +127,14 @@ func classify(err error) (code int, msg, hint string) {
 	case errors.As(err, &inputErr):
 		return pick(code, ExitUsage), msg, hint
 	case errors.As(err, &needsPerson):
-		return ExitNeedsPerson, msg, firstNonEmpty(hint, "pass --mfa-code CODE or --mfa-code-command CMD, or run it where it can prompt on a terminal")
+		why := "run it where it can prompt on a terminal"
+		switch needsPerson.Reason {
+		case "CI":
+			why = "CI=true is set, and rolecall never prompts in CI; unset it to be asked on this terminal"
+		case "--no-prompt":
+			why = "or drop --no-prompt to be asked on the terminal"
+		}
+		return ExitNeedsPerson, msg, firstNonEmpty(hint, "pass --mfa-code CODE or --mfa-code-command CMD; "+why)
 	case errors.As(err, &lockErr):
 		return ExitLocal, msg, firstNonEmpty(hint, "another rolecall holds the cache lock; retry, or raise --timeout")
 	case errors.As(err, &apiErr):
@@ -152,11 +159,19 @@ func stsError(err error, apiErr smithy.APIError) (int, string, string) {
 	switch apiErr.ErrorCode() {
 	case "AccessDenied":
 		hint = "check the role's trust policy: it must trust your identity (rolecall whoami), and may require an external ID (--external-id) or MFA (--mfa-serial)"
-		if call != nil && call.Action == "AssumeRoleWithWebIdentity" {
+		switch {
+		case strings.Contains(apiErr.ErrorMessage(), "MultiFactorAuthentication"):
+			// STS's words for a wrong, stale or reused code, or a serial that
+			// is not the user's device.
+			hint = "the MFA code was refused: type the code the device shows now (each code works once; check the device's clock), and check that the serial is your device's"
+		case call != nil && call.Action == "AssumeRoleWithWebIdentity":
 			hint = "the role's trust policy must allow this token's issuer, audience (aud) and subject (sub); decode the token to see them"
 		}
 	case "ExpiredToken", "ExpiredTokenException":
 		hint = "the base credentials expired: renew them (aws sso login, a new session) or clear rolecall's cache with: rolecall cache clear --all"
+		if call != nil && call.Action == "AssumeRoleWithWebIdentity" {
+			hint = "the web identity token expired: fetch a fresh one (a new CI job token, or whatever writes the token file)"
+		}
 	case "InvalidClientTokenId", "SignatureDoesNotMatch", "IncompleteSignature", "MissingAuthenticationToken":
 		hint = "the base credentials are not valid for this STS endpoint: check --profile, AWS_ACCESS_KEY_ID and the system clock"
 	case "ValidationError", "MalformedPolicyDocument", "PackedPolicyTooLarge":

@@ -25,12 +25,25 @@ func mfaCodeSource(io *IO, fl *requestFlags) func(context.Context, string) (stri
 			return runCodeCommand(ctx, io, fl.MFACodeCommand, serial)
 		}
 	}
-	if fl.NoPrompt || io.Getenv("CI") == "true" {
-		return nil
+	if reason := noPromptReason(io, fl); reason != "" {
+		return func(_ context.Context, serial string) (string, error) {
+			return "", &assume.NeedsPersonError{Serial: serial, Reason: reason}
+		}
 	}
 	return func(ctx context.Context, serial string) (string, error) {
 		return promptOnTerminal(ctx, serial)
 	}
+}
+
+// noPromptReason says why rolecall must not prompt, or "" when it may.
+func noPromptReason(io *IO, fl *requestFlags) string {
+	switch {
+	case fl.NoPrompt:
+		return "--no-prompt"
+	case io.Getenv("CI") == "true":
+		return "CI"
+	}
+	return ""
 }
 
 // runCodeCommand runs the user's command through the shell; its trimmed
