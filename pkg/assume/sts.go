@@ -228,7 +228,7 @@ func (s *STS) CallerIdentity(ctx context.Context, client *Conn) (Identity, error
 func (s *STS) issued(client *Conn, action, target string, start time.Time, md middleware.Metadata, out *types.Credentials) (creds.Credentials, error) {
 	s.traceCall(action, start, md)
 	c := fromSTS(out)
-	now := time.Now()
+	now := s.Env.now()
 	if st, ok := awsmiddleware.GetServerTime(md); ok {
 		now = st
 	}

@@ -97,7 +97,7 @@ func execRun(ctx context.Context, opts *ExecOptions) error {
 	// interrupt is forwarded to it, and it decides); running the user's
 	// command is the point.
 	child := exec.Command(path, opts.Command[1:]...) //nolint:gosec,noctx // see above
-	child.Env, child.Stdin, child.Stdout, child.Stderr = env, os.Stdin, io.Out, io.ErrOut
+	child.Env, child.Stdin, child.Stdout, child.Stderr = env, io.In, io.Out, io.ErrOut
 
 	// Forward the signals a terminal or supervisor sends; the child decides
 	// what they mean. rolecall stays alive to report the child's status.
