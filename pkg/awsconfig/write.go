@@ -3,8 +3,9 @@ package awsconfig
 // Writes: the lock protocol and the splice.
 //
 // Lock: every writer takes an exclusive flock on PATH.lock (PATH being the
-// file after following symlinks) before it reads the file, and holds it
-// until the new file is renamed into place, so concurrent writers (other
+// file after following symlinks; the lock file itself is never a symlink,
+// see safefile.Acquire) before it reads the file, and holds it until the
+// new file is renamed into place, so concurrent writers (other
 // rolecall processes included) serialise and none loses another's section.
 // The lock file is left in place: deleting it would let two writers lock two
 // different files.
@@ -18,11 +19,12 @@ package awsconfig
 // result is parsed again and compared with the original (check.go); a file
 // that does not parse is left untouched.
 //
-// Replace: the new content goes to a temp file in the same directory,
-// created 0600, synced, renamed over the file, and the directory synced, so
-// a crash leaves either the old file or the new one, never a mix.
+// Replace: safefile.Replace writes a temp file in the same directory,
+// created 0600, syncs it, renames it over the file and syncs the directory,
+// so a crash leaves either the old file or the new one, never a mix.
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -31,9 +33,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gofrs/flock"
-
 	"github.com/rolecall/rolecall/pkg/creds"
+	"github.com/rolecall/rolecall/pkg/safefile"
 )
 
 // Keys rolecall writes besides the credentials themselves.
@@ -63,10 +64,6 @@ type WriteOptions struct {
 	// Remove lists keys to delete from the section.
 	Remove []string
 }
-
-// testHookBeforeRename, when set, runs after the temp file is written and
-// synced and before it is renamed over the file (tests stop a writer there).
-var testHookBeforeRename func(tmp string)
 
 // WriteCredentialsSection stores c in section name of the shared credentials
 // file at path: aws_access_key_id, aws_secret_access_key, aws_session_token
@@ -237,12 +234,15 @@ func updateFile(path string, e sectionEdit) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil { //nolint:gosec // the directory of the AWS file the user chose
 		return fmt.Errorf("create %s: %w", dir, err)
 	}
-	lock := flock.New(target + ".lock")
-	if err := lock.Lock(); err != nil {
-		return fmt.Errorf("lock %s: %w", target, err)
+	lock, err := safefile.Acquire(context.Background(), target+".lock", 0)
+	if err != nil {
+		var timeout *safefile.LockTimeoutError
+		if errors.As(err, &timeout) {
+			timeout.Holder = "another process (rolecall, or a tool that shares its lock) is writing " + target
+		}
+		return fmt.Errorf("write %s to %s: %w", e.label, target, err)
 	}
-	defer func() { _ = lock.Unlock() }()
-	removeStaleTemps(target)
+	defer lock.Release()
 
 	old, err := readAWSFile(target)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -274,7 +274,7 @@ func updateFile(path string, e sectionEdit) error {
 	if string(data) == string(old) {
 		return nil
 	}
-	return replaceFile(target, data)
+	return safefile.Replace(target, data)
 }
 
 // resolveTarget follows symlinks, so that a credentials file kept in a
@@ -303,51 +303,6 @@ func resolveTarget(path string) (string, error) {
 		dest = filepath.Join(filepath.Dir(path), dest)
 	}
 	return dest, nil
-}
-
-func tempPattern(target string) string { return "." + filepath.Base(target) + ".rolecall-*.tmp" }
-
-// removeStaleTemps deletes temp files that a writer killed before its rename
-// left behind. Only a lock holder calls it, so no live writer owns them.
-func removeStaleTemps(target string) {
-	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(target), tempPattern(target)))
-	for _, m := range matches {
-		_ = os.Remove(m) //nolint:gosec // a temp file of our own pattern, under the lock
-	}
-}
-
-// replaceFile atomically replaces target with data.
-func replaceFile(target string, data []byte) (err error) {
-	dir := filepath.Dir(target)
-	tmp, err := os.CreateTemp(dir, tempPattern(target)) // mode 0600 from creation
-	if err != nil {
-		return fmt.Errorf("write %s: %w", target, err)
-	}
-	defer func() {
-		if err != nil {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name()) //nolint:gosec // from os.CreateTemp
-		}
-	}()
-	if _, err = tmp.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", target, err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", tmp.Name(), err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", target, err)
-	}
-	if testHookBeforeRename != nil {
-		testHookBeforeRename(tmp.Name())
-	}
-	if err = os.Rename(tmp.Name(), target); err != nil { //nolint:gosec // from os.CreateTemp, onto the AWS file the user chose
-		return fmt.Errorf("replace %s: %w", target, err)
-	}
-	if err := syncDir(dir); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
 }
 
 // splice returns the file with e applied to targets (the sections that make

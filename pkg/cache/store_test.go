@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rolecall/rolecall/pkg/safefile"
 )
 
 // TestLookupAndReplace puts one file (or none) where an entry belongs, checks
@@ -324,9 +326,9 @@ func TestLockTimeoutNamesLockFile(t *testing.T) {
 
 	c := newCounter()
 	_, out, err := s.Fetch(context.Background(), key, DefaultRefreshWindow, c.fetch)
-	var timeout *LockTimeoutError
+	var timeout *safefile.LockTimeoutError
 	if !errors.As(err, &timeout) {
-		t.Fatalf("Fetch error = %v, want a *LockTimeoutError", err)
+		t.Fatalf("Fetch error = %v, want a *safefile.LockTimeoutError", err)
 	}
 	if timeout.Path != lockPath || !strings.Contains(err.Error(), lockPath) {
 		t.Errorf("error %q does not name the lock file %s", err, lockPath)
@@ -379,7 +381,7 @@ func TestLockWaitEndsWithCallerContext(t *testing.T) {
 			defer cancel()
 			c := newCounter()
 			_, _, err := s.Fetch(ctx, key, DefaultRefreshWindow, c.fetch)
-			var timeout *LockTimeoutError
+			var timeout *safefile.LockTimeoutError
 			if errors.As(err, &timeout) != tt.wantTimeout || !errors.Is(err, tt.wantIs) {
 				t.Errorf("Fetch error = %v, want timeout=%v wrapping %v", err, tt.wantTimeout, tt.wantIs)
 			}
@@ -387,31 +389,6 @@ func TestLockWaitEndsWithCallerContext(t *testing.T) {
 				t.Errorf("fetch was called without the lock")
 			}
 		})
-	}
-}
-
-// TestLockNoticesReplacedLockFile covers the race Remove creates: a waiter
-// that opened the lock file before Remove deleted it must not believe that
-// locking the deleted file excludes anyone.
-func TestLockNoticesReplacedLockFile(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, testKey("app")+lockSuffix)
-	stale := lockAsOtherProcess(t, path)
-	if !lockedCurrentFile(stale, path) {
-		t.Fatal("lockedCurrentFile = false for the file at the path")
-	}
-	if err := os.Remove(path); err != nil {
-		t.Fatal(err)
-	}
-	if lockedCurrentFile(stale, path) {
-		t.Error("lockedCurrentFile = true after the file was deleted")
-	}
-	fresh := lockAsOtherProcess(t, path)
-	if lockedCurrentFile(stale, path) {
-		t.Error("lockedCurrentFile = true after the path got a new file")
-	}
-	if !lockedCurrentFile(fresh, path) {
-		t.Error("lockedCurrentFile = false for the new file")
 	}
 }
 
@@ -472,7 +449,7 @@ func TestRemove(t *testing.T) {
 	// Remove waits for the entry's lock: a Fetch in progress finishes first.
 	held := lockAsOtherProcess(t, filepath.Join(s.Dir(), testKey("a")+lockSuffix))
 	n, err := s.Remove(byLabel("a"))
-	var timeout *LockTimeoutError
+	var timeout *safefile.LockTimeoutError
 	if n != 0 || !errors.As(err, &timeout) {
 		t.Fatalf("Remove while locked = %d, %v; want 0 and a lock timeout", n, err)
 	}
@@ -545,8 +522,9 @@ func TestWriteRemovesStaleTempFiles(t *testing.T) {
 	dir := cacheDir(t)
 	s, _ := openStore(t, dir, Options{})
 	key := testKey("app")
-	stale := filepath.Join(dir, key+".12345"+tempSuffix)
-	recent := filepath.Join(dir, key+".67890"+tempSuffix)
+	// Temporary files are named .TARGET.rolecall-RANDOM.tmp (safefile).
+	stale := filepath.Join(dir, "."+key+entrySuffix+".rolecall-12345.tmp")
+	recent := filepath.Join(dir, "."+key+entrySuffix+".rolecall-67890.tmp")
 	unrelated := filepath.Join(dir, "notes.tmp")
 	for _, p := range []string{stale, recent, unrelated} {
 		if err := os.WriteFile(p, []byte(`{"version":`), 0o600); err != nil {
@@ -555,7 +533,7 @@ func TestWriteRemovesStaleTempFiles(t *testing.T) {
 	}
 	// Temp files are aged by the file system's clock, which is the real
 	// one; backdate instead of waiting.
-	old := time.Now().Add(-2 * staleTempAge)
+	old := time.Now().Add(-2 * safefile.StaleTempAge)
 	for _, p := range []string{stale, unrelated} {
 		if err := os.Chtimes(p, old, old); err != nil {
 			t.Fatal(err)

@@ -14,7 +14,7 @@ import (
 	"github.com/fatih/color"
 
 	"github.com/rolecall/rolecall/pkg/assume"
-	"github.com/rolecall/rolecall/pkg/cache"
+	"github.com/rolecall/rolecall/pkg/safefile"
 )
 
 // Exit codes. Documented in docs/exit-codes.md; scripts rely on them, so a
@@ -85,7 +85,7 @@ func classify(err error) (code int, msg, hint string) {
 	var apiErr smithy.APIError
 	var inputErr *assume.InputError
 	var needsPerson *assume.NeedsPersonError
-	var lockErr *cache.LockTimeoutError
+	var lockErr *safefile.LockTimeoutError
 	var sourceErr *assume.SourceError
 	var callErr *assume.CallError
 	switch {
