@@ -2,6 +2,7 @@ package awsconfig
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -50,7 +51,7 @@ func helperWrite(pause bool) int {
 		})
 	}
 	name := os.Getenv(helperNameEnv)
-	if err := WriteCredentialsSection(os.Getenv(helperPathEnv), name, credsFor(name), WriteOptions{}); err != nil {
+	if err := WriteCredentialsSection(context.Background(), os.Getenv(helperPathEnv), name, credsFor(name), WriteOptions{}); err != nil {
 		fmt.Fprintln(os.Stderr, "helper:", err)
 		return 1
 	}
@@ -98,7 +99,7 @@ func helperCmd(t *testing.T, mode, path, name string) (*exec.Cmd, io.WriteCloser
 // that were there must come through untouched.
 func TestConcurrentWriters(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "credentials")
-	original := mustRead("testdata/messy/credentials")
+	original := mustRead("testdata/messy/credentials.valid")
 	writeFile(t, path, original)
 
 	const each = 8
@@ -113,7 +114,7 @@ func TestConcurrentWriters(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			errs <- WriteCredentialsSection(path, name, credsFor(name), WriteOptions{})
+			errs <- WriteCredentialsSection(t.Context(), path, name, credsFor(name), WriteOptions{})
 		}()
 	}
 	type proc struct {
@@ -187,7 +188,7 @@ func TestConcurrentWriters(t *testing.T) {
 func TestKilledWriterLeavesFileIntact(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "credentials")
-	original := mustRead("testdata/messy/credentials")
+	original := mustRead("testdata/messy/credentials.valid")
 	writeFile(t, path, original)
 
 	cmd, stdin, stdout := helperCmd(t, "pause", path, "doomed")
@@ -221,7 +222,7 @@ func TestKilledWriterLeavesFileIntact(t *testing.T) {
 		t.Errorf("temp file left by the killed writer: %v, mode %v; want it there with mode 0600", err, fi.Mode().Perm())
 	}
 
-	if err := WriteCredentialsSection(path, "early", credsFor("early"), WriteOptions{}); err != nil {
+	if err := WriteCredentialsSection(t.Context(), path, "early", credsFor("early"), WriteOptions{}); err != nil {
 		t.Fatalf("write after the kill: %v", err)
 	}
 	if _, err := os.Stat(tmp); err != nil {
@@ -233,7 +234,7 @@ func TestKilledWriterLeavesFileIntact(t *testing.T) {
 	if err := os.Chtimes(tmp, old, old); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteCredentialsSection(path, "survivor", credsFor("survivor"), WriteOptions{}); err != nil {
+	if err := WriteCredentialsSection(t.Context(), path, "survivor", credsFor("survivor"), WriteOptions{}); err != nil {
 		t.Fatalf("write after the kill: %v", err)
 	}
 	after := readFile(t, path)

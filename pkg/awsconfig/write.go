@@ -58,11 +58,17 @@ type KeyValue struct{ Key, Value string }
 
 // WriteOptions tune a write.
 type WriteOptions struct {
-	// Force lets WriteCredentialsSection overwrite a section rolecall did
-	// not write, long-term keys included.
+	// Force lets a write change a section rolecall did not write: overwrite
+	// its credentials (long-term keys included), or replace or delete its
+	// keys.
 	Force bool
 	// Remove lists keys to delete from the section.
 	Remove []string
+	// LockTimeout bounds the wait for another writer's lock on the file
+	// (safefile.DefaultLockTimeout when zero); the write's context bounds
+	// it too. A wait that runs out is a *safefile.LockTimeoutError, and
+	// nothing is written.
+	LockTimeout time.Duration
 }
 
 // WriteCredentialsSection stores c in section name of the shared credentials
@@ -71,8 +77,10 @@ type WriteOptions struct {
 // credentials do not expire) and the x_rolecall_managed marker. A stale
 // aws_security_token (the legacy alias some tools read) is removed. A section
 // that exists without the marker, or that holds long-term keys (AKIA…), is
-// left alone unless opt.Force. Nothing else in the file changes.
-func WriteCredentialsSection(path, name string, c creds.Credentials, opt WriteOptions) error {
+// left alone unless opt.Force. Nothing else in the file changes; a file the
+// AWS CLI would refuse (a repeated section or key included) is not written.
+// The wait for the file's lock ends with ctx or opt.LockTimeout.
+func WriteCredentialsSection(ctx context.Context, path, name string, c creds.Credentials, opt WriteOptions) error {
 	if err := validateSectionName(name); err != nil {
 		return err
 	}
@@ -103,18 +111,26 @@ func WriteCredentialsSection(path, name string, c creds.Credentials, opt WriteOp
 		remove: remove,
 	}
 	if !opt.Force {
-		e.check = func(path string, _ *document, targets []*section) error {
+		e.check = func(path string, _ sectionEdit, targets []*section) error {
 			return checkManaged(path, name, targets)
 		}
 	}
-	return updateFile(path, e)
+	return updateFile(ctx, path, e, opt.LockTimeout)
 }
 
 // WriteConfigProfile sets keys in profile name of the config file at path
 // ("[profile NAME]", or "[default]" for default), adding the section at the
-// end if there is none, and deletes the keys opt.Remove lists. Nothing else
-// in the file changes.
-func WriteConfigProfile(path, name string, keys []KeyValue, opt WriteOptions) error {
+// end if there is none, and deletes the keys opt.Remove lists. Keys neither
+// set nor removed are kept, and nothing else in the file changes; a file the
+// AWS CLI would refuse is not written.
+//
+// A profile without x_rolecall_managed = true was not written by rolecall:
+// unless opt.Force, it may gain keys but keeps every value it has, and a
+// write that would change or delete one is refused with an error (wrapping
+// ErrUnmanagedSection) that names the keys it would replace. Callers that
+// take a profile over set ManagedKey among keys. The wait for the file's
+// lock ends with ctx or opt.LockTimeout.
+func WriteConfigProfile(ctx context.Context, path, name string, keys []KeyValue, opt WriteOptions) error {
 	if err := validateSectionName(name); err != nil {
 		return err
 	}
@@ -122,7 +138,7 @@ func WriteConfigProfile(path, name string, keys []KeyValue, opt WriteOptions) er
 	if name == "default" {
 		header = "[default]"
 	}
-	return updateFile(path, sectionEdit{
+	e := sectionEdit{
 		label:  header,
 		header: header,
 		match: func(section string) bool {
@@ -131,7 +147,11 @@ func WriteConfigProfile(path, name string, keys []KeyValue, opt WriteOptions) er
 		},
 		set:    keys,
 		remove: opt.Remove,
-	})
+	}
+	if !opt.Force {
+		e.check = checkProfileReplace
+	}
+	return updateFile(ctx, path, e, opt.LockTimeout)
 }
 
 // checkManaged refuses to overwrite a credentials section rolecall did not
@@ -140,20 +160,40 @@ func checkManaged(path, name string, targets []*section) error {
 	if len(targets) == 0 {
 		return nil
 	}
-	merged := map[string]string{}
-	for _, s := range targets {
-		for _, o := range s.opts {
-			merged[o.name] = o.value
-		}
-	}
+	have := merged(targets)
 	at := fmt.Sprintf("section [%s] of %s (line %d)", name, path, targets[len(targets)-1].header+1)
-	if strings.HasPrefix(merged["aws_access_key_id"], "AKIA") {
+	if strings.HasPrefix(have["aws_access_key_id"], "AKIA") {
 		return fmt.Errorf("%s holds long-term access keys (AKIA…) that rolecall did not write; use --force to overwrite them, or pick another name: %w", at, ErrUnmanagedSection)
 	}
-	if len(merged) > 0 && !strings.EqualFold(merged[ManagedKey], "true") {
+	if len(have) > 0 && !strings.EqualFold(have[ManagedKey], "true") {
 		return fmt.Errorf("%s was not written by rolecall; use --force to overwrite it, or pick another name: %w", at, ErrUnmanagedSection)
 	}
 	return nil
+}
+
+// checkProfileReplace refuses an edit that would change or delete a value
+// of a config profile rolecall did not write, naming the keys.
+func checkProfileReplace(path string, e sectionEdit, targets []*section) error {
+	have := merged(targets)
+	if len(targets) == 0 || strings.EqualFold(have[ManagedKey], "true") {
+		return nil
+	}
+	var replaced []string
+	for _, kv := range e.set {
+		if v, ok := have[kv.Key]; ok && v != kv.Value {
+			replaced = append(replaced, kv.Key)
+		}
+	}
+	for _, k := range e.remove {
+		if _, ok := have[k]; ok {
+			replaced = append(replaced, k)
+		}
+	}
+	if len(replaced) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s in %s (line %d) was not written by rolecall, and writing it would replace its %s; use --force to replace them, or pick another name: %w",
+		e.label, path, targets[len(targets)-1].header+1, strings.Join(replaced, ", "), ErrUnmanagedSection)
 }
 
 // validateSectionName accepts names that every reader parses back the same:
@@ -207,12 +247,14 @@ type sectionEdit struct {
 	match  func(section string) bool // the sections that make up the profile
 	set    []KeyValue
 	remove []string
-	// check may refuse the write after the file is read under the lock.
-	check func(path string, doc *document, targets []*section) error
+	// check may refuse the write after the file is read under the lock;
+	// it sees the edit with its keys lowercased.
+	check func(path string, e sectionEdit, targets []*section) error
 }
 
-// updateFile applies e to the file at path under the lock.
-func updateFile(path string, e sectionEdit) error {
+// updateFile applies e to the file at path under the lock, waiting for
+// the lock at most lockTimeout and as long as ctx allows.
+func updateFile(ctx context.Context, path string, e sectionEdit, lockTimeout time.Duration) error {
 	// Copies: the caller's slices are not ours to lowercase.
 	set := make([]KeyValue, len(e.set))
 	for i, kv := range e.set {
@@ -234,10 +276,11 @@ func updateFile(path string, e sectionEdit) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil { //nolint:gosec // the directory of the AWS file the user chose
 		return fmt.Errorf("create %s: %w", dir, err)
 	}
-	lock, err := safefile.Acquire(context.Background(), target+".lock", 0)
+	lock, err := safefile.Acquire(ctx, target+".lock", lockTimeout)
 	if err != nil {
 		var timeout *safefile.LockTimeoutError
 		if errors.As(err, &timeout) {
+			timeout.Kind = "AWS file lock"
 			timeout.Holder = "another process (rolecall, or a tool that shares its lock) is writing " + target
 		}
 		return fmt.Errorf("write %s to %s: %w", e.label, target, err)
@@ -253,6 +296,12 @@ func updateFile(path string, e sectionEdit) error {
 		return fmt.Errorf("read %s: %w", target, err)
 	}
 	doc, err := parseDocument(target, old)
+	if err == nil {
+		// A repeated section or key: the splice could cope, but the AWS
+		// CLI refuses the file, so writing would hand back a file that
+		// still does not work and hide why.
+		err = doc.firstIssue(target)
+	}
 	if err != nil {
 		return fmt.Errorf("%w (the file was left unchanged)", err)
 	}
@@ -263,7 +312,7 @@ func updateFile(path string, e sectionEdit) error {
 		}
 	}
 	if e.check != nil {
-		if err := e.check(target, doc, targets); err != nil {
+		if err := e.check(target, e, targets); err != nil {
 			return err
 		}
 	}

@@ -108,7 +108,7 @@ func assumeRun(ctx context.Context, opts *AssumeOptions) error {
 	}
 	switch {
 	case opts.WriteProfile != "":
-		return writeProfile(opts, c)
+		return writeProfile(ctx, opts, c)
 	case f == format.GitHub:
 		return emitGitHub(opts, c, region)
 	}

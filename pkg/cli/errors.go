@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"github.com/fatih/color"
 
 	"github.com/rolecall/rolecall/pkg/assume"
+	"github.com/rolecall/rolecall/pkg/awsconfig"
 	"github.com/rolecall/rolecall/pkg/safefile"
 )
 
@@ -100,7 +102,9 @@ func classify(err error) (code int, msg, hint string) {
 	case errors.As(err, &needsPerson):
 		return ExitNeedsPerson, msg, firstNonEmpty(hint, "pass --mfa-code CODE or --mfa-code-command CMD, or run it where it can prompt on a terminal")
 	case errors.As(err, &lockErr):
-		return ExitLocal, msg, firstNonEmpty(hint, "another rolecall holds the cache lock; retry, or raise --timeout")
+		return ExitLocal, msg, firstNonEmpty(hint, fmt.Sprintf("another rolecall holds the %s; retry, or raise --timeout", cmp.Or(lockErr.Kind, "lock")))
+	case errors.Is(err, awsconfig.ErrUnmanagedSection):
+		return ExitLocal, msg, firstNonEmpty(hint, "pass --force to replace it, or choose another name")
 	case errors.As(err, &apiErr):
 		return stsError(err, apiErr)
 	case isNetworkError(err) && (code == 0 || code == ExitUnreachable):
