@@ -26,8 +26,10 @@
 // entry file is only read if it is a regular file owned by the current user
 // with no group or other permission bits; anything else (a symlink, a FIFO,
 // a loose mode, another owner, corrupt or truncated JSON, an unknown
-// version, an entry written for another key) is treated as a miss and
-// replaced by the next Fetch. Nothing read from the cache is ever fatal.
+// version, an entry written for another key, impossible times such as a
+// creation in the future or a life longer than any STS session) is treated
+// as a miss and replaced by the next Fetch. Nothing read from the cache is
+// ever fatal.
 //
 // # Lock protocol
 //

@@ -380,8 +380,9 @@ func (s *Store) keys() ([]string, error) {
 }
 
 // List returns every readable entry, expired ones included, sorted by label
-// then expiration. Entries that Lookup would ignore (corrupt, unknown
-// version, not private) are left out.
+// then expiration. Entries that Lookup would ignore at any window (corrupt,
+// unknown version, impossible times, not a private regular file) are left
+// out.
 func (s *Store) List() ([]Entry, error) {
 	if s.unusable != nil {
 		return nil, s.unusable
@@ -391,8 +392,9 @@ func (s *Store) List() ([]Entry, error) {
 		return nil, err
 	}
 	entries := make([]Entry, 0, len(keys))
+	now := s.now()
 	for _, key := range keys {
-		if e, err := readEntry(s.entryPath(key), key, s.uid); err == nil {
+		if e, err := readEntry(s.entryPath(key), key, s.uid); err == nil && e.plausibleAt(now) {
 			entries = append(entries, e)
 		}
 	}

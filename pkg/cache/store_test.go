@@ -66,6 +66,32 @@ func TestLookupAndReplace(t *testing.T) {
 			e.Credentials.SessionToken = ""
 			return encoded(t, e, key)
 		}, window: DefaultRefreshWindow},
+		// Impossible times: corrupt or planted, whatever else they say.
+		{name: "expiry in year 8999", data: func(t *testing.T) []byte {
+			e := testEntry("old", time.Hour)
+			e.Credentials.Expiration = time.Date(8999, 1, 1, 0, 0, 0, 0, time.UTC)
+			return encoded(t, e, key)
+		}, window: DefaultRefreshWindow},
+		{name: "created in the future", data: func(t *testing.T) []byte {
+			e := testEntry("old", 3*time.Hour)
+			e.CreatedAt = testNow.Add(time.Hour)
+			return encoded(t, e, key)
+		}, window: DefaultRefreshWindow},
+		{name: "lives longer than STS's longest session", data: func(t *testing.T) []byte {
+			e := testEntry("old", 36*time.Hour)
+			e.CreatedAt = testNow.Add(-time.Second)
+			return encoded(t, e, key)
+		}, window: DefaultRefreshWindow},
+		{name: "created just now by a clock a little ahead", data: func(t *testing.T) []byte {
+			e := testEntry("old", time.Hour)
+			e.CreatedAt = testNow.Add(maxClockStep)
+			return encoded(t, e, key)
+		}, window: DefaultRefreshWindow, hit: true},
+		{name: "the longest STS session", data: func(t *testing.T) []byte {
+			e := testEntry("old", 35*time.Hour)
+			e.CreatedAt = testNow.Add(-time.Hour)
+			return encoded(t, e, key)
+		}, window: DefaultRefreshWindow, hit: true},
 		{name: "no expiration", data: func(t *testing.T) []byte {
 			return []byte(strings.Replace(string(valid(time.Hour)(t)), `"Expiration": "2031-03-14T16:09:26Z"`, `"Expiration": "0001-01-01T00:00:00Z"`, 1))
 		}, window: DefaultRefreshWindow},
@@ -229,6 +255,8 @@ func TestFetchDoesNotStoreUncacheableEntry(t *testing.T) {
 			e.Kind = ""
 			return e
 		}},
+		{"lives longer than any STS session", func() Entry { return testEntry("long", 37*time.Hour) }},
+		{"expires before it was created", func() Entry { return testEntry("past", -time.Minute) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

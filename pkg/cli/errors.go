@@ -29,7 +29,7 @@ const (
 	ExitRefused     = 4 // STS answered and said no
 	ExitUnreachable = 5 // STS could not be reached or kept failing (network, 5xx, throttling, timeout)
 	ExitNeedsPerson = 6 // an MFA code was needed and prompting was impossible or disabled
-	ExitLocal       = 7 // a local file: cache lock timeout, a credentials section rolecall may not overwrite
+	ExitLocal       = 7 // a local file: a lock timeout, a section or profile rolecall may not overwrite
 )
 
 // exitError carries the exit code and an optional hint to the one printer.
