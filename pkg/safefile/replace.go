@@ -53,7 +53,7 @@ func Replace(path string, data []byte) (err error) {
 	defer func() {
 		if err != nil {
 			_ = tmp.Close()
-			_ = os.Remove(name) //nolint:gosec // our own temporary file, created with O_EXCL
+			_ = os.Remove(name)
 		}
 	}()
 	if _, err = tmp.Write(data); err != nil {
@@ -68,7 +68,7 @@ func Replace(path string, data []byte) (err error) {
 	if hook := beforeRename.Load(); hook != nil {
 		(*hook)(name)
 	}
-	if err = os.Rename(name, path); err != nil { //nolint:gosec // our own temporary file, onto the caller's path
+	if err = os.Rename(name, path); err != nil {
 		return fmt.Errorf("replace %s: %w", path, err)
 	}
 	RemoveStaleTemps(path)

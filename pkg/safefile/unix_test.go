@@ -16,20 +16,20 @@ import (
 	"github.com/rolecall/rolecall/pkg/safefile"
 )
 
-// fast runs f and fails the test if it has not returned within two
-// seconds: what it guards would otherwise hang for ever (an open of a FIFO
-// with no writer).
-func fast(t *testing.T, what string, f func()) {
-	t.Helper()
+// returnsQuickly reports whether f returned within two seconds. What it
+// guards (the open of a FIFO that nobody writes) would otherwise block for
+// ever, and the test must fail fast rather than at its deadline.
+func returnsQuickly(f func()) bool {
 	done := make(chan struct{})
 	go func() {
-		defer close(done)
 		f()
+		close(done)
 	}()
 	select {
 	case <-done:
+		return true
 	case <-time.After(2 * time.Second):
-		t.Fatalf("%s blocked", what)
+		return false
 	}
 }
 
@@ -59,11 +59,13 @@ func TestReplaceOverSymlinkOrFIFOReplacesIt(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(dir, strings.ReplaceAll(name, " ", "-"))
 			plant(path)
-			fast(t, "Replace", func() {
+			if !returnsQuickly(func() {
 				if err := safefile.Replace(path, []byte("new")); err != nil {
 					t.Error(err)
 				}
-			})
+			}) {
+				t.Fatal("Replace blocked")
+			}
 			if fi, err := os.Lstat(path); err != nil || !fi.Mode().IsRegular() || content(t, path) != "new" {
 				t.Errorf("target after Replace: %v, %v; want a regular file with the new content", fi, err)
 			}
@@ -122,7 +124,9 @@ func TestReadFile(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var got []byte
 			var err error
-			fast(t, "ReadFile", func() { got, err = safefile.ReadFile(tt.path, tt.opt) })
+			if !returnsQuickly(func() { got, err = safefile.ReadFile(tt.path, tt.opt) }) {
+				t.Fatal("ReadFile blocked")
+			}
 			if tt.wantErr == nil && tt.wantMsg == "" {
 				if err != nil || string(got) != tt.want {
 					t.Fatalf("ReadFile = %q, %v; want %q", got, err, tt.want)
@@ -164,21 +168,26 @@ func TestAcquireRefusesWhatIsNotARegularFile(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "-")+".lock")
 			tt.plant(path)
-			fast(t, "Acquire", func() {
+			if !returnsQuickly(func() {
 				l, err := safefile.Acquire(context.Background(), path, time.Minute)
 				if err == nil {
 					l.Release()
-					t.Fatal("Acquire succeeded")
+					t.Error("Acquire succeeded")
+					return
 				}
 				if !errors.Is(err, safefile.ErrNotRegular) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tt.wantMsg) {
 					t.Errorf("Acquire error = %v, want ErrNotRegular naming %s and saying %q", err, path, tt.wantMsg)
 				}
-			})
-			fast(t, "TryAcquire", func() {
+			}) {
+				t.Fatal("Acquire blocked")
+			}
+			if !returnsQuickly(func() {
 				if _, ok, err := safefile.TryAcquire(path); ok || !errors.Is(err, safefile.ErrNotRegular) {
 					t.Errorf("TryAcquire = %v, %v; want ErrNotRegular", ok, err)
 				}
-			})
+			}) {
+				t.Fatal("TryAcquire blocked")
+			}
 			if got := content(t, victim); got != "not a lock" {
 				t.Errorf("the link's target changed: %q", got)
 			}
