@@ -47,7 +47,7 @@ func TestWriteStopsWaitingForTheLock(t *testing.T) {
 			time.AfterFunc(50*time.Millisecond, cancel)
 			t.Cleanup(cancel)
 			return ctx
-		}, WriteOptions{LockTimeout: time.Hour}, false, context.Canceled},
+		}, WriteOptions{LockTimeout: time.Hour}, false, safefile.ErrLockWaitCanceled},
 	}
 	for file, write := range writes {
 		for _, tt := range tests {

@@ -31,7 +31,7 @@ func (s *Store) lock(ctx context.Context, key string) (*safefile.Lock, error) {
 		timeout.Holder = "another rolecall process is fetching the same credentials (it may be waiting for STS or for an MFA code)"
 		return nil, timeout
 	case errors.Is(err, context.Canceled):
-		return nil, err // already "wait for lock PATH: context canceled"
+		return nil, err // already "stopped waiting for lock PATH (interrupted): …"
 	case err != nil:
 		return nil, fmt.Errorf("cannot lock cache entry: %w", err)
 	}

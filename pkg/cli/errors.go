@@ -101,6 +101,8 @@ func classify(err error) (code int, msg, hint string) {
 		return pick(code, ExitUsage), msg, hint
 	case errors.As(err, &needsPerson):
 		return ExitNeedsPerson, msg, firstNonEmpty(hint, "pass --mfa-code CODE or --mfa-code-command CMD, or run it where it can prompt on a terminal")
+	case errors.Is(err, safefile.ErrLockWaitCanceled):
+		return ExitLocal, msg, hint
 	case errors.As(err, &lockErr):
 		return ExitLocal, msg, firstNonEmpty(hint, fmt.Sprintf("another rolecall holds the %s; retry, or raise --timeout", cmp.Or(lockErr.Kind, "lock")))
 	case errors.Is(err, awsconfig.ErrUnmanagedSection):

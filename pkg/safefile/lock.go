@@ -21,6 +21,11 @@ const DefaultLockTimeout = time.Minute
 // no blocking wait that a context can cancel.
 const LockRetryDelay = 10 * time.Millisecond
 
+// ErrLockWaitCanceled is wrapped, together with the context's error, by
+// Acquire's error when the caller cancelled the wait (Ctrl-C): callers tell
+// it from other failures without matching text.
+var ErrLockWaitCanceled = errors.New("interrupted")
+
 // LockTimeoutError is returned when a lock was still held by someone else
 // when the wait's timeout, or the caller's context deadline, passed. It
 // unwraps to context.DeadlineExceeded.
@@ -86,7 +91,7 @@ func slotFor(path string) chan struct{} {
 // file (0600) if it is missing. It waits at most timeout (DefaultLockTimeout
 // when not positive) and no longer than ctx allows: a wait that runs out of
 // time returns a *LockTimeoutError, one whose ctx is cancelled returns an
-// error wrapping context.Canceled. Something at path that is not a regular
+// error wrapping ErrLockWaitCanceled and context.Canceled. Something at path that is not a regular
 // file is an error wrapping ErrNotRegular, found without a blocking open.
 func Acquire(ctx context.Context, path string, timeout time.Duration) (*Lock, error) {
 	if timeout <= 0 {
@@ -96,6 +101,12 @@ func Acquire(ctx context.Context, path string, timeout time.Duration) (*Lock, er
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
+	// A select with both cases ready picks one at random: look at the
+	// context first, so that a caller who has already given up (Ctrl-C)
+	// never gets the lock.
+	if wctx.Err() != nil {
+		return nil, waitError(ctx, wctx, path, start)
+	}
 	slot := slotFor(path)
 	select {
 	case slot <- struct{}{}:
@@ -204,7 +215,7 @@ func sameFile(held fs.FileInfo, path string) bool {
 // cancelled, or the wait ran out of time.
 func waitError(ctx, wctx context.Context, path string, start time.Time) error {
 	if errors.Is(ctx.Err(), context.Canceled) {
-		return fmt.Errorf("wait for lock %s: %w", path, ctx.Err())
+		return fmt.Errorf("stopped waiting for lock %s (%w): %w", path, ErrLockWaitCanceled, ctx.Err())
 	}
 	return &LockTimeoutError{Path: path, Waited: time.Since(start), Err: wctx.Err()}
 }

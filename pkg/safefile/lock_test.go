@@ -111,8 +111,8 @@ func TestAcquireEndsWithCallerContext(t *testing.T) {
 		timeout bool   // a *LockTimeoutError, not a cancellation
 		is      error
 	}{
-		{name: "cancelled before", ctx: cancelled, is: context.Canceled},
-		{name: "cancelled while waiting", ctx: cancelledLater, later: cancelLater, is: context.Canceled},
+		{name: "cancelled before", ctx: cancelled, is: safefile.ErrLockWaitCanceled},
+		{name: "cancelled while waiting", ctx: cancelledLater, later: cancelLater, is: safefile.ErrLockWaitCanceled},
 		{name: "caller deadline shorter than the timeout", ctx: short, timeout: true, is: context.DeadlineExceeded},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -126,7 +126,7 @@ func TestAcquireEndsWithCallerContext(t *testing.T) {
 				t.Fatal("Acquire succeeded while another holds the lock")
 			}
 			var timeout *safefile.LockTimeoutError
-			if errors.As(err, &timeout) != tt.timeout || !errors.Is(err, tt.is) || !strings.Contains(err.Error(), path) {
+			if errors.As(err, &timeout) != tt.timeout || !errors.Is(err, tt.is) || errors.Is(err, context.Canceled) == tt.timeout || !strings.Contains(err.Error(), path) {
 				t.Errorf("Acquire error = %v, want timeout=%v wrapping %v and naming the lock", err, tt.timeout, tt.is)
 			}
 			if d := time.Since(start); d > 10*time.Second {
@@ -174,5 +174,23 @@ func TestAcquireExcludes(t *testing.T) {
 	}
 	if got := content(t, counter); got != strconv.Itoa(n) {
 		t.Errorf("counter = %s after %d locked increments", got, n)
+	}
+}
+
+// TestAcquireGivesNothingToACancelledCaller: a caller who has already given
+// up (Ctrl-C before the write began) must not get even a free lock.
+func TestAcquireGivesNothingToACancelledCaller(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.lock")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for range 20 { // the race it guards is a random choice: try it often
+		l, err := safefile.Acquire(ctx, path, time.Minute)
+		if err == nil {
+			l.Release()
+			t.Fatal("Acquire gave a free lock to a cancelled caller")
+		}
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Acquire error = %v, want context.Canceled", err)
+		}
 	}
 }
