@@ -23,11 +23,11 @@ import (
 	"syscall"
 	"testing"
 	"time"
-	_ "unsafe" // go:linkname, for the cache's test hook in the real binary
 
 	"github.com/gofrs/flock"
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/rolecall/rolecall/pkg/safefile"
 	"github.com/rolecall/rolecall/pkg/ststest"
 )
 
@@ -37,16 +37,6 @@ import (
 // Every test drives the real binary (this test binary re-executed as
 // rolecall, see TestMain) against the STS emulator.
 
-// cacheHookBeforeRename is pkg/cache's unexported testHookBeforeRename,
-// which runs between writing a temporary entry file and renaming it over
-// the entry. The cache's own tests set it in their helper processes; here
-// the real binary sets it (see installFaultHooks) so that a test can kill
-// rolecall in the middle of a cache write, which no timing can hit
-// reliably.
-//
-//go:linkname cacheHookBeforeRename github.com/rolecall/rolecall/pkg/cache.testHookBeforeRename
-var cacheHookBeforeRename func(tmpPath string)
-
 // pauseBeforeRenameEnv, when set in rolecall's environment, names a marker
 // file. Between writing a cache entry's temporary file and renaming it over
 // the entry, rolecall writes the temporary file's path to the marker and
@@ -55,13 +45,17 @@ var cacheHookBeforeRename func(tmpPath string)
 const pauseBeforeRenameEnv = "ROLECALL_TEST_PAUSE_BEFORE_CACHE_RENAME"
 
 // installFaultHooks runs in the re-executed binary before cli.Main. It does
-// nothing unless a test asked for a hook in the environment.
+// nothing unless a test asked for a hook in the environment. The hook is
+// safefile's, which runs between writing a temporary file and renaming it
+// over its target, so that a test can kill rolecall in the middle of a
+// cache write, which no timing can hit reliably. (It would stop a write of
+// the AWS files too; the tests that set it write only the cache.)
 func installFaultHooks() {
 	marker := os.Getenv(pauseBeforeRenameEnv)
 	if marker == "" {
 		return
 	}
-	cacheHookBeforeRename = func(tmpPath string) {
+	safefile.SetTestHookBeforeRename(func(tmpPath string) {
 		if err := os.WriteFile(marker, []byte(tmpPath), 0o600); err != nil {
 			panic(err)
 		}
@@ -74,7 +68,7 @@ func installFaultHooks() {
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
-	}
+	})
 }
 
 // cmdCacheOK asserts that a cache directory holds nothing a failed or

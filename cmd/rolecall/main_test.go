@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/processcreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/gofrs/flock"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/rolecall/rolecall/pkg/cli"
@@ -88,6 +89,8 @@ func TestScripts(t *testing.T) {
 			"envfromfile":   cmdEnvFromFile,
 			"cacheok":       cmdCacheOK,
 			"bigfile":       cmdBigFile,
+			"lockfile":      cmdLockFile,
+			"within":        cmdWithin,
 		},
 	})
 }
@@ -528,4 +531,72 @@ func cmdSendSignal(ts *testscript.TestScript, neg bool, args []string) {
 	pid, err := strconv.Atoi(strings.TrimSpace(ts.ReadFile(args[1])))
 	ts.Check(err)
 	ts.Check(syscall.Kill(pid, sig))
+}
+
+// cmdLockFile holds a lock file as another rolecall would (an exclusive
+// flock from this test process), until released or the script ends:
+//
+//	lockfile hold PATH
+//	lockfile release PATH
+func cmdLockFile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: lockfile hold|release PATH")
+	}
+	path := ts.MkAbs(args[1])
+	heldLocksMu.Lock()
+	defer heldLocksMu.Unlock()
+	switch args[0] {
+	case "hold":
+		fl := flock.New(path)
+		ok, err := fl.TryLock()
+		ts.Check(err)
+		if !ok {
+			ts.Fatalf("%s is already locked", args[1])
+		}
+		heldLocks[path] = fl
+		ts.Defer(func() { _ = fl.Unlock() })
+	case "release":
+		fl := heldLocks[path]
+		if fl == nil {
+			ts.Fatalf("%s is not held", args[1])
+		}
+		delete(heldLocks, path)
+		ts.Check(fl.Unlock())
+	default:
+		ts.Fatalf("usage: lockfile hold|release PATH")
+	}
+}
+
+var (
+	heldLocksMu sync.Mutex
+	heldLocks   = map[string]*flock.Flock{} // by absolute path; paths are per script
+)
+
+// cmdWithin runs a program from the script's PATH like exec, but fails the
+// script if the program has not finished within DURATION (and kills it):
+// for what must never hang, such as a FIFO in the cache, so that a
+// regression fails in seconds instead of at the test binary's deadline.
+// Its stdout and stderr become the script's.
+//
+//	within DURATION PROGRAM ARGS...
+func cmdWithin(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 {
+		ts.Fatalf("usage: within DURATION PROGRAM ARGS...")
+	}
+	d, err := time.ParseDuration(args[0])
+	ts.Check(err)
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, lookPath(ts, args[1]), args[2:]...)
+	cmd.Dir = ts.Getenv("WORK")
+	cmd.Env = append(scriptEnv(ts), "GORACE="+ts.Getenv("GORACE"))
+	cmd.Stdout, cmd.Stderr = ts.Stdout(), ts.Stderr()
+	cmd.WaitDelay = time.Second
+	err = cmd.Run()
+	if ctx.Err() != nil {
+		ts.Fatalf("%s did not finish within %s: it hangs", strings.Join(args[1:], " "), d)
+	}
+	if (err != nil) != neg {
+		ts.Fatalf("%s: %v", args[1], err)
+	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/rolecall/rolecall/pkg/cache"
+	"github.com/rolecall/rolecall/pkg/safefile"
 )
 
 // Request is everything a command says about the credentials it wants, as
@@ -257,29 +257,15 @@ func readCapped(r io.Reader, limit int64) ([]byte, error) {
 }
 
 // readRegularFile reads a file the user named, which must be a regular
-// file of at most limit bytes: it stats first, so a FIFO never blocks and
-// /dev/zero is refused instead of read forever.
+// file of at most limit bytes: a FIFO never blocks and /dev/zero is refused
+// instead of read forever.
 func readRegularFile(path string, limit int64) ([]byte, error) {
-	fi, err := os.Stat(path) //nolint:gosec // a file the user named
-	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			return nil, pe.Err
-		}
-		return nil, err
+	b, err := safefile.ReadFile(path, safefile.ReadOptions{MaxSize: limit})
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return nil, pe.Err
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
-	if fi.Size() > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
-	}
-	f, err := os.Open(path) //nolint:gosec // a file the user named
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = f.Close() }()
-	return readCapped(f, limit)
+	return b, err
 }
 
 // Check parses and checks the request's flags without resolving anything,

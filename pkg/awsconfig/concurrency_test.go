@@ -2,6 +2,7 @@ package awsconfig
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -10,8 +11,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/rolecall/rolecall/pkg/creds"
+	"github.com/rolecall/rolecall/pkg/safefile"
 )
 
 // The test binary doubles as a writer process: with AWSCONFIG_HELPER set it
@@ -42,13 +45,13 @@ func helperWrite(pause bool) int {
 		return 2
 	}
 	if pause {
-		testHookBeforeRename = func(tmp string) {
+		safefile.SetTestHookBeforeRename(func(tmp string) {
 			fmt.Println("paused", tmp)
 			_, _ = io.Copy(io.Discard, in) // blocks until killed
-		}
+		})
 	}
 	name := os.Getenv(helperNameEnv)
-	if err := WriteCredentialsSection(os.Getenv(helperPathEnv), name, credsFor(name), WriteOptions{}); err != nil {
+	if err := WriteCredentialsSection(context.Background(), os.Getenv(helperPathEnv), name, credsFor(name), WriteOptions{}); err != nil {
 		fmt.Fprintln(os.Stderr, "helper:", err)
 		return 1
 	}
@@ -96,7 +99,7 @@ func helperCmd(t *testing.T, mode, path, name string) (*exec.Cmd, io.WriteCloser
 // that were there must come through untouched.
 func TestConcurrentWriters(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "credentials")
-	original := mustRead("testdata/messy/credentials")
+	original := mustRead("testdata/messy/credentials.valid")
 	writeFile(t, path, original)
 
 	const each = 8
@@ -111,7 +114,7 @@ func TestConcurrentWriters(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			errs <- WriteCredentialsSection(path, name, credsFor(name), WriteOptions{})
+			errs <- WriteCredentialsSection(t.Context(), path, name, credsFor(name), WriteOptions{})
 		}()
 	}
 	type proc struct {
@@ -180,12 +183,12 @@ func TestConcurrentWriters(t *testing.T) {
 
 // TestKilledWriterLeavesFileIntact kills a writer (SIGKILL on Unix) after it
 // wrote its temp file and before the rename: the file must be exactly as it
-// was, the lock must be free, and the next write must succeed and clear the
-// dead writer's temp file.
+// was, the lock must be free, and the next write must succeed and, once the
+// dead writer's temp file is stale, clear it.
 func TestKilledWriterLeavesFileIntact(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "credentials")
-	original := mustRead("testdata/messy/credentials")
+	original := mustRead("testdata/messy/credentials.valid")
 	writeFile(t, path, original)
 
 	cmd, stdin, stdout := helperCmd(t, "pause", path, "doomed")
@@ -219,7 +222,19 @@ func TestKilledWriterLeavesFileIntact(t *testing.T) {
 		t.Errorf("temp file left by the killed writer: %v, mode %v; want it there with mode 0600", err, fi.Mode().Perm())
 	}
 
-	if err := WriteCredentialsSection(path, "survivor", credsFor("survivor"), WriteOptions{}); err != nil {
+	if err := WriteCredentialsSection(t.Context(), path, "early", credsFor("early"), WriteOptions{}); err != nil {
+		t.Fatalf("write after the kill: %v", err)
+	}
+	if _, err := os.Stat(tmp); err != nil {
+		t.Errorf("a recent temp file was removed: it may belong to a live writer (%v)", err)
+	}
+	// Temp files are aged by the file system's clock, which is the real
+	// one: backdate instead of waiting.
+	old := time.Now().Add(-2 * safefile.StaleTempAge)
+	if err := os.Chtimes(tmp, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteCredentialsSection(t.Context(), path, "survivor", credsFor("survivor"), WriteOptions{}); err != nil {
 		t.Fatalf("write after the kill: %v", err)
 	}
 	after := readFile(t, path)

@@ -12,14 +12,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/rolecall/rolecall/pkg/creds"
+	"github.com/rolecall/rolecall/pkg/safefile"
 )
 
 // Config is the merged view of both files, as botocore's Session.full_config
@@ -174,31 +173,15 @@ func loadDoc(path string) (*document, error) {
 const maxFileSize = 16 << 20
 
 // readAWSFile reads an AWS file that must be a regular file of at most
-// maxFileSize bytes. It stats before opening: opening a FIFO would block.
+// maxFileSize bytes. It may be a symlink (dotfiles repositories), but what
+// it names is opened without blocking and checked with fstat before a byte
+// is read: a FIFO there would otherwise hang the open.
 func readAWSFile(path string) ([]byte, error) {
-	fi, err := os.Stat(path) //nolint:gosec // the AWS file the user chose
-	if err != nil {
-		return nil, err
-	}
-	switch {
-	case fi.IsDir():
-		return nil, errors.New("is a directory")
-	case !fi.Mode().IsRegular():
-		return nil, errors.New("not a regular file")
-	}
-	f, err := os.Open(path) //nolint:gosec // the AWS file the user chose
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = f.Close() }()
-	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxFileSize {
+	data, err := safefile.ReadFile(path, safefile.ReadOptions{MaxSize: maxFileSize})
+	if errors.Is(err, safefile.ErrTooLarge) {
 		return nil, fmt.Errorf("larger than %d MiB, too large for an AWS config file", maxFileSize>>20)
 	}
-	return data, nil
+	return data, err
 }
 
 // configProfileName maps a config file section to the profile it defines,

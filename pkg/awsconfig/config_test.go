@@ -205,7 +205,7 @@ func TestWriteRefusesBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := WriteConfigProfile(path, tt.prof, tt.keys, WriteOptions{})
+			err := WriteConfigProfile(t.Context(), path, tt.prof, tt.keys, WriteOptions{})
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("err = %v, want %q", err, tt.wantErr)
 			}
@@ -220,7 +220,7 @@ func TestWriteLeavesUnparsableFileAlone(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "credentials")
 	const broken = "[a]\nk = v\nthis line is broken\n"
 	writeFile(t, path, broken)
-	err := WriteCredentialsSection(path, "x", testCreds("ASIAX"), WriteOptions{})
+	err := WriteCredentialsSection(t.Context(), path, "x", testCreds("ASIAX"), WriteOptions{})
 	if err == nil || !strings.Contains(err.Error(), "line 3") || !strings.Contains(err.Error(), "left unchanged") {
 		t.Fatalf("err = %v, want the line and that the file was left unchanged", err)
 	}
@@ -232,7 +232,7 @@ func TestWriteLeavesUnparsableFileAlone(t *testing.T) {
 func TestWriteCreatesPrivateDirAndFollowsSymlinks(t *testing.T) {
 	home := t.TempDir()
 	path := filepath.Join(home, ".aws", "credentials")
-	if err := WriteCredentialsSection(path, "x", testCreds("ASIAX"), WriteOptions{}); err != nil {
+	if err := WriteCredentialsSection(t.Context(), path, "x", testCreds("ASIAX"), WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	fi, err := os.Stat(filepath.Dir(path))
@@ -255,7 +255,7 @@ func TestWriteCreatesPrivateDirAndFollowsSymlinks(t *testing.T) {
 	if err := os.Symlink(target, link); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteCredentialsSection(link, "x", testCreds("ASIAX"), WriteOptions{}); err != nil {
+	if err := WriteCredentialsSection(t.Context(), link, "x", testCreds("ASIAX"), WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {

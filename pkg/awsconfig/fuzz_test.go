@@ -12,8 +12,9 @@ import (
 const fuzzSection = "fuzz-target"
 
 // FuzzINIRoundTrip writes a credentials section into arbitrary content that
-// gopkg.in/ini.v1 accepts. A file the AWS CLI could not parse must be
-// refused and left as it was; any other must take the write, read back with
+// gopkg.in/ini.v1 accepts. A file the AWS CLI could not parse (a repeated
+// section or key included) must be refused and left as it was; any other
+// must take the write, read back with
 // the written keys, keep every other section's keys, and keep its bytes
 // outside the section. The seed corpus (testdata/fuzz/FuzzINIRoundTrip)
 // runs with every go test.
@@ -27,8 +28,11 @@ func FuzzINIRoundTrip(f *testing.F) {
 			t.Fatal(err)
 		}
 		oldDoc, parseErr := parseDocument(path, []byte(content))
+		if parseErr == nil {
+			parseErr = oldDoc.firstIssue(path)
+		}
 		want := testCreds("ASIAFUZZFUZZFUZZFUZZ")
-		err := WriteCredentialsSection(path, fuzzSection, want, WriteOptions{Force: true})
+		err := WriteCredentialsSection(t.Context(), path, fuzzSection, want, WriteOptions{Force: true})
 		after := readFile(t, path)
 		if parseErr != nil {
 			if err == nil {
@@ -63,20 +67,18 @@ func FuzzINIRoundTrip(f *testing.F) {
 				t.Errorf("%s reads back as %q, want %q", k, got[k], v)
 			}
 		}
-		if len(oldDoc.issues) == 0 {
-			// A file the AWS CLI reads: Load must give the keys back.
-			c, err := Load(Files{Credentials: path})
-			if err != nil {
-				t.Fatalf("Load after the write: %v", err)
-			}
-			pd := c.profiles[fuzzSection]
-			if pd == nil {
-				t.Fatalf("Load after the write has no [%s]", fuzzSection)
-			}
-			for k, v := range map[string]string{"aws_access_key_id": want.AccessKeyID, "aws_secret_access_key": want.SecretAccessKey, "aws_session_token": want.SessionToken} {
-				if pd.keys[k].value != v {
-					t.Errorf("Load gives %s back as %q, want %q", k, pd.keys[k].value, v)
-				}
+		// A file the AWS CLI reads: Load must give the keys back.
+		c, err := Load(Files{Credentials: path})
+		if err != nil {
+			t.Fatalf("Load after the write: %v", err)
+		}
+		pd := c.profiles[fuzzSection]
+		if pd == nil {
+			t.Fatalf("Load after the write has no [%s]", fuzzSection)
+		}
+		for k, v := range map[string]string{"aws_access_key_id": want.AccessKeyID, "aws_secret_access_key": want.SecretAccessKey, "aws_session_token": want.SessionToken} {
+			if pd.keys[k].value != v {
+				t.Errorf("Load gives %s back as %q, want %q", k, pd.keys[k].value, v)
 			}
 		}
 

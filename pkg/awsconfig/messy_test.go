@@ -72,42 +72,52 @@ func TestWriteMessyFilesKeepsEverythingElse(t *testing.T) {
 	}
 	writeCreds := func(name string, force bool) func(string) error {
 		return func(path string) error {
-			return WriteCredentialsSection(path, name, newCreds, WriteOptions{Force: force})
+			return WriteCredentialsSection(t.Context(), path, name, newCreds, WriteOptions{Force: force})
 		}
 	}
+	// Config profiles here were not written by rolecall: replacing their
+	// values takes force (TestWriteConfigProfileUnmanaged covers that).
 	writeProfile := func(name string, kv []KeyValue, remove ...string) func(string) error {
 		return func(path string) error {
-			return WriteConfigProfile(path, name, kv, WriteOptions{Remove: remove})
+			return WriteConfigProfile(t.Context(), path, name, kv, WriteOptions{Remove: remove, Force: true})
 		}
 	}
 	proc := "/opt/rolecall/bin/rolecall process --profile base 'arn:aws:iam::111111111111:role/dev'"
+	// The .valid files are the messy ones without their repeated sections,
+	// which the AWS CLI refuses and so does every write.
+	const creds, config = "credentials.valid", "config.valid"
 	tests := []messyWrite{
-		{name: "refresh a managed section that appears twice", file: "credentials", write: writeCreds("rolecall-dev", false),
+		{name: "refresh a managed section", file: creds, write: writeCreds("rolecall-dev", false),
 			sections: []string{"rolecall-dev"}, set: credKeys},
-		{name: "new credentials section", file: "credentials", write: writeCreds("rolecall-new", false),
+		{name: "new credentials section", file: creds, write: writeCreds("rolecall-new", false),
 			sections: []string{"rolecall-new"}, set: credKeys, appended: true},
-		{name: "fill an empty section", file: "credentials", write: writeCreds("empty", false),
+		{name: "fill an empty section", file: creds, write: writeCreds("empty", false),
 			sections: []string{"empty"}, set: credKeys},
-		{name: "refuse long-term keys", file: "credentials", write: writeCreds("base", false),
+		{name: "refuse long-term keys", file: creds, write: writeCreds("base", false),
 			sections: []string{"base"}, wantErr: "long-term access keys"},
-		{name: "refuse a section rolecall did not write", file: "credentials", write: writeCreds("saml", false),
+		{name: "refuse a section rolecall did not write", file: creds, write: writeCreds("saml", false),
 			sections: []string{"saml"}, wantErr: "not written by rolecall"},
-		{name: "force a section rolecall did not write", file: "credentials", write: writeCreds("saml", true),
+		{name: "force a section rolecall did not write", file: creds, write: writeCreds("saml", true),
 			sections: []string{"saml"}, set: credKeys, kept: map[string]string{"x_principal_arn": "arn:aws:sts::111111111111:assumed-role/Dev/jöhn"}},
-		{name: "last profile with CRLF lines and no final newline", file: "config",
+		{name: "refuse a credentials file with a repeated section, even with force", file: "credentials", write: writeCreds("rolecall-dev", true),
+			sections: []string{"rolecall-dev"}, wantErr: "line 19: section [base] appears again (first at line 2)"},
+		{name: "last profile with CRLF lines and no final newline", file: config,
 			write:    writeProfile("ci", []KeyValue{{"credential_process", proc}, {"region", "eu-west-3"}}, "role_arn", "credential_source"),
 			sections: []string{"profile ci"}, set: map[string]string{"credential_process": proc, "region": "eu-west-3"}, gone: []string{"role_arn", "credential_source"}},
-		{name: "profile that appears twice", file: "config",
+		{name: "profile whose other keys stay", file: config,
 			write:    writeProfile("dev", []KeyValue{{"credential_process", proc}, {"region", "us-east-2"}}, "role_arn", "source_profile"),
 			sections: []string{"profile dev"}, set: map[string]string{"credential_process": proc, "region": "us-east-2"}, gone: []string{"role_arn", "source_profile"},
 			kept: map[string]string{"mfa_serial": "arn:aws:iam::000000000000:mfa/jöhn", "duration_seconds": "3600"}},
-		{name: "default profile with odd spacing", file: "config",
+		{name: "refuse a config file with a repeated section", file: "config",
+			write:    writeProfile("dev", []KeyValue{{"credential_process", proc}}),
+			sections: []string{"profile dev"}, wantErr: "line 46: section [profile dev] appears again (first at line 10)"},
+		{name: "default profile with odd spacing", file: config,
 			write:    writeProfile("default", []KeyValue{{"region", "us-east-1"}, {"output", "yaml"}}),
 			sections: []string{"default"}, set: map[string]string{"region": "us-east-1", "output": "yaml"}, kept: map[string]string{"cli_pager": ""}},
-		{name: "sso profile becomes a credential_process profile", file: "config",
+		{name: "sso profile becomes a credential_process profile", file: config,
 			write:    writeProfile("sso-admin", []KeyValue{{"credential_process", proc}}, "sso_session", "sso_account_id", "sso_role_name"),
 			sections: []string{"profile sso-admin"}, set: map[string]string{"credential_process": proc}, gone: []string{"sso_session", "sso_account_id", "sso_role_name"}, kept: map[string]string{"region": "us-east-1"}},
-		{name: "new config profile", file: "config",
+		{name: "new config profile", file: config,
 			write:    writeProfile("rolecall-new", []KeyValue{{"credential_process", proc}}),
 			sections: []string{"profile rolecall-new"}, set: map[string]string{"credential_process": proc}, appended: true},
 	}
@@ -202,13 +212,13 @@ func TestWriteMessyFilesKeepsEverythingElse(t *testing.T) {
 func TestWriteMessyFilesTwiceIsStable(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "credentials")
-	writeFile(t, path, mustRead("testdata/messy/credentials"))
+	writeFile(t, path, mustRead("testdata/messy/credentials.valid"))
 	c := testCreds("ASIATWICETWICETWICE1")
-	if err := WriteCredentialsSection(path, "rolecall-dev", c, WriteOptions{}); err != nil {
+	if err := WriteCredentialsSection(t.Context(), path, "rolecall-dev", c, WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	once := readFile(t, path)
-	if err := WriteCredentialsSection(path, "rolecall-dev", c, WriteOptions{}); err != nil {
+	if err := WriteCredentialsSection(t.Context(), path, "rolecall-dev", c, WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if twice := readFile(t, path); twice != once {

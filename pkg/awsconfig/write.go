@@ -3,8 +3,9 @@ package awsconfig
 // Writes: the lock protocol and the splice.
 //
 // Lock: every writer takes an exclusive flock on PATH.lock (PATH being the
-// file after following symlinks) before it reads the file, and holds it
-// until the new file is renamed into place, so concurrent writers (other
+// file after following symlinks; the lock file itself is never a symlink,
+// see safefile.Acquire) before it reads the file, and holds it until the
+// new file is renamed into place, so concurrent writers (other
 // rolecall processes included) serialise and none loses another's section.
 // The lock file is left in place: deleting it would let two writers lock two
 // different files.
@@ -18,11 +19,12 @@ package awsconfig
 // result is parsed again and compared with the original (check.go); a file
 // that does not parse is left untouched.
 //
-// Replace: the new content goes to a temp file in the same directory,
-// created 0600, synced, renamed over the file, and the directory synced, so
-// a crash leaves either the old file or the new one, never a mix.
+// Replace: safefile.Replace writes a temp file in the same directory,
+// created 0600, syncs it, renames it over the file and syncs the directory,
+// so a crash leaves either the old file or the new one, never a mix.
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -31,9 +33,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gofrs/flock"
-
 	"github.com/rolecall/rolecall/pkg/creds"
+	"github.com/rolecall/rolecall/pkg/safefile"
 )
 
 // Keys rolecall writes besides the credentials themselves.
@@ -57,16 +58,18 @@ type KeyValue struct{ Key, Value string }
 
 // WriteOptions tune a write.
 type WriteOptions struct {
-	// Force lets WriteCredentialsSection overwrite a section rolecall did
-	// not write, long-term keys included.
+	// Force lets a write change a section rolecall did not write: overwrite
+	// its credentials (long-term keys included), or replace or delete its
+	// keys.
 	Force bool
 	// Remove lists keys to delete from the section.
 	Remove []string
+	// LockTimeout bounds the wait for another writer's lock on the file
+	// (safefile.DefaultLockTimeout when zero); the write's context bounds
+	// it too. A wait that runs out is a *safefile.LockTimeoutError, and
+	// nothing is written.
+	LockTimeout time.Duration
 }
-
-// testHookBeforeRename, when set, runs after the temp file is written and
-// synced and before it is renamed over the file (tests stop a writer there).
-var testHookBeforeRename func(tmp string)
 
 // WriteCredentialsSection stores c in section name of the shared credentials
 // file at path: aws_access_key_id, aws_secret_access_key, aws_session_token
@@ -74,8 +77,10 @@ var testHookBeforeRename func(tmp string)
 // credentials do not expire) and the x_rolecall_managed marker. A stale
 // aws_security_token (the legacy alias some tools read) is removed. A section
 // that exists without the marker, or that holds long-term keys (AKIA…), is
-// left alone unless opt.Force. Nothing else in the file changes.
-func WriteCredentialsSection(path, name string, c creds.Credentials, opt WriteOptions) error {
+// left alone unless opt.Force. Nothing else in the file changes; a file the
+// AWS CLI would refuse (a repeated section or key included) is not written.
+// The wait for the file's lock ends with ctx or opt.LockTimeout.
+func WriteCredentialsSection(ctx context.Context, path, name string, c creds.Credentials, opt WriteOptions) error {
 	if err := validateSectionName(name); err != nil {
 		return err
 	}
@@ -106,18 +111,26 @@ func WriteCredentialsSection(path, name string, c creds.Credentials, opt WriteOp
 		remove: remove,
 	}
 	if !opt.Force {
-		e.check = func(path string, _ *document, targets []*section) error {
+		e.check = func(path string, _ sectionEdit, targets []*section) error {
 			return checkManaged(path, name, targets)
 		}
 	}
-	return updateFile(path, e)
+	return updateFile(ctx, path, e, opt.LockTimeout)
 }
 
 // WriteConfigProfile sets keys in profile name of the config file at path
 // ("[profile NAME]", or "[default]" for default), adding the section at the
-// end if there is none, and deletes the keys opt.Remove lists. Nothing else
-// in the file changes.
-func WriteConfigProfile(path, name string, keys []KeyValue, opt WriteOptions) error {
+// end if there is none, and deletes the keys opt.Remove lists. Keys neither
+// set nor removed are kept, and nothing else in the file changes; a file the
+// AWS CLI would refuse is not written.
+//
+// A profile without x_rolecall_managed = true was not written by rolecall:
+// unless opt.Force, it may gain keys but keeps every value it has, and a
+// write that would change or delete one is refused with an error (wrapping
+// ErrUnmanagedSection) that names the keys it would replace. Callers that
+// take a profile over set ManagedKey among keys. The wait for the file's
+// lock ends with ctx or opt.LockTimeout.
+func WriteConfigProfile(ctx context.Context, path, name string, keys []KeyValue, opt WriteOptions) error {
 	if err := validateSectionName(name); err != nil {
 		return err
 	}
@@ -125,7 +138,7 @@ func WriteConfigProfile(path, name string, keys []KeyValue, opt WriteOptions) er
 	if name == "default" {
 		header = "[default]"
 	}
-	return updateFile(path, sectionEdit{
+	e := sectionEdit{
 		label:  header,
 		header: header,
 		match: func(section string) bool {
@@ -134,7 +147,11 @@ func WriteConfigProfile(path, name string, keys []KeyValue, opt WriteOptions) er
 		},
 		set:    keys,
 		remove: opt.Remove,
-	})
+	}
+	if !opt.Force {
+		e.check = checkProfileReplace
+	}
+	return updateFile(ctx, path, e, opt.LockTimeout)
 }
 
 // checkManaged refuses to overwrite a credentials section rolecall did not
@@ -143,20 +160,40 @@ func checkManaged(path, name string, targets []*section) error {
 	if len(targets) == 0 {
 		return nil
 	}
-	merged := map[string]string{}
-	for _, s := range targets {
-		for _, o := range s.opts {
-			merged[o.name] = o.value
-		}
-	}
+	have := merged(targets)
 	at := fmt.Sprintf("section [%s] of %s (line %d)", name, path, targets[len(targets)-1].header+1)
-	if strings.HasPrefix(merged["aws_access_key_id"], "AKIA") {
+	if strings.HasPrefix(have["aws_access_key_id"], "AKIA") {
 		return fmt.Errorf("%s holds long-term access keys (AKIA…) that rolecall did not write; use --force to overwrite them, or pick another name: %w", at, ErrUnmanagedSection)
 	}
-	if len(merged) > 0 && !strings.EqualFold(merged[ManagedKey], "true") {
+	if len(have) > 0 && !strings.EqualFold(have[ManagedKey], "true") {
 		return fmt.Errorf("%s was not written by rolecall; use --force to overwrite it, or pick another name: %w", at, ErrUnmanagedSection)
 	}
 	return nil
+}
+
+// checkProfileReplace refuses an edit that would change or delete a value
+// of a config profile rolecall did not write, naming the keys.
+func checkProfileReplace(path string, e sectionEdit, targets []*section) error {
+	have := merged(targets)
+	if len(targets) == 0 || strings.EqualFold(have[ManagedKey], "true") {
+		return nil
+	}
+	var replaced []string
+	for _, kv := range e.set {
+		if v, ok := have[kv.Key]; ok && v != kv.Value {
+			replaced = append(replaced, kv.Key)
+		}
+	}
+	for _, k := range e.remove {
+		if _, ok := have[k]; ok {
+			replaced = append(replaced, k)
+		}
+	}
+	if len(replaced) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s in %s (line %d) was not written by rolecall, and writing it would replace its %s; use --force to replace them, or pick another name: %w",
+		e.label, path, targets[len(targets)-1].header+1, strings.Join(replaced, ", "), ErrUnmanagedSection)
 }
 
 // validateSectionName accepts names that every reader parses back the same:
@@ -210,12 +247,14 @@ type sectionEdit struct {
 	match  func(section string) bool // the sections that make up the profile
 	set    []KeyValue
 	remove []string
-	// check may refuse the write after the file is read under the lock.
-	check func(path string, doc *document, targets []*section) error
+	// check may refuse the write after the file is read under the lock;
+	// it sees the edit with its keys lowercased.
+	check func(path string, e sectionEdit, targets []*section) error
 }
 
-// updateFile applies e to the file at path under the lock.
-func updateFile(path string, e sectionEdit) error {
+// updateFile applies e to the file at path under the lock, waiting for
+// the lock at most lockTimeout and as long as ctx allows.
+func updateFile(ctx context.Context, path string, e sectionEdit, lockTimeout time.Duration) error {
 	// Copies: the caller's slices are not ours to lowercase.
 	set := make([]KeyValue, len(e.set))
 	for i, kv := range e.set {
@@ -237,12 +276,16 @@ func updateFile(path string, e sectionEdit) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil { //nolint:gosec // the directory of the AWS file the user chose
 		return fmt.Errorf("create %s: %w", dir, err)
 	}
-	lock := flock.New(target + ".lock")
-	if err := lock.Lock(); err != nil {
-		return fmt.Errorf("lock %s: %w", target, err)
+	lock, err := safefile.Acquire(ctx, target+".lock", lockTimeout)
+	if err != nil {
+		var timeout *safefile.LockTimeoutError
+		if errors.As(err, &timeout) {
+			timeout.Kind = "AWS file lock"
+			timeout.Holder = "another process (rolecall, or a tool that shares its lock) is writing " + target
+		}
+		return fmt.Errorf("write %s to %s: %w", e.label, target, err)
 	}
-	defer func() { _ = lock.Unlock() }()
-	removeStaleTemps(target)
+	defer lock.Release()
 
 	old, err := readAWSFile(target)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -253,6 +296,12 @@ func updateFile(path string, e sectionEdit) error {
 		return fmt.Errorf("read %s: %w", target, err)
 	}
 	doc, err := parseDocument(target, old)
+	if err == nil {
+		// A repeated section or key: the splice could cope, but the AWS
+		// CLI refuses the file, so writing would hand back a file that
+		// still does not work and hide why.
+		err = doc.firstIssue(target)
+	}
 	if err != nil {
 		return fmt.Errorf("%w (the file was left unchanged)", err)
 	}
@@ -263,7 +312,7 @@ func updateFile(path string, e sectionEdit) error {
 		}
 	}
 	if e.check != nil {
-		if err := e.check(target, doc, targets); err != nil {
+		if err := e.check(target, e, targets); err != nil {
 			return err
 		}
 	}
@@ -274,7 +323,7 @@ func updateFile(path string, e sectionEdit) error {
 	if string(data) == string(old) {
 		return nil
 	}
-	return replaceFile(target, data)
+	return safefile.Replace(target, data)
 }
 
 // resolveTarget follows symlinks, so that a credentials file kept in a
@@ -303,51 +352,6 @@ func resolveTarget(path string) (string, error) {
 		dest = filepath.Join(filepath.Dir(path), dest)
 	}
 	return dest, nil
-}
-
-func tempPattern(target string) string { return "." + filepath.Base(target) + ".rolecall-*.tmp" }
-
-// removeStaleTemps deletes temp files that a writer killed before its rename
-// left behind. Only a lock holder calls it, so no live writer owns them.
-func removeStaleTemps(target string) {
-	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(target), tempPattern(target)))
-	for _, m := range matches {
-		_ = os.Remove(m) //nolint:gosec // a temp file of our own pattern, under the lock
-	}
-}
-
-// replaceFile atomically replaces target with data.
-func replaceFile(target string, data []byte) (err error) {
-	dir := filepath.Dir(target)
-	tmp, err := os.CreateTemp(dir, tempPattern(target)) // mode 0600 from creation
-	if err != nil {
-		return fmt.Errorf("write %s: %w", target, err)
-	}
-	defer func() {
-		if err != nil {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name()) //nolint:gosec // from os.CreateTemp
-		}
-	}()
-	if _, err = tmp.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", target, err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", tmp.Name(), err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", target, err)
-	}
-	if testHookBeforeRename != nil {
-		testHookBeforeRename(tmp.Name())
-	}
-	if err = os.Rename(tmp.Name(), target); err != nil { //nolint:gosec // from os.CreateTemp, onto the AWS file the user chose
-		return fmt.Errorf("replace %s: %w", target, err)
-	}
-	if err := syncDir(dir); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
 }
 
 // splice returns the file with e applied to targets (the sections that make

@@ -2,6 +2,7 @@ package awsconfig
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -83,7 +84,7 @@ func TestWriteCredentialsSectionExact(t *testing.T) {
 			if tt.before != "" {
 				writeFile(t, path, tt.before)
 			}
-			if err := WriteCredentialsSection(path, "work", testCreds("ASIANEW"), WriteOptions{}); err != nil {
+			if err := WriteCredentialsSection(t.Context(), path, "work", testCreds("ASIANEW"), WriteOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			if got := readFile(t, path); got != tt.after {
@@ -112,7 +113,7 @@ func TestWriteCredentialsSectionManaged(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "credentials")
 			writeFile(t, path, tt.before)
-			err := WriteCredentialsSection(path, "work", testCreds("ASIANEW"), WriteOptions{Force: tt.force})
+			err := WriteCredentialsSection(t.Context(), path, "work", testCreds("ASIANEW"), WriteOptions{Force: tt.force})
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "pick another name") {
 					t.Fatalf("err = %v, want one containing %q and a way out", err, tt.wantErr)
@@ -210,7 +211,124 @@ func TestWriteConfigProfile(t *testing.T) {
 			if tt.before != "" {
 				writeFile(t, path, tt.before)
 			}
-			if err := WriteConfigProfile(path, tt.prof, tt.keys, WriteOptions{Remove: tt.remove}); err != nil {
+			// Force: these profiles were not written by rolecall, and what
+			// is tested here is the splice (ownership: see
+			// TestWriteConfigProfileUnmanaged).
+			if err := WriteConfigProfile(t.Context(), path, tt.prof, tt.keys, WriteOptions{Remove: tt.remove, Force: true}); err != nil {
+				t.Fatal(err)
+			}
+			if got := readFile(t, path); got != tt.after {
+				t.Errorf("file after write:\n%q\nwant:\n%q", got, tt.after)
+			}
+		})
+	}
+}
+
+// TestWriteRefusesFileTheAWSCLIRefuses: a repeated section or key anywhere
+// in the file makes the AWS CLI refuse it, so a write refuses it too, before
+// writing, naming the file and the line, with or without force.
+func TestWriteRefusesFileTheAWSCLIRefuses(t *testing.T) {
+	tests := []struct {
+		name, file, before, wantLine string
+	}{
+		{"repeated target section", "credentials", "[work]\nx_rolecall_managed = true\n\n[work]\nregion = x\n", "line 4: section [work] appears again (first at line 1)"},
+		{"repeated other section", "credentials", "[a]\nk = v\n[b]\nk = v\n[a]\nj = w\n", "line 5: section [a] appears again (first at line 1)"},
+		{"repeated key in the target", "credentials", "[work]\nx_rolecall_managed = true\naws_access_key_id = A\nAWS_ACCESS_KEY_ID = B\n", "line 4: key aws_access_key_id appears again in section [work] (first at line 3)"},
+		{"repeated key elsewhere", "credentials", "[a]\nk = 1\nk = 2\n", "line 3: key k appears again in section [a] (first at line 2)"},
+		{"repeated config profile", "config", "[profile rc]\nregion = a\n[profile rc]\noutput = json\n", "line 3: section [profile rc] appears again (first at line 1)"},
+	}
+	for _, tt := range tests {
+		for _, force := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/force=%v", tt.name, force), func(t *testing.T) {
+				path := filepath.Join(t.TempDir(), tt.file)
+				writeFile(t, path, tt.before)
+				var err error
+				if tt.file == "config" {
+					err = WriteConfigProfile(t.Context(), path, "rc", []KeyValue{{"region", "b"}}, WriteOptions{Force: force})
+				} else {
+					err = WriteCredentialsSection(t.Context(), path, "work", testCreds("ASIANEW"), WriteOptions{Force: force})
+				}
+				var syntax *SyntaxError
+				if !errors.As(err, &syntax) || !strings.Contains(err.Error(), path+" "+tt.wantLine) || !strings.Contains(err.Error(), "left unchanged") {
+					t.Fatalf("err = %v, want a *SyntaxError naming %s %s", err, path, tt.wantLine)
+				}
+				if got := readFile(t, path); got != tt.before {
+					t.Errorf("a refused write changed the file: %q", got)
+				}
+			})
+		}
+	}
+}
+
+// TestWriteConfigProfileUnmanaged: keys a write does not set are kept;
+// changing or deleting a value of a profile rolecall did not write needs
+// force, and the refusal names what would be replaced.
+func TestWriteConfigProfileUnmanaged(t *testing.T) {
+	const proc = "/usr/bin/rolecall process arn:aws:iam::1:role/x"
+	configure := []KeyValue{{"credential_process", proc}, {ManagedKey, "true"}}
+	conflicting := []string{"role_arn", "source_profile", "credential_source"}
+	tests := []struct {
+		name    string
+		before  string
+		keys    []KeyValue
+		remove  []string
+		force   bool
+		wantErr string // the keys the refusal names; "" for none
+		after   string
+	}{
+		{
+			name:   "a profile with a role is refused",
+			before: "[profile rc]\nrole_arn = arn:aws:iam::1:role/old\nsource_profile = base\nregion = eu-west-1\n",
+			keys:   configure, remove: conflicting,
+			wantErr: "would replace its role_arn, source_profile;",
+		},
+		{
+			name:    "a changed value is refused",
+			before:  "[profile rc]\nregion = eu-west-1\n",
+			keys:    []KeyValue{{"region", "us-east-1"}},
+			wantErr: "would replace its region;",
+		},
+		{
+			name:   "force replaces what it must and keeps the rest",
+			before: "[profile rc]\nrole_arn = arn:aws:iam::1:role/old\nsource_profile = base\nregion = eu-west-1\noutput = json\n",
+			keys:   configure, remove: conflicting, force: true,
+			after: "[profile rc]\nregion = eu-west-1\noutput = json\ncredential_process = " + proc + "\nx_rolecall_managed = true\n",
+		},
+		{
+			name:   "adding keys replaces nothing and needs no force",
+			before: "[profile rc]\nregion = eu-west-1\ns3 =\n  addressing_style = path\n",
+			keys:   append([]KeyValue{{"region", "eu-west-1"}}, configure...), remove: conflicting,
+			after: "[profile rc]\nregion = eu-west-1\ns3 =\n  addressing_style = path\ncredential_process = " + proc + "\nx_rolecall_managed = true\n",
+		},
+		{
+			name:   "a profile rolecall wrote is updated freely, its other keys kept",
+			before: "[profile rc]\ncredential_process = old\nx_rolecall_managed = true\nrole_arn = arn:aws:iam::1:role/added-by-hand\nmfa_serial = arn:aws:iam::1:mfa/me\n",
+			keys:   configure, remove: conflicting,
+			after: "[profile rc]\ncredential_process = " + proc + "\nx_rolecall_managed = true\nmfa_serial = arn:aws:iam::1:mfa/me\n",
+		},
+		{
+			name:   "a new profile needs no force",
+			before: "[profile other]\nrole_arn = x\n",
+			keys:   configure, remove: conflicting,
+			after: "[profile other]\nrole_arn = x\n\n[profile rc]\ncredential_process = " + proc + "\nx_rolecall_managed = true\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "config")
+			writeFile(t, path, tt.before)
+			err := WriteConfigProfile(t.Context(), path, "rc", tt.keys, WriteOptions{Remove: tt.remove, Force: tt.force})
+			if tt.wantErr != "" {
+				if !errors.Is(err, ErrUnmanagedSection) || !strings.Contains(err.Error(), tt.wantErr) ||
+					!strings.Contains(err.Error(), "[profile rc] in "+path+" (line 1)") || !strings.Contains(err.Error(), "--force") {
+					t.Fatalf("err = %v, want ErrUnmanagedSection naming the profile, the file and %q", err, tt.wantErr)
+				}
+				if got := readFile(t, path); got != tt.before {
+					t.Errorf("a refused write changed the file: %q", got)
+				}
+				return
+			}
+			if err != nil {
 				t.Fatal(err)
 			}
 			if got := readFile(t, path); got != tt.after {

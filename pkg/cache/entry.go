@@ -42,6 +42,17 @@ var (
 	maxEntryTime = time.Date(9000, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
+// maxLifetime is the longest session STS gives (GetSessionToken, 36
+// hours): an entry that claims to live longer than that from its creation
+// was not written by rolecall from an STS answer.
+const maxLifetime = 36 * time.Hour
+
+// maxClockStep is how far in the future an entry's creation time may be:
+// the clock that stamped it is this machine's, which can be stepped back a
+// little by NTP, but an entry from further in the future is corrupt or
+// planted.
+const maxClockStep = time.Minute
+
 // errInvalidEntry is wrapped by every reason an entry is not usable.
 var errInvalidEntry = errors.New("invalid cache entry")
 
@@ -62,6 +73,10 @@ func (e Entry) validate() error {
 		return fmt.Errorf("%w: no usable expiration", errInvalidEntry)
 	case !inRange(e.CreatedAt):
 		return fmt.Errorf("%w: no usable creation time", errInvalidEntry)
+	case !e.Credentials.Expiration.After(e.CreatedAt):
+		return fmt.Errorf("%w: expires before it was created", errInvalidEntry)
+	case e.Credentials.Expiration.Sub(e.CreatedAt) > maxLifetime:
+		return fmt.Errorf("%w: lives longer than any STS session (%s)", errInvalidEntry, maxLifetime)
 	}
 	return nil
 }
@@ -70,9 +85,16 @@ func inRange(t time.Time) bool {
 	return !t.Before(minEntryTime) && t.Before(maxEntryTime)
 }
 
-// freshAt reports whether e has more than window left at now.
+// plausibleAt reports whether e could have been written by now: an entry
+// created in the future is corrupt or planted, whatever it says.
+func (e Entry) plausibleAt(now time.Time) bool {
+	return !e.CreatedAt.After(now.Add(maxClockStep))
+}
+
+// freshAt reports whether e can be handed out at now: plausible, and with
+// more than window left.
 func (e Entry) freshAt(now time.Time, window time.Duration) bool {
-	return e.Credentials.Expiration.Sub(now) > window
+	return e.plausibleAt(now) && e.Credentials.Expiration.Sub(now) > window
 }
 
 // decodeEntry parses and validates an entry file. Any input, however

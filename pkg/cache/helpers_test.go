@@ -129,12 +129,14 @@ func writeRaw(t *testing.T, dir, key string, data []byte, mode os.FileMode) stri
 	return path
 }
 
-// encoded is the file content of e stored under key.
+// encoded is the file content of e stored under key. An entry without a
+// creation time was made two hours before testNow, so that one that has
+// expired by then was still created before it expired.
 func encoded(t testing.TB, e Entry, key string) []byte {
 	t.Helper()
 	e.Version, e.Key = CurrentVersion, key
 	if e.CreatedAt.IsZero() {
-		e.CreatedAt = testNow
+		e.CreatedAt = testNow.Add(-2 * time.Hour)
 	}
 	data, err := encodeEntry(e)
 	if err != nil {

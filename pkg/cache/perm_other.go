@@ -15,7 +15,3 @@ func currentUID() int { return -1 }
 func privateFile(fi fs.FileInfo, _ int) bool { return fi.Mode().IsRegular() }
 
 func checkDirOwner(string, fs.FileInfo, int) error { return nil }
-
-// syncDir does nothing: Windows cannot open a directory for fsync, and
-// NTFS journals the rename itself.
-func syncDir(string) error { return nil }

@@ -38,17 +38,3 @@ func checkDirOwner(dir string, fi fs.FileInfo, uid int) error {
 	}
 	return nil
 }
-
-// syncDir makes a rename in dir durable: without it a crash can lose the
-// rename even though the file's data was fsynced.
-func syncDir(dir string) error {
-	d, err := os.Open(dir) //nolint:gosec // the cache directory itself
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rolecall/rolecall/pkg/safefile"
 )
 
 // The multi-process tests run this test binary again as the "other
@@ -83,10 +85,10 @@ func runHelper(mode string) int {
 	case "die-before-rename":
 		// Write a new entry and stop between the fsync and the rename:
 		// the test kills us there.
-		testHookBeforeRename = func(tmp string) {
+		safefile.SetTestHookBeforeRename(func(tmp string) {
 			fmt.Println(filepath.Base(tmp))
 			_, _ = io.Copy(io.Discard, os.Stdin)
-		}
+		})
 		s, err := Open(dir, Options{Now: fixedClock})
 		if err != nil {
 			return fail(err)
@@ -293,7 +295,7 @@ func TestKillDuringWriteLeavesNoTornEntry(t *testing.T) {
 			if _, err := os.Stat(tmp); err != nil {
 				t.Errorf("a recent temp file was removed: it may belong to a live writer")
 			}
-			old := time.Now().Add(-2 * staleTempAge)
+			old := time.Now().Add(-2 * safefile.StaleTempAge)
 			if err := os.Chtimes(tmp, old, old); err != nil {
 				t.Fatal(err)
 			}

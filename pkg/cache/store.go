@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/rolecall/rolecall/pkg/safefile"
 )
 
 // DefaultRefreshWindow is how much validity a cached entry must have left to
@@ -26,25 +27,11 @@ const DefaultLockTimeout = 30 * time.Second
 const (
 	entrySuffix = ".json"
 	lockSuffix  = ".lock"
-	tempSuffix  = ".tmp"
 
 	// maxEntrySize caps what Lookup reads: an entry is about 2 KiB, so a
 	// bigger file is not ours and is not worth decoding.
 	maxEntrySize = 64 << 10
-
-	// staleTempAge is when a temporary file is taken to belong to a dead
-	// writer: a live one renames it within milliseconds.
-	staleTempAge = time.Minute
-
-	// lockRetryDelay is how often a waiter polls the flock: flock(2) has no
-	// blocking wait that a context can cancel.
-	lockRetryDelay = 10 * time.Millisecond
 )
-
-// testHookBeforeRename, when set, runs between writing and fsyncing a
-// temporary file and renaming it over the entry. Tests use it to kill a
-// writer at the worst moment.
-var testHookBeforeRename func(tmpPath string)
 
 // Options configure a Store. The zero value is usable.
 type Options struct {
@@ -182,28 +169,22 @@ func (s *Store) Lookup(key string, window time.Duration) (Entry, bool) {
 var errNotPrivate = errors.New("cache entry is not a private file of the current user")
 
 // readEntry reads and validates the entry file at path, written for key.
-// It does what os.ReadFile does (open, fstat for the size, read), and uses
-// the fstat to refuse a file that others could have read or written.
+// The file is opened without following a symlink and without blocking, and
+// its fstat must show a regular file of uid's that nobody else can read or
+// write: anything else at path (a link, a FIFO, a planted file) is refused
+// before a byte is read.
 func readEntry(path, key string, uid int) (Entry, error) {
-	f, err := os.Open(path) //nolint:gosec // path is the cache dir + a validated hex key
+	data, err := safefile.ReadFile(path, safefile.ReadOptions{
+		MaxSize:  maxEntrySize,
+		NoFollow: true,
+		Check: func(fi fs.FileInfo) error {
+			if !privateFile(fi, uid) {
+				return errNotPrivate
+			}
+			return nil
+		},
+	})
 	if err != nil {
-		return Entry{}, err
-	}
-	defer func() { _ = f.Close() }() // read-only: nothing to lose
-	fi, err := f.Stat()
-	if err != nil {
-		return Entry{}, err
-	}
-	if !privateFile(fi, uid) {
-		return Entry{}, errNotPrivate
-	}
-	if fi.Size() > maxEntrySize {
-		return Entry{}, fmt.Errorf("%w: %d bytes", errInvalidEntry, fi.Size())
-	}
-	// Entries are replaced by rename, never rewritten in place, so the
-	// size cannot change under us; a short read means a torn file.
-	data := make([]byte, fi.Size())
-	if _, err := io.ReadFull(f, data); err != nil {
 		return Entry{}, err
 	}
 	e, err := decodeEntry(data)
@@ -272,7 +253,8 @@ func (o Outcome) String() string {
 // Concurrent Fetches of one key, in this process or others, call fetch
 // once: the first takes the key's lock and fetches, the others wait for the
 // lock (at most Options.LockTimeout, and no longer than ctx allows) and then
-// find its entry. A wait that times out returns a *LockTimeoutError.
+// find its entry. A wait that times out returns an error wrapping a
+// *safefile.LockTimeoutError.
 //
 // To force new credentials (--refresh), pass a window larger than any
 // lifetime, such as math.MaxInt64: no entry is then fresh enough, and the
@@ -298,7 +280,7 @@ func (s *Store) Fetch(ctx context.Context, key string, window time.Duration, fet
 	l, err := s.lock(ctx, key)
 	out := Outcome{LockWait: time.Since(start)}
 	if err != nil {
-		var timeout *LockTimeoutError
+		var timeout *safefile.LockTimeoutError
 		if errors.As(err, &timeout) || ctx.Err() != nil {
 			return Entry{}, out, err
 		}
@@ -308,7 +290,7 @@ func (s *Store) Fetch(ctx context.Context, key string, window time.Duration, fet
 		out.NotStored = err.Error()
 		return s.fetchUncached(ctx, key, fetch, out)
 	}
-	defer l.unlock()
+	defer l.Release()
 	if e, ok := s.Lookup(key, window); ok {
 		out.Result = HitAfterLock
 		return e, out, nil
@@ -351,62 +333,33 @@ func (s *Store) complete(e Entry, key string) Entry {
 	return e
 }
 
-// write stores e atomically: a reader sees the old entry or the new one.
-// The temporary file is created with O_EXCL and mode 0600 (os.CreateTemp),
-// so it is never readable by others, not even between create and chmod.
+// write stores e atomically: a reader sees the old entry or the new one,
+// and whatever was at the entry's path (a corrupt file, a link, a FIFO) is
+// replaced, never written through.
 func (s *Store) write(key string, e Entry) error {
 	data, err := encodeEntry(e)
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(s.dir, key+".*"+tempSuffix)
-	if err != nil {
+	if err := safefile.Replace(s.entryPath(key), data); err != nil {
 		return fmt.Errorf("cannot write to the cache: %w", err)
-	}
-	name := tmp.Name()
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		_ = os.Remove(name) //nolint:gosec // name comes from os.CreateTemp in the cache dir
-		return fmt.Errorf("cannot write to the cache: %w", err)
-	}
-	if testHookBeforeRename != nil {
-		testHookBeforeRename(name)
-	}
-	if err := os.Rename(name, s.entryPath(key)); err != nil { //nolint:gosec // name comes from os.CreateTemp in the cache dir
-		_ = os.Remove(name) //nolint:gosec // as above
-		return fmt.Errorf("cannot write to the cache: %w", err)
-	}
-	s.removeStaleTemps()
-	if err := syncDir(s.dir); err != nil {
-		// The entry is written; only its durability across a crash is in
-		// doubt, and a lost entry costs one STS call.
-		return fmt.Errorf("cannot sync the cache directory %s: %w", s.dir, err)
 	}
 	return nil
 }
 
-// removeStaleTemps deletes temporary files left by writers that died
-// between create and rename. Their age is judged by the real clock, not
-// Options.Now: modification times come from the kernel's clock.
+// removeStaleTemps deletes the temporary files of every entry left by
+// writers that died between create and rename (see safefile.Replace).
 func (s *Store) removeStaleTemps() {
 	ents, err := os.ReadDir(s.dir)
 	if err != nil {
 		return
 	}
-	cutoff := time.Now().Add(-staleTempAge)
+	seen := map[string]bool{}
 	for _, de := range ents {
-		name := de.Name()
-		if !strings.HasSuffix(name, tempSuffix) || len(name) < 64 || !validKey(name[:64]) {
-			continue
-		}
-		if fi, err := de.Info(); err == nil && fi.ModTime().Before(cutoff) {
-			_ = os.Remove(filepath.Join(s.dir, name)) //nolint:gosec // a <key>.*.tmp name read from the cache dir
+		target, ok := safefile.TempTarget(de.Name())
+		if key, entry := strings.CutSuffix(target, entrySuffix); ok && entry && validKey(key) && !seen[target] {
+			seen[target] = true
+			safefile.RemoveStaleTemps(s.entryPath(key))
 		}
 	}
 }
@@ -427,8 +380,9 @@ func (s *Store) keys() ([]string, error) {
 }
 
 // List returns every readable entry, expired ones included, sorted by label
-// then expiration. Entries that Lookup would ignore (corrupt, unknown
-// version, not private) are left out.
+// then expiration. Entries that Lookup would ignore at any window (corrupt,
+// unknown version, impossible times, not a private regular file) are left
+// out.
 func (s *Store) List() ([]Entry, error) {
 	if s.unusable != nil {
 		return nil, s.unusable
@@ -438,8 +392,9 @@ func (s *Store) List() ([]Entry, error) {
 		return nil, err
 	}
 	entries := make([]Entry, 0, len(keys))
+	now := s.now()
 	for _, key := range keys {
-		if e, err := readEntry(s.entryPath(key), key, s.uid); err == nil {
+		if e, err := readEntry(s.entryPath(key), key, s.uid); err == nil && e.plausibleAt(now) {
 			entries = append(entries, e)
 		}
 	}
@@ -503,14 +458,19 @@ func (s *Store) removeOrphanLocks() {
 		if !ok || !validKey(key) {
 			continue
 		}
-		l, ok, err := s.tryLock(key)
+		l, ok, err := safefile.TryAcquire(s.lockPath(key))
+		if errors.Is(err, safefile.ErrNotRegular) {
+			// No rolecall can hold what is not a regular file.
+			_ = os.Remove(s.lockPath(key))
+			continue
+		}
 		if !ok || err != nil {
 			continue
 		}
 		if _, err := os.Lstat(s.entryPath(key)); errors.Is(err, fs.ErrNotExist) {
 			_ = os.Remove(s.lockPath(key))
 		}
-		l.unlock()
+		l.Release()
 	}
 }
 
@@ -520,7 +480,7 @@ func (s *Store) removeKey(key string) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("remove cache entry: %w", err)
 	}
-	defer l.unlock()
+	defer l.Release()
 	err = os.Remove(s.entryPath(key))
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil

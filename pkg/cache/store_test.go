@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rolecall/rolecall/pkg/safefile"
 )
 
 // TestLookupAndReplace puts one file (or none) where an entry belongs, checks
@@ -64,6 +66,32 @@ func TestLookupAndReplace(t *testing.T) {
 			e.Credentials.SessionToken = ""
 			return encoded(t, e, key)
 		}, window: DefaultRefreshWindow},
+		// Impossible times: corrupt or planted, whatever else they say.
+		{name: "expiry in year 8999", data: func(t *testing.T) []byte {
+			e := testEntry("old", time.Hour)
+			e.Credentials.Expiration = time.Date(8999, 1, 1, 0, 0, 0, 0, time.UTC)
+			return encoded(t, e, key)
+		}, window: DefaultRefreshWindow},
+		{name: "created in the future", data: func(t *testing.T) []byte {
+			e := testEntry("old", 3*time.Hour)
+			e.CreatedAt = testNow.Add(time.Hour)
+			return encoded(t, e, key)
+		}, window: DefaultRefreshWindow},
+		{name: "lives longer than STS's longest session", data: func(t *testing.T) []byte {
+			e := testEntry("old", 36*time.Hour)
+			e.CreatedAt = testNow.Add(-time.Second)
+			return encoded(t, e, key)
+		}, window: DefaultRefreshWindow},
+		{name: "created just now by a clock a little ahead", data: func(t *testing.T) []byte {
+			e := testEntry("old", time.Hour)
+			e.CreatedAt = testNow.Add(maxClockStep)
+			return encoded(t, e, key)
+		}, window: DefaultRefreshWindow, hit: true},
+		{name: "the longest STS session", data: func(t *testing.T) []byte {
+			e := testEntry("old", 35*time.Hour)
+			e.CreatedAt = testNow.Add(-time.Hour)
+			return encoded(t, e, key)
+		}, window: DefaultRefreshWindow, hit: true},
 		{name: "no expiration", data: func(t *testing.T) []byte {
 			return []byte(strings.Replace(string(valid(time.Hour)(t)), `"Expiration": "2031-03-14T16:09:26Z"`, `"Expiration": "0001-01-01T00:00:00Z"`, 1))
 		}, window: DefaultRefreshWindow},
@@ -227,6 +255,8 @@ func TestFetchDoesNotStoreUncacheableEntry(t *testing.T) {
 			e.Kind = ""
 			return e
 		}},
+		{"lives longer than any STS session", func() Entry { return testEntry("long", 37*time.Hour) }},
+		{"expires before it was created", func() Entry { return testEntry("past", -time.Minute) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -324,9 +354,9 @@ func TestLockTimeoutNamesLockFile(t *testing.T) {
 
 	c := newCounter()
 	_, out, err := s.Fetch(context.Background(), key, DefaultRefreshWindow, c.fetch)
-	var timeout *LockTimeoutError
+	var timeout *safefile.LockTimeoutError
 	if !errors.As(err, &timeout) {
-		t.Fatalf("Fetch error = %v, want a *LockTimeoutError", err)
+		t.Fatalf("Fetch error = %v, want a *safefile.LockTimeoutError", err)
 	}
 	if timeout.Path != lockPath || !strings.Contains(err.Error(), lockPath) {
 		t.Errorf("error %q does not name the lock file %s", err, lockPath)
@@ -379,7 +409,7 @@ func TestLockWaitEndsWithCallerContext(t *testing.T) {
 			defer cancel()
 			c := newCounter()
 			_, _, err := s.Fetch(ctx, key, DefaultRefreshWindow, c.fetch)
-			var timeout *LockTimeoutError
+			var timeout *safefile.LockTimeoutError
 			if errors.As(err, &timeout) != tt.wantTimeout || !errors.Is(err, tt.wantIs) {
 				t.Errorf("Fetch error = %v, want timeout=%v wrapping %v", err, tt.wantTimeout, tt.wantIs)
 			}
@@ -387,31 +417,6 @@ func TestLockWaitEndsWithCallerContext(t *testing.T) {
 				t.Errorf("fetch was called without the lock")
 			}
 		})
-	}
-}
-
-// TestLockNoticesReplacedLockFile covers the race Remove creates: a waiter
-// that opened the lock file before Remove deleted it must not believe that
-// locking the deleted file excludes anyone.
-func TestLockNoticesReplacedLockFile(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, testKey("app")+lockSuffix)
-	stale := lockAsOtherProcess(t, path)
-	if !lockedCurrentFile(stale, path) {
-		t.Fatal("lockedCurrentFile = false for the file at the path")
-	}
-	if err := os.Remove(path); err != nil {
-		t.Fatal(err)
-	}
-	if lockedCurrentFile(stale, path) {
-		t.Error("lockedCurrentFile = true after the file was deleted")
-	}
-	fresh := lockAsOtherProcess(t, path)
-	if lockedCurrentFile(stale, path) {
-		t.Error("lockedCurrentFile = true after the path got a new file")
-	}
-	if !lockedCurrentFile(fresh, path) {
-		t.Error("lockedCurrentFile = false for the new file")
 	}
 }
 
@@ -472,7 +477,7 @@ func TestRemove(t *testing.T) {
 	// Remove waits for the entry's lock: a Fetch in progress finishes first.
 	held := lockAsOtherProcess(t, filepath.Join(s.Dir(), testKey("a")+lockSuffix))
 	n, err := s.Remove(byLabel("a"))
-	var timeout *LockTimeoutError
+	var timeout *safefile.LockTimeoutError
 	if n != 0 || !errors.As(err, &timeout) {
 		t.Fatalf("Remove while locked = %d, %v; want 0 and a lock timeout", n, err)
 	}
@@ -545,8 +550,9 @@ func TestWriteRemovesStaleTempFiles(t *testing.T) {
 	dir := cacheDir(t)
 	s, _ := openStore(t, dir, Options{})
 	key := testKey("app")
-	stale := filepath.Join(dir, key+".12345"+tempSuffix)
-	recent := filepath.Join(dir, key+".67890"+tempSuffix)
+	// Temporary files are named .TARGET.rolecall-RANDOM.tmp (safefile).
+	stale := filepath.Join(dir, "."+key+entrySuffix+".rolecall-12345.tmp")
+	recent := filepath.Join(dir, "."+key+entrySuffix+".rolecall-67890.tmp")
 	unrelated := filepath.Join(dir, "notes.tmp")
 	for _, p := range []string{stale, recent, unrelated} {
 		if err := os.WriteFile(p, []byte(`{"version":`), 0o600); err != nil {
@@ -555,7 +561,7 @@ func TestWriteRemovesStaleTempFiles(t *testing.T) {
 	}
 	// Temp files are aged by the file system's clock, which is the real
 	// one; backdate instead of waiting.
-	old := time.Now().Add(-2 * staleTempAge)
+	old := time.Now().Add(-2 * safefile.StaleTempAge)
 	for _, p := range []string{stale, unrelated} {
 		if err := os.Chtimes(p, old, old); err != nil {
 			t.Fatal(err)

@@ -108,7 +108,7 @@ func assumeRun(ctx context.Context, opts *AssumeOptions) error {
 	region := knownRegion(res.Plan)
 	switch {
 	case opts.WriteProfile != "":
-		return writeProfile(opts, res.Credentials)
+		return writeProfile(ctx, opts, res.Credentials)
 	case f == format.GitHub:
 		return emitGitHub(opts, res.Credentials, region)
 	}

@@ -23,7 +23,9 @@ type ConfigureOptions struct {
 	Name          string
 	RoleARN       string
 	SourceProfile string
-	Request       requestFlags
+	// Force replaces values of a profile rolecall did not write.
+	Force   bool
+	Request requestFlags
 	// ProcessArgs are the assume flags the user set, passed on to
 	// `rolecall process` in the profile.
 	ProcessArgs []string
@@ -38,8 +40,11 @@ func NewCmdConfigure(io *IO, runF func(context.Context, *ConfigureOptions) error
 		Short: "Add a profile to ~/.aws/config that gets its credentials through rolecall",
 		Long: `Add or update [profile NAME] in the AWS config file with
 credential_process = /path/to/rolecall process …, so that every SDK and the
-AWS CLI get the role's credentials through rolecall's cache. Nothing else in
-the file changes.`,
+AWS CLI get the role's credentials through rolecall's cache. The profile's
+other keys (region, mfa_serial, …) are kept, and nothing else in the file
+changes. A profile rolecall did not write keeps its values unless --force:
+the error says which keys (role_arn, source_profile, …) would be replaced.
+--timeout bounds the wait for another writer's lock on the file.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usageErrorf("rolecall configure NAME --role-arn ARN", "configure needs one profile NAME")
@@ -49,7 +54,7 @@ the file changes.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name = args[0]
 			cmd.Flags().Visit(func(f *pflag.Flag) {
-				if f.Name == "role-arn" || f.Name == "source-profile" {
+				if f.Name == "role-arn" || f.Name == "source-profile" || f.Name == "force" {
 					return
 				}
 				if sv, ok := f.Value.(pflag.SliceValue); ok {
@@ -63,16 +68,17 @@ the file changes.`,
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
-			return configureRun(opts)
+			return configureRun(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().StringVar(&opts.RoleARN, "role-arn", "", "the role to assume (required)")
 	cmd.Flags().StringVar(&opts.SourceProfile, "source-profile", "", "profile with the base credentials")
+	cmd.Flags().BoolVar(&opts.Force, "force", false, "replace the values of a profile rolecall did not write")
 	opts.Request.bind(cmd)
 	return cmd
 }
 
-func configureRun(opts *ConfigureOptions) error {
+func configureRun(ctx context.Context, opts *ConfigureOptions) error {
 	io := opts.IO
 	if err := assume.ValidateRoleARN(opts.RoleARN); err != nil {
 		return withCode(ExitUsage, err, "pass --role-arn arn:aws:iam::ACCOUNT:role/NAME")
@@ -100,7 +106,10 @@ func configureRun(opts *ConfigureOptions) error {
 	for i, w := range words {
 		quoted[i] = format.QuotePOSIX(w)
 	}
-	keys := []awsconfig.KeyValue{{Key: "credential_process", Value: strings.Join(quoted, " ")}}
+	keys := []awsconfig.KeyValue{
+		{Key: "credential_process", Value: strings.Join(quoted, " ")},
+		{Key: awsconfig.ManagedKey, Value: "true"},
+	}
 	if opts.Request.Region != "" {
 		keys = append(keys, awsconfig.KeyValue{Key: "region", Value: opts.Request.Region})
 	}
@@ -108,7 +117,8 @@ func configureRun(opts *ConfigureOptions) error {
 	// A profile that gets its credentials from rolecall must not also name a
 	// role or a source: the SDK would try to assume the role itself.
 	remove := []string{"role_arn", "source_profile", "credential_source", "aws_access_key_id", "aws_secret_access_key", "aws_session_token", "web_identity_token_file"}
-	if err := awsconfig.WriteConfigProfile(path, opts.Name, keys, awsconfig.WriteOptions{Remove: remove}); err != nil {
+	wo := awsconfig.WriteOptions{Remove: remove, Force: opts.Force, LockTimeout: opts.Request.Timeout}
+	if err := awsconfig.WriteConfigProfile(ctx, path, opts.Name, keys, wo); err != nil {
 		return withCode(ExitConfig, err, "")
 	}
 	io.Infof("wrote [profile %s] to %s; try: aws sts get-caller-identity --profile %s", opts.Name, path, opts.Name)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,7 +15,8 @@ import (
 	"github.com/fatih/color"
 
 	"github.com/rolecall/rolecall/pkg/assume"
-	"github.com/rolecall/rolecall/pkg/cache"
+	"github.com/rolecall/rolecall/pkg/awsconfig"
+	"github.com/rolecall/rolecall/pkg/safefile"
 	"github.com/rolecall/rolecall/pkg/stshttp"
 )
 
@@ -28,7 +30,7 @@ const (
 	ExitRefused     = 4 // STS answered and said no
 	ExitUnreachable = 5 // STS could not be reached or kept failing (network, 5xx, throttling, timeout)
 	ExitNeedsPerson = 6 // an MFA code was needed and prompting was impossible or disabled
-	ExitLocal       = 7 // a local file: cache lock timeout, a credentials section rolecall may not overwrite
+	ExitLocal       = 7 // a local file: a lock timeout, a section or profile rolecall may not overwrite
 )
 
 // exitError carries the exit code and an optional hint to the one printer.
@@ -90,7 +92,7 @@ func classify(err error) (code int, msg, hint string) {
 	var tokenErr *assume.TokenFetchError
 	var inputErr *assume.InputError
 	var needsPerson *assume.NeedsPersonError
-	var lockErr *cache.LockTimeoutError
+	var lockErr *safefile.LockTimeoutError
 	var sourceErr *assume.SourceError
 	var tooLarge *stshttp.BodyTooLargeError
 	var garbled *smithy.DeserializationError
@@ -135,8 +137,12 @@ func classify(err error) (code int, msg, hint string) {
 			why = "or drop --no-prompt to be asked on the terminal"
 		}
 		return ExitNeedsPerson, msg, firstNonEmpty(hint, "pass --mfa-code CODE or --mfa-code-command CMD; "+why)
+	case errors.Is(err, safefile.ErrLockWaitCanceled):
+		return ExitLocal, msg, hint
 	case errors.As(err, &lockErr):
-		return ExitLocal, msg, firstNonEmpty(hint, "another rolecall holds the cache lock; retry, or raise --timeout")
+		return ExitLocal, msg, firstNonEmpty(hint, fmt.Sprintf("another rolecall holds the %s; retry, or raise --timeout", cmp.Or(lockErr.Kind, "lock")))
+	case errors.Is(err, awsconfig.ErrUnmanagedSection):
+		return ExitLocal, msg, firstNonEmpty(hint, "pass --force to replace it, or choose another name")
 	case errors.As(err, &apiErr):
 		return stsError(err, apiErr)
 	case isNetworkError(err) && (code == 0 || code == ExitUnreachable):

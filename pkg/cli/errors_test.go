@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/rolecall/rolecall/pkg/assume"
+	"github.com/rolecall/rolecall/pkg/awsconfig"
+	"github.com/rolecall/rolecall/pkg/safefile"
 )
 
 func TestPrintErrorContract(t *testing.T) {
@@ -25,6 +27,11 @@ func TestPrintErrorContract(t *testing.T) {
 		{"config", withCode(ExitConfig, errors.New("profile x"), ""), ExitConfig, false},
 		{"child", &childExit{code: 3}, ExitInternal, false},
 		{"multi-line", errors.New("line one\nline two"), ExitInternal, false},
+		// Writes of the AWS files are config errors, except where a lock or
+		// a section rolecall may not overwrite is to blame.
+		{"lock timeout", withCode(ExitConfig, fmt.Errorf("write [x]: %w", &safefile.LockTimeoutError{Path: "/h/.aws/config.lock", Err: context.DeadlineExceeded}), ""), ExitLocal, true},
+		{"lock wait interrupted", withCode(ExitConfig, fmt.Errorf("write [x]: stopped waiting (%w): %w", safefile.ErrLockWaitCanceled, context.Canceled), ""), ExitLocal, false},
+		{"profile rolecall did not write", withCode(ExitConfig, fmt.Errorf("[profile x]: %w", awsconfig.ErrUnmanagedSection), ""), ExitLocal, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

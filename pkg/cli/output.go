@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -77,13 +78,14 @@ func appendFile(path string, data []byte) error {
 }
 
 // writeProfile stores the credentials in a section of the shared
-// credentials file, for tools that read only that file.
-func writeProfile(opts *AssumeOptions, c creds.Credentials) error {
+// credentials file, for tools that read only that file. The wait for the
+// file's lock ends with ctx (Ctrl-C) or --timeout.
+func writeProfile(ctx context.Context, opts *AssumeOptions, c creds.Credentials) error {
 	io := opts.IO
 	path := awsconfig.DefaultFiles(io.Getenv, io.HomeDir).Credentials
-	err := awsconfig.WriteCredentialsSection(path, opts.WriteProfile, c, awsconfig.WriteOptions{Force: opts.Force})
+	err := awsconfig.WriteCredentialsSection(ctx, path, opts.WriteProfile, c, awsconfig.WriteOptions{Force: opts.Force, LockTimeout: opts.Request.Timeout})
 	if err != nil {
-		return withCode(ExitLocal, err, "pass --force to overwrite it, or choose another --write-profile name")
+		return withCode(ExitLocal, err, "")
 	}
 	io.Infof("wrote profile %s to %s (expires %s)", opts.WriteProfile, path, c.Expiration.Format(time.RFC3339))
 	return nil

@@ -4,9 +4,9 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
+
+	"github.com/rolecall/rolecall/pkg/safefile"
 )
 
 // maxCABundleBytes bounds what is read of a CA bundle. The Mozilla bundle
@@ -34,10 +34,7 @@ func (e *CABundleError) Error() string {
 // Unwrap returns the reason.
 func (e *CABundleError) Unwrap() error { return e.Err }
 
-var (
-	errNotRegular     = errors.New("not a regular file")
-	errNoCertificates = errors.New("no PEM certificate (-----BEGIN CERTIFICATE-----) in it; a DER file must be converted to PEM first")
-)
+var errNoCertificates = errors.New("no PEM certificate (-----BEGIN CERTIFICATE-----) in it; a DER file must be converted to PEM first")
 
 // loadCABundle reads a PEM bundle into a new pool that holds only its
 // certificates: the bundle replaces the system roots, it does not add to
@@ -73,34 +70,16 @@ func loadCABundle(path string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// readRegularFile reads a regular file of at most limit bytes. Errors from
-// the file system lose their *fs.PathError wrapper: the caller names the
-// path.
+// readRegularFile reads a regular file of at most limit bytes, without
+// ever blocking on a FIFO (safefile.ReadFile). Errors from the file system
+// lose their *fs.PathError wrapper: the caller names the path.
 func readRegularFile(path string, limit int64) ([]byte, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, unwrapPath(err)
-	}
-	if !fi.Mode().IsRegular() {
-		if fi.IsDir() {
-			return nil, errors.New("is a directory")
-		}
-		return nil, errNotRegular
-	}
-	if fi.Size() > limit {
+	data, err := safefile.ReadFile(path, safefile.ReadOptions{MaxSize: limit})
+	switch {
+	case errors.Is(err, safefile.ErrTooLarge):
 		return nil, tooLarge(limit)
-	}
-	f, err := os.Open(path) //nolint:gosec // the CA bundle the user named
-	if err != nil {
+	case err != nil:
 		return nil, unwrapPath(err)
-	}
-	defer func() { _ = f.Close() }()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, unwrapPath(err)
-	}
-	if int64(len(data)) > limit {
-		return nil, tooLarge(limit)
 	}
 	return data, nil
 }

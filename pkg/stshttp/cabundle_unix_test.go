@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rolecall/rolecall/pkg/safefile"
 )
 
 // TestCABundleFIFO: a FIFO has no writer here, so opening it would block
@@ -25,7 +27,7 @@ func TestCABundleFIFO(t *testing.T) {
 	select {
 	case err := <-done:
 		var be *CABundleError
-		if !errors.As(err, &be) || !errors.Is(err, errNotRegular) {
+		if !errors.As(err, &be) || !errors.Is(err, safefile.ErrNotRegular) {
 			t.Errorf("error = %v, want CABundleError: not a regular file", err)
 		}
 	case <-time.After(10 * time.Second):

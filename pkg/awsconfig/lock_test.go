@@ -1,0 +1,102 @@
+package awsconfig
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofrs/flock"
+
+	"github.com/rolecall/rolecall/pkg/safefile"
+)
+
+// TestWriteStopsWaitingForTheLock: another writer holds FILE.lock. A write
+// must give up when its lock timeout passes or its context is cancelled
+// (Ctrl-C), say which lock it waited for, and never write, not even once
+// the lock frees.
+func TestWriteStopsWaitingForTheLock(t *testing.T) {
+	const before = "[keep]\nk = v\n"
+	writes := map[string]func(ctx context.Context, path string, opt WriteOptions) error{
+		"credentials": func(ctx context.Context, path string, opt WriteOptions) error {
+			return WriteCredentialsSection(ctx, path, "work", testCreds("ASIANEW"), opt)
+		},
+		"config": func(ctx context.Context, path string, opt WriteOptions) error {
+			return WriteConfigProfile(ctx, path, "rc", []KeyValue{{"region", "us-east-1"}}, opt)
+		},
+	}
+	tests := []struct {
+		name        string
+		ctx         func(t *testing.T) context.Context
+		opt         WriteOptions
+		wantTimeout bool
+		wantIs      error
+	}{
+		{"lock timeout", func(t *testing.T) context.Context { return t.Context() },
+			WriteOptions{LockTimeout: 50 * time.Millisecond}, true, context.DeadlineExceeded},
+		{"context deadline", func(t *testing.T) context.Context {
+			ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+			t.Cleanup(cancel)
+			return ctx
+		}, WriteOptions{LockTimeout: time.Hour}, true, context.DeadlineExceeded},
+		{"cancelled while waiting", func(t *testing.T) context.Context {
+			ctx, cancel := context.WithCancel(t.Context())
+			time.AfterFunc(50*time.Millisecond, cancel)
+			t.Cleanup(cancel)
+			return ctx
+		}, WriteOptions{LockTimeout: time.Hour}, false, safefile.ErrLockWaitCanceled},
+	}
+	for file, write := range writes {
+		for _, tt := range tests {
+			t.Run(file+"/"+tt.name, func(t *testing.T) {
+				path := filepath.Join(t.TempDir(), file)
+				writeFile(t, path, before)
+				other := flock.New(path + ".lock")
+				if err := other.Lock(); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = other.Unlock() })
+
+				start := time.Now()
+				err := write(tt.ctx(t), path, tt.opt)
+				var timeout *safefile.LockTimeoutError
+				if errors.As(err, &timeout) != tt.wantTimeout || !errors.Is(err, tt.wantIs) || !strings.Contains(err.Error(), path+".lock") {
+					t.Fatalf("err = %v, want timeout=%v wrapping %v, naming %s.lock", err, tt.wantTimeout, tt.wantIs, path)
+				}
+				if d := time.Since(start); d > 10*time.Second {
+					t.Errorf("the write waited %s", d)
+				}
+				if err := other.Unlock(); err != nil {
+					t.Fatal(err)
+				}
+				if got := readFile(t, path); got != before {
+					t.Errorf("the file changed although the write gave up: %q", got)
+				}
+			})
+		}
+	}
+}
+
+// TestWriteRefusesLockFileThatIsNotAFile: a symlink (or a FIFO) at
+// FILE.lock is an error, never followed or opened blocking: the link's
+// target is not created.
+func TestWriteRefusesLockFileThatIsNotAFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "credentials")
+	elsewhere := filepath.Join(dir, "elsewhere")
+	if err := os.Symlink(elsewhere, path+".lock"); err != nil {
+		t.Fatal(err)
+	}
+	err := WriteCredentialsSection(t.Context(), path, "work", testCreds("ASIANEW"), WriteOptions{})
+	if !errors.Is(err, safefile.ErrNotRegular) || !strings.Contains(err.Error(), path+".lock") {
+		t.Fatalf("err = %v, want ErrNotRegular naming the lock file", err)
+	}
+	for _, p := range []string{path, elsewhere} {
+		if _, err := os.Lstat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s exists after a refused write: %v", p, err)
+		}
+	}
+}

@@ -1,0 +1,14 @@
+//go:build !unix
+
+package safefile
+
+// Windows has neither symlink-following opens of this kind nor FIFOs that
+// block an open, so the flags are empty there.
+const (
+	noFollow = 0
+	nonBlock = 0
+)
+
+// syncDir does nothing: Windows cannot open a directory for fsync, and
+// MoveFileEx, behind os.Rename, replaces the file in one journalled step.
+func syncDir(string) error { return nil }

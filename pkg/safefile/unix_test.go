@@ -1,0 +1,208 @@
+//go:build unix
+
+package safefile_test
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rolecall/rolecall/pkg/safefile"
+)
+
+// returnsQuickly reports whether f returned within two seconds. What it
+// guards (the open of a FIFO that nobody writes) would otherwise block for
+// ever, and the test must fail fast rather than at its deadline.
+func returnsQuickly(f func()) bool {
+	done := make(chan struct{})
+	go func() {
+		f()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return true
+	case <-time.After(2 * time.Second):
+		return false
+	}
+}
+
+func mkfifo(t *testing.T, path string) {
+	t.Helper()
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func symlink(t *testing.T, target, path string) {
+	t.Helper()
+	if err := os.Symlink(target, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestReplaceOverSymlinkOrFIFOReplacesIt(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(dir, "victim")
+	put(t, victim, "not yours")
+	for name, plant := range map[string]func(path string){
+		"symlink":          func(path string) { symlink(t, victim, path) },
+		"dangling symlink": func(path string) { symlink(t, filepath.Join(dir, "nowhere"), path) },
+		"fifo":             func(path string) { mkfifo(t, path) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(name, " ", "-"))
+			plant(path)
+			if !returnsQuickly(func() {
+				if err := safefile.Replace(path, []byte("new")); err != nil {
+					t.Error(err)
+				}
+			}) {
+				t.Fatal("Replace blocked")
+			}
+			if fi, err := os.Lstat(path); err != nil || !fi.Mode().IsRegular() || content(t, path) != "new" {
+				t.Errorf("target after Replace: %v, %v; want a regular file with the new content", fi, err)
+			}
+			if got := content(t, victim); got != "not yours" {
+				t.Errorf("the link's target was written: %q", got)
+			}
+			if _, err := os.Lstat(filepath.Join(dir, "nowhere")); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("a dangling link's target was created: %v", err)
+			}
+		})
+	}
+}
+
+func TestReadFile(t *testing.T) {
+	dir := t.TempDir()
+	regular := filepath.Join(dir, "regular")
+	put(t, regular, "0123456789")
+	link := filepath.Join(dir, "link")
+	symlink(t, regular, link)
+	fifo := filepath.Join(dir, "fifo")
+	mkfifo(t, fifo)
+	linkToFIFO := filepath.Join(dir, "link-to-fifo")
+	symlink(t, fifo, linkToFIFO)
+	sub := filepath.Join(dir, "sub")
+	if err := os.Mkdir(sub, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	errLoose := errors.New("loose")
+
+	tests := []struct {
+		name    string
+		path    string
+		opt     safefile.ReadOptions
+		want    string
+		wantErr error
+		wantMsg string
+	}{
+		{name: "regular", path: regular, opt: safefile.ReadOptions{MaxSize: 10}, want: "0123456789"},
+		{name: "over the limit", path: regular, opt: safefile.ReadOptions{MaxSize: 9}, wantErr: safefile.ErrTooLarge},
+		{name: "no limit", path: regular, opt: safefile.ReadOptions{}, wantMsg: "no size limit"},
+		{name: "symlink followed", path: link, opt: safefile.ReadOptions{MaxSize: 10}, want: "0123456789"},
+		{name: "symlink refused", path: link, opt: safefile.ReadOptions{MaxSize: 10, NoFollow: true}, wantErr: safefile.ErrNotRegular, wantMsg: "is a symlink"},
+		{name: "fifo", path: fifo, opt: safefile.ReadOptions{MaxSize: 10}, wantErr: safefile.ErrNotRegular, wantMsg: "is a named pipe"},
+		{name: "symlink to a fifo, followed", path: linkToFIFO, opt: safefile.ReadOptions{MaxSize: 10}, wantErr: safefile.ErrNotRegular},
+		{name: "directory", path: sub, opt: safefile.ReadOptions{MaxSize: 10}, wantErr: safefile.ErrNotRegular, wantMsg: "is a directory"},
+		{name: "device", path: "/dev/null", opt: safefile.ReadOptions{MaxSize: 10}, wantErr: safefile.ErrNotRegular, wantMsg: "is a device"},
+		{name: "missing", path: filepath.Join(dir, "missing"), opt: safefile.ReadOptions{MaxSize: 10}, wantErr: fs.ErrNotExist},
+		{name: "refused by the check", path: regular, opt: safefile.ReadOptions{MaxSize: 10, Check: func(fi fs.FileInfo) error {
+			if fi.Size() != 10 || !fi.Mode().IsRegular() {
+				t.Errorf("Check saw %v, %d bytes; want the opened file", fi.Mode(), fi.Size())
+			}
+			return errLoose
+		}}, wantErr: errLoose},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []byte
+			var err error
+			if !returnsQuickly(func() { got, err = safefile.ReadFile(tt.path, tt.opt) }) {
+				t.Fatal("ReadFile blocked")
+			}
+			if tt.wantErr == nil && tt.wantMsg == "" {
+				if err != nil || string(got) != tt.want {
+					t.Fatalf("ReadFile = %q, %v; want %q", got, err, tt.want)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("ReadFile = %q, want an error", got)
+			}
+			if tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
+				t.Errorf("error %v does not wrap %v", err, tt.wantErr)
+			}
+			if !strings.Contains(err.Error(), tt.wantMsg) {
+				t.Errorf("error %q does not say %q", err, tt.wantMsg)
+			}
+		})
+	}
+}
+
+func TestAcquireRefusesWhatIsNotARegularFile(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(dir, "victim")
+	put(t, victim, "not a lock")
+	tests := []struct {
+		name    string
+		plant   func(path string)
+		wantMsg string
+	}{
+		{"fifo", func(path string) { mkfifo(t, path) }, "named pipe"},
+		{"symlink to a file", func(path string) { symlink(t, victim, path) }, "symlink"},
+		{"dangling symlink", func(path string) { symlink(t, filepath.Join(dir, "created-by-lock"), path) }, "symlink"},
+		{"directory", func(path string) {
+			if err := os.Mkdir(path, 0o700); err != nil {
+				t.Fatal(err)
+			}
+		}, "directory"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "-")+".lock")
+			tt.plant(path)
+			if !returnsQuickly(func() {
+				l, err := safefile.Acquire(context.Background(), path, time.Minute)
+				if err == nil {
+					l.Release()
+					t.Error("Acquire succeeded")
+					return
+				}
+				if !errors.Is(err, safefile.ErrNotRegular) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tt.wantMsg) {
+					t.Errorf("Acquire error = %v, want ErrNotRegular naming %s and saying %q", err, path, tt.wantMsg)
+				}
+			}) {
+				t.Fatal("Acquire blocked")
+			}
+			if !returnsQuickly(func() {
+				if _, ok, err := safefile.TryAcquire(path); ok || !errors.Is(err, safefile.ErrNotRegular) {
+					t.Errorf("TryAcquire = %v, %v; want ErrNotRegular", ok, err)
+				}
+			}) {
+				t.Fatal("TryAcquire blocked")
+			}
+			if got := content(t, victim); got != "not a lock" {
+				t.Errorf("the link's target changed: %q", got)
+			}
+			if _, err := os.Lstat(filepath.Join(dir, "created-by-lock")); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("locking a dangling link created its target: %v", err)
+			}
+			// The lock is usable again once the thing is gone.
+			if err := os.Remove(path); err != nil {
+				t.Fatal(err)
+			}
+			l, err := safefile.Acquire(context.Background(), path, time.Minute)
+			if err != nil {
+				t.Fatalf("Acquire after removing it: %v", err)
+			}
+			l.Release()
+		})
+	}
+}
