@@ -81,7 +81,7 @@ type WriteOptions struct {
 // AWS CLI would refuse (a repeated section or key included) is not written.
 // The wait for the file's lock ends with ctx or opt.LockTimeout.
 func WriteCredentialsSection(ctx context.Context, path, name string, c creds.Credentials, opt WriteOptions) error {
-	if err := validateSectionName(name); err != nil {
+	if err := ValidateProfileName(name); err != nil {
 		return err
 	}
 	set := []KeyValue{
@@ -131,7 +131,7 @@ func WriteCredentialsSection(ctx context.Context, path, name string, c creds.Cre
 // take a profile over set ManagedKey among keys. The wait for the file's
 // lock ends with ctx or opt.LockTimeout.
 func WriteConfigProfile(ctx context.Context, path, name string, keys []KeyValue, opt WriteOptions) error {
-	if err := validateSectionName(name); err != nil {
+	if err := ValidateProfileName(name); err != nil {
 		return err
 	}
 	header := "[profile " + name + "]"
@@ -196,11 +196,13 @@ func checkProfileReplace(path string, e sectionEdit, targets []*section) error {
 		e.label, path, targets[len(targets)-1].header+1, strings.Join(replaced, ", "), ErrUnmanagedSection)
 }
 
-// validateSectionName accepts names that every reader parses back the same:
+// ValidateProfileName is the one rule for a profile or section name that
+// rolecall writes (--write-profile, -f ini, configure): it accepts names that
+// every reader parses back the same:
 // no brackets, quotes, backslashes, comment characters, white space or
 // control characters (botocore splits "[profile NAME]" with shlex, and the
 // Go SDK cuts a header at "#" or ";").
-func validateSectionName(name string) error {
+func ValidateProfileName(name string) error {
 	if name == "" {
 		return errors.New("the profile name is empty")
 	}

@@ -96,9 +96,23 @@ func configureRun(ctx context.Context, opts *ConfigureOptions) error {
 	if exe, err = filepath.Abs(exe); err != nil {
 		return err
 	}
+	// The base is pinned in the profile: AWS_PROFILE means --profile here
+	// as everywhere, and an SDK that runs the credential_process for
+	// profile NAME would otherwise pass AWS_PROFILE=NAME to it, a profile
+	// that gets its credentials from itself.
+	base := firstNonEmpty(opts.SourceProfile, opts.Request.Profile)
+	if base == "" {
+		if base = firstNonEmpty(io.Getenv("AWS_PROFILE"), io.Getenv("AWS_DEFAULT_PROFILE")); base != "" {
+			io.Infof("base credentials from profile %s (AWS_PROFILE); pass --source-profile to choose another", base)
+		}
+	}
+	if base == opts.Name {
+		return usageErrorf("pass --source-profile with the profile that holds the base credentials",
+			"profile %s would get its base credentials from itself", opts.Name)
+	}
 	words := []string{exe, "process"}
-	if opts.SourceProfile != "" {
-		words = append(words, "--profile", opts.SourceProfile)
+	if base != "" && opts.Request.Profile == "" {
+		words = append(words, "--profile", base)
 	}
 	words = append(words, opts.ProcessArgs...)
 	words = append(words, opts.RoleARN)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/rolecall/rolecall/pkg/awsconfig"
 	"github.com/rolecall/rolecall/pkg/creds"
 )
 
@@ -178,11 +179,8 @@ func escapeQuotesAndBackslashes(js []byte) []byte {
 // those are refused.
 func renderINI(c creds.Credentials, opt Options) ([]byte, error) {
 	name := opt.ProfileName
-	if name == "" {
-		return nil, &UnrepresentableError{INI, "the section name", "is empty"}
-	}
-	if strings.TrimSpace(name) != name || strings.ContainsAny(name, "[]\r\n") || strings.IndexFunc(name, unicode.IsControl) >= 0 {
-		return nil, &UnrepresentableError{INI, "the section name", "contains [, ], a control character or surrounding white space"}
+	if err := awsconfig.ValidateProfileName(name); err != nil {
+		return nil, &UnrepresentableError{INI, "the section name", "breaks the rule --write-profile follows too: " + err.Error()}
 	}
 	keys := []Var{
 		{"aws_access_key_id", c.AccessKeyID},

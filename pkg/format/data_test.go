@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -311,7 +312,7 @@ func TestINIReadByBotocore(t *testing.T) {
 	}{
 		{"temporary", testCreds(), "deploy"},
 		{"long-term", longTermCreds(), "default"},
-		{"section name with space", testCreds(), "my profile"},
+		{"section name with punctuation", testCreds(), "team.deploy@prod"},
 	}
 	dir := t.TempDir()
 	script := `import json, sys, botocore.session
@@ -358,4 +359,17 @@ func keys(m map[string]string) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// TestINIProfileNameFollowsWriteProfilesRule: -f ini refuses exactly the
+// section names --write-profile refuses (one rule, awsconfig's).
+func TestINIProfileNameFollowsWriteProfilesRule(t *testing.T) {
+	for _, name := range []string{"", "DEFAULT", "a#b", "a;b", "my profile", "x\u2028y", "[x]", `q"`} {
+		var w bytes.Buffer
+		err := Render(&w, INI, testCreds(), Options{ProfileName: name})
+		var ue *UnrepresentableError
+		if !errors.As(err, &ue) || w.Len() != 0 {
+			t.Errorf("-f ini --profile-name %q: %v (wrote %d bytes), want a refusal", name, err, w.Len())
+		}
+	}
 }
