@@ -58,3 +58,34 @@ func TestAnswersThatAreNoCredentials(t *testing.T) {
 		})
 	}
 }
+
+// TestCredentialsTimedBySTSClock: with this machine's clock hours off
+// STS's, credentials are timed by STS's clock (the Date header): the
+// expiration printed is an hour from now by the local clock, a second run
+// is a cache hit, and rolecall says once that the clock is off. Before, a
+// clock 3 h behind served expired credentials from the cache, and 3 h ahead
+// printed already-expired ones and called STS on every run.
+func TestCredentialsTimedBySTSClock(t *testing.T) {
+	role := ststest.DemoRoleARN("demo")
+	for _, skew := range []time.Duration{3 * time.Hour, -3 * time.Hour} {
+		t.Run(skew.String(), func(t *testing.T) {
+			e := newRCEnv(t, ststest.DemoConfig())
+			e.sts.SetRequestClockSkew(skew)
+			r := e.mustRun("process", role)
+			left := time.Until(parseProcess(t, r.stdout).Expiration)
+			if left < 50*time.Minute || left > 70*time.Minute {
+				t.Errorf("expiration %s from now by this clock, want about an hour", left.Round(time.Minute))
+			}
+			if strings.Count(r.stderr, "clock is 3h0m0s") != 1 {
+				t.Errorf("want one warning naming the 3h skew, got:\n%s", r.stderr)
+			}
+			r = e.mustRun("process", role)
+			if n := e.sts.CallCount("AssumeRole"); n > 2 {
+				t.Errorf("%d AssumeRole calls for two runs: the second was no cache hit", n)
+			}
+			if !strings.Contains(r.stderr, "clock is 3h0m0s") {
+				t.Errorf("a cache hit should still say the clock is off:\n%s", r.stderr)
+			}
+		})
+	}
+}

@@ -23,7 +23,8 @@ type Runner struct {
 	// STS makes the calls; its Env asks for MFA codes and reports.
 	STS *STS
 
-	usedCodes map[string]string // serial -> last code sent: STS rejects reuse
+	usedCodes  map[string]string // serial -> last code sent: STS rejects reuse
+	skewWarned bool
 }
 
 // Cached returns the last hop's credentials when the cache holds them with
@@ -37,6 +38,7 @@ func (r *Runner) Cached(p Plan) (creds.Credentials, bool) {
 	e, ok := r.Cache.Lookup(keys[len(keys)-1], r.RefreshWindow)
 	if ok {
 		r.trace("cache hit for %s (expires %s)", p.Hops[len(p.Hops)-1].Label, e.Credentials.Expiration.Format(time.RFC3339))
+		r.noteSkew(e.ClockSkew)
 	}
 	return e.Credentials, ok
 }
@@ -64,7 +66,7 @@ func (r *Runner) hop(ctx context.Context, p Plan, keys []string, i int) (creds.C
 				return cache.Entry{}, err
 			}
 		}
-		c, err := r.call(ctx, p, h, i, base)
+		c, skew, err := r.call(ctx, p, h, i, base)
 		if err != nil {
 			return cache.Entry{}, err
 		}
@@ -75,10 +77,12 @@ func (r *Runner) hop(ctx context.Context, p Plan, keys []string, i int) (creds.C
 			RoleARN:     h.RoleARN,
 			SessionName: h.SessionName,
 			Credentials: c,
+			ClockSkew:   skew,
 		}, nil
 	}
 	if r.Cache == nil {
 		e, err := fetch(ctx)
+		r.noteSkew(e.ClockSkew)
 		return e.Credentials, err
 	}
 	window := r.RefreshWindow
@@ -90,28 +94,48 @@ func (r *Runner) hop(ctx context.Context, p Plan, keys []string, i int) (creds.C
 		return creds.Credentials{}, err
 	}
 	r.trace("%s: %s", h.Label, outcome)
+	r.noteSkew(e.ClockSkew)
 	return e.Credentials, nil
+}
+
+// maxQuietSkew is how far this machine's clock may be from STS's before
+// rolecall says so: the SDKs correct SigV4 signing from 5 minutes on.
+const maxQuietSkew = 5 * time.Minute
+
+// noteSkew warns, once a command, when STS's clock (measured when the
+// credentials were fetched) is far from this machine's. Credentials are
+// timed by STS's clock either way.
+func (r *Runner) noteSkew(skew time.Duration) {
+	if r.skewWarned || (skew <= maxQuietSkew && skew >= -maxQuietSkew) {
+		return
+	}
+	r.skewWarned = true
+	way := "behind"
+	if skew < 0 {
+		way, skew = "ahead of", -skew
+	}
+	r.warn(fmt.Sprintf("this machine's clock is %s %s STS's: credentials are timed by STS's clock, but set the clock right (NTP) for every other tool", skew.Round(time.Minute), way))
 }
 
 // call makes hop i's STS call with the credentials of the hop before it
 // (zero for the first hop, which uses the plan's source).
-func (r *Runner) call(ctx context.Context, p Plan, h Hop, i int, base creds.Credentials) (creds.Credentials, error) {
+func (r *Runner) call(ctx context.Context, p Plan, h Hop, i int, base creds.Credentials) (creds.Credentials, time.Duration, error) {
 	code := h.TokenCode
 	if h.MFASerial != "" && code == "" && h.Kind != cache.KindWebIdentity {
 		if r.STS.Env.MFACode == nil {
-			return creds.Credentials{}, &NeedsPersonError{Serial: h.MFASerial}
+			return creds.Credentials{}, 0, &NeedsPersonError{Serial: h.MFASerial}
 		}
 		var err error
 		if code, err = r.STS.Env.MFACode(ctx, h.MFASerial); err != nil {
-			return creds.Credentials{}, err
+			return creds.Credentials{}, 0, err
 		}
 		if err := ValidateTokenCode(code); err != nil {
-			return creds.Credentials{}, err
+			return creds.Credentials{}, 0, err
 		}
 	}
 	if code != "" {
 		if r.usedCodes[h.MFASerial] == code {
-			return creds.Credentials{}, &InputError{Param: "MFA code", Msg: "was already used in this command; STS refuses a code twice: wait for the next code"}
+			return creds.Credentials{}, 0, &InputError{Param: "MFA code", Msg: "was already used in this command; STS refuses a code twice: wait for the next code"}
 		}
 		if r.usedCodes == nil {
 			r.usedCodes = map[string]string{}
@@ -120,17 +144,19 @@ func (r *Runner) call(ctx context.Context, p Plan, h Hop, i int, base creds.Cred
 	}
 	client, err := r.STS.client(p, i, base, code != "")
 	if err != nil {
-		return creds.Credentials{}, err
+		return creds.Credentials{}, 0, err
 	}
+	var c creds.Credentials
 	switch h.Kind {
 	case cache.KindSessionToken:
-		return r.STS.getSessionToken(ctx, client, h, code)
+		c, err = r.STS.getSessionToken(ctx, client, h, code)
 	case cache.KindWebIdentity:
 		r.trace("web identity token from %s", p.WebIdentity.Origin)
-		return r.STS.assumeRoleWithWebIdentity(ctx, client, h, p.WebIdentity.Token)
+		c, err = r.STS.assumeRoleWithWebIdentity(ctx, client, h, p.WebIdentity.Token)
 	default:
-		return r.STS.assumeRole(ctx, client, h, code)
+		c, err = r.STS.assumeRole(ctx, client, h, code)
 	}
+	return c, client.skew, err
 }
 
 // clampChained caps the duration of chained hops at STS's one hour,

@@ -108,7 +108,8 @@ func webIdentityRetryable(err error) aws.Ternary {
 type Conn struct {
 	*sts.Client
 	last     error
-	endpoint string // for messages
+	endpoint string        // for messages
+	skew     time.Duration // STS's clock minus this machine's, from the last answer
 }
 
 // client returns an STS client signed with the credentials hop i starts
@@ -229,11 +230,22 @@ func (s *STS) issued(client *Conn, action, target string, start time.Time, md mi
 	s.traceCall(action, start, md)
 	c := fromSTS(out)
 	now := s.Env.now()
-	if st, ok := awsmiddleware.GetServerTime(md); ok {
-		now = st
+	serverNow, known := awsmiddleware.GetServerTime(md)
+	if known {
+		now = serverNow
 	}
 	if err := c.CheckTemporary(now); err != nil {
 		return creds.Credentials{}, &CallError{Action: action, Target: target, Endpoint: client.endpoint, Err: &UnusableAnswerError{Err: err}}
+	}
+	if respondedAt, ok := awsmiddleware.GetResponseAt(md); ok && known {
+		// The Date header has whole seconds; a skew under a minute is noise.
+		if skew := serverNow.Sub(respondedAt); skew > time.Minute || skew < -time.Minute {
+			// Time the credentials by this machine's clock, so that the
+			// cache and every consumer (whose SDK judges by this clock too)
+			// refresh them when STS's clock says so.
+			client.skew = skew
+			c.Expiration = c.Expiration.Add(-skew)
+		}
 	}
 	return c, nil
 }

@@ -33,6 +33,11 @@ type Entry struct {
 	Credentials creds.Credentials `json:"credentials"`
 	// CreatedAt is when the credentials were fetched (the caller's clock).
 	CreatedAt time.Time `json:"created_at"`
+	// ClockSkew is STS's clock minus this machine's when the credentials
+	// were fetched (from the answer's Date header), when over a minute. The
+	// expiration is already in this machine's terms; the skew is kept so
+	// that a cache hit can still say the clock is off.
+	ClockSkew time.Duration `json:"clock_skew,omitempty"`
 }
 
 // Sane bounds for the times in an entry: anything outside is corruption,

@@ -5,14 +5,17 @@ import (
 	"time"
 )
 
-// Now is the emulator's credential clock: the wall clock moved by Advance.
+// Now is the emulator's credential clock: the wall clock moved by Advance
+// and by the request clock skew. Real STS has one clock, so the times in the
+// credentials it issues agree with its Date header; a skew set with
+// SetRequestClockSkew moves both.
 func (s *Server) Now() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.nowLocked()
 }
 
-func (s *Server) nowLocked() time.Time { return time.Now().Add(s.clockOffset) }
+func (s *Server) nowLocked() time.Time { return time.Now().Add(s.clockOffset + s.requestSkew) }
 
 // Advance moves the credential clock by d (which may be negative): issue
 // times, expirations, ExpiredToken checks and TOTP codes follow it. SigV4
@@ -23,10 +26,11 @@ func (s *Server) Advance(d time.Duration) {
 	s.clockOffset += d
 }
 
-// SetRequestClockSkew sets how far the emulator's request clock is from the
-// wall clock. SigV4 signing times must be within 15 minutes of it, as with
-// STS, and the Date header of every answer shows it, which is what the SDKs
-// use to correct their own clock skew.
+// SetRequestClockSkew sets how far STS's clock is from the local one: the
+// local clock then looks d behind. SigV4 signing times must be within 15
+// minutes of it, as with STS; the Date header of every answer shows it
+// (the SDKs correct their signing clock from it), and the credentials the
+// emulator issues are timed by it.
 func (s *Server) SetRequestClockSkew(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
