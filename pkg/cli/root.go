@@ -101,6 +101,10 @@ func Run(ctx context.Context, io *IO, args []string) int {
 	root.SetArgs(args)
 	root.SetIn(io.In)
 	root.SetOut(io.Out)
+	if io.Getenv(shellInitEnv) != "" {
+		// A shell-init function evaluates stdout: help is for the person.
+		root.SetOut(io.ErrOut)
+	}
 	root.SetErr(io.ErrOut)
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
@@ -134,6 +138,9 @@ a child process, or a CI job.`,
 	root.PersistentFlags().BoolVar(&io.debug, "debug", false, "trace each step on stderr (secrets are never shown)")
 	root.PersistentFlags().BoolVarP(&io.quiet, "quiet", "q", false, "print nothing on stderr but errors")
 	root.PersistentFlags().BoolVar(&io.noColor, "no-color", false, "never colour stderr (also: NO_COLOR)")
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		return checkShellInitAssume(io, cmd)
+	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return withCode(ExitUsage, err, fmt.Sprintf("see '%s --help'", c.CommandPath()))
 	})
