@@ -88,6 +88,7 @@ func TestScripts(t *testing.T) {
 			"envfromfile":   cmdEnvFromFile,
 			"cacheok":       cmdCacheOK,
 			"bigfile":       cmdBigFile,
+			"node-sdk":      cmdNodeSDK,
 		},
 	})
 }
@@ -100,10 +101,14 @@ func raceOptions() string {
 }
 
 // condition is [root] (the script runs as uid 0, where file permissions
-// do not stop reads and writes) and [have:PROGRAM].
+// do not stop reads and writes), [node-sdk] (node with the AWS SDK for
+// JavaScript, see node_test.go) and [have:PROGRAM].
 func condition(cond string) (bool, error) {
-	if cond == "root" {
+	switch cond {
+	case "root":
 		return os.Getuid() == 0, nil
+	case "node-sdk":
+		return haveNodeSDK()
 	}
 	return haveProgram(cond)
 }
