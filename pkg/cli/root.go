@@ -21,6 +21,8 @@ import (
 	"github.com/fatih/color"
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
+
+	"github.com/rolecall/rolecall/pkg/build"
 )
 
 // IO is the process environment a command runs in. Tests replace it.
@@ -134,7 +136,10 @@ safely on disk, and hands them to your shell, your SDKs (credential_process),
 a child process, or a CI job.`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
+		// --version: the line of `rolecall version`.
+		Version: build.Read().String(),
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.PersistentFlags().BoolVar(&io.debug, "debug", false, "trace each step on stderr (secrets are never shown)")
 	root.PersistentFlags().BoolVarP(&io.quiet, "quiet", "q", false, "print nothing on stderr but errors")
 	root.PersistentFlags().BoolVar(&io.noColor, "no-color", false, "never colour stderr (also: NO_COLOR)")
