@@ -17,6 +17,14 @@ func NewCmdCache(io *IO) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "cache",
 		Short: "List or clear cached credentials",
+		// Without RunE, cobra answers a mistyped subcommand (cache lst)
+		// with the help text and exit 0.
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			return unknownCommand(cmd, args[0])
+		},
 	}
 	cmd.PersistentFlags().StringVar(&dir, "cache-dir", "", "cache directory (default: ROLECALL_CACHE_DIR, then the user cache dir + /rolecall)")
 

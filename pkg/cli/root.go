@@ -121,7 +121,11 @@ func Run(ctx context.Context, io *IO, args []string) int {
 		debug = io.Debugf
 	}
 	if isFlagError(cmd, err) {
-		err = withCode(ExitUsage, err, fmt.Sprintf("see '%s --help'", cmd.CommandPath()))
+		if name := unknownCommandName(cmd, err, args); name != "" {
+			err = unknownCommand(cmd, name)
+		} else {
+			err = withCode(ExitUsage, err, fmt.Sprintf("see '%s --help'", cmd.CommandPath()))
+		}
 	}
 	return printError(io.ErrOut, io.colored(), err, debug)
 }
@@ -136,6 +140,8 @@ safely on disk, and hands them to your shell, your SDKs (credential_process),
 a child process, or a CI job.`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
+		// unknownCommand says it on a hint line of its own.
+		DisableSuggestions: true,
 		// --version: the line of `rolecall version`.
 		Version: build.Read().String(),
 	}
@@ -173,4 +179,34 @@ func isFlagError(cmd *cobra.Command, err error) bool {
 	}
 	return cmd == nil || !cmd.Flags().Parsed() || strings.HasPrefix(err.Error(), "unknown command") ||
 		strings.HasPrefix(err.Error(), "accepts ") || strings.HasPrefix(err.Error(), "requires at least")
+}
+
+// unknownCommandName is the command name cobra did not know, when err is
+// its "unknown command" error for cmd (the root); else "". cobra's error
+// has no type, hence its text. The root's own flags take no value, so the
+// name is the first argument that is not a flag.
+func unknownCommandName(cmd *cobra.Command, err error, args []string) string {
+	if cmd == nil || cmd.HasParent() || !strings.HasPrefix(err.Error(), "unknown command") {
+		return ""
+	}
+	for _, a := range args {
+		if !strings.HasPrefix(a, "-") {
+			return a
+		}
+	}
+	return ""
+}
+
+// unknownCommand is the error for a subcommand cmd does not have: one line,
+// then a hint with the closest names (cobra's SuggestionsFor: edit distance
+// and prefixes), or where to look when nothing is close.
+func unknownCommand(cmd *cobra.Command, name string) error {
+	hint := fmt.Sprintf("see '%s --help'", cmd.CommandPath())
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2 // cobra's default, set only where it suggests itself
+	}
+	if suggestions := cmd.SuggestionsFor(name); len(suggestions) > 0 {
+		hint = "did you mean: " + strings.Join(suggestions, ", ")
+	}
+	return withCode(ExitUsage, fmt.Errorf("unknown command %q for %q", name, cmd.CommandPath()), hint)
 }
