@@ -15,7 +15,7 @@ import (
 func NewCmdCache(io *IO) *cobra.Command {
 	var dir string
 	cmd := &cobra.Command{
-		Use:   "cache",
+		Use:   "cache list|clear",
 		Short: "List or clear cached credentials",
 		// Without RunE, cobra answers a mistyped subcommand (cache lst)
 		// with the help text and exit 0.
