@@ -89,6 +89,8 @@ func TestScripts(t *testing.T) {
 			"cacheok":       cmdCacheOK,
 			"bigfile":       cmdBigFile,
 			"node-sdk":      cmdNodeSDK,
+			"devenv":        cmdDevEnv,
+			"hideprogs":     cmdHideProgs,
 		},
 	})
 }
