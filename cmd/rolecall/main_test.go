@@ -40,6 +40,7 @@ func TestMain(m *testing.M) {
 			installFaultHooks()
 			os.Exit(cli.Main())
 		},
+		"ststest": func() { os.Exit(ststestProgram()) },
 	})
 }
 
