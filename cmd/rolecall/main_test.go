@@ -425,15 +425,17 @@ func cmdGoSDKWhoami(ts *testscript.TestScript, neg bool, args []string) {
 	_, _ = fmt.Fprintln(ts.Stdout(), aws.ToString(out.Arn))
 }
 
-// cmdWaitFile waits (at most 10s) until a background command creates a
-// file: the handshake before signalling it.
+// cmdWaitFile waits (at most 10s) until a background command has written
+// a file: the handshake before signalling it. Not just created: `echo $PPID
+// > ready` creates the file before it writes the PID, and a reader in
+// between saw it empty.
 //
 //	waitfile PATH
 func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
 	path := ts.MkAbs(args[0])
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		if _, err := os.Stat(path); err == nil {
+		if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
