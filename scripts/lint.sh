@@ -4,8 +4,9 @@
 #   2. go vet ./...;
 #   3. golangci-lint run (config: .golangci.yml), at a pinned version,
 #      installed from the Go module proxy into $(go env GOPATH)/bin (or
-#      GOBIN) the first time. Building it takes several minutes (13 of the
-#      first 19 on a fresh machine, once); later runs reuse the binary.
+#      GOBIN) the first time. Building it takes minutes (about 2 on 2 cores;
+#      13 were seen on a slower machine), once; later runs reuse the binary.
+# First run with empty Go caches: about 4 minutes; later runs: about 20s.
 # The tests are scripts/test.sh; .ci/run runs both.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -48,7 +48,7 @@ if ((${#missing[@]})); then
 	say "missing, so their tests skip${CI:+ (CI is set: they fail)}: ${list%; }"
 fi
 
-say "go test -race -count=1 ./... (a package prints its line when it is done; the first run builds every package with the race detector: about 5 minutes on 2 cores, then about 3)"
+say "go test -race -count=1 ./... (each package prints a line when it is done; the first run also builds every package with the race detector: about 2½ minutes on 2 cores in all, later runs about 45s)"
 start=$SECONDS
 go test -race -count=1 ./...
 say "all tests passed in $((SECONDS - start))s"
