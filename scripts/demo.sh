@@ -4,8 +4,21 @@
 # configuration, assumes roles, evals the exports, serves the AWS CLI through
 # credential_process, and stops the emulator. Secrets in the output are the
 # emulator's throwaway values, shortened for display.
+#
+# Needs Go. The AWS CLI (for the credential_process step) and curl (for the
+# emulator's call log) are optional: without them those steps are skipped,
+# with a line saying so. Bold headings only on a terminal without NO_COLOR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if ! command -v go >/dev/null; then
+	echo "demo.sh: needs Go (https://go.dev/dl/) to build rolecall and the emulator" >&2
+	exit 1
+fi
+have_aws=; command -v aws >/dev/null && have_aws=1
+have_curl=; command -v curl >/dev/null && have_curl=1
+[[ -n $have_aws ]] || echo "demo.sh: no AWS CLI (aws) on PATH: the credential_process step will be skipped"
+[[ -n $have_curl ]] || echo "demo.sh: no curl on PATH: the emulator's call log will not be shown"
 
 work=$(mktemp -d)
 emulator_pid=""
@@ -15,7 +28,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+if [[ -t 1 && -z ${NO_COLOR:-} ]]; then
+	step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+else
+	step() { printf '\n$ %s\n' "$*"; }
+fi
+skip() { printf '(skipped: %s)\n' "$*"; }
 shorten() { sed -E 's/((SECRET_ACCESS_KEY|SESSION_TOKEN|SecretAccessKey|SessionToken)["'"'"'=: ]+)([A-Za-z0-9/+=]{6})[A-Za-z0-9/+=]*/\1\3…/g'; }
 
 echo "building rolecall and the STS emulator…"
@@ -66,12 +84,21 @@ step "rolecall process chained   # a chain of two roles, each cached"
 rolecall process chained | shorten; echo
 
 step "aws sts get-caller-identity --profile via-rolecall   # the AWS CLI through credential_process"
-aws --endpoint-url "$url" sts get-caller-identity --profile via-rolecall
+if [[ -n $have_aws ]]; then
+	aws --endpoint-url "$url" sts get-caller-identity --profile via-rolecall
+else
+	skip "no AWS CLI on PATH; install it (Debian: apt-get install awscli) to see an SDK use rolecall through credential_process"
+fi
 
 step "rolecall cache list"
 rolecall cache list
 
-calls=$(curl -fsS "$url/_ststest/calls" 2>/dev/null | grep -o '"action":"[A-Za-z]*"' | sort | uniq -c || true)
-printf '\nSTS calls the emulator received:\n%s\n' "$calls"
+if [[ -n $have_curl ]]; then
+	calls=$(curl -fsS "$url/_ststest/calls" 2>/dev/null | grep -o '"action":"[A-Za-z]*"' | sort | uniq -c || true)
+	printf '\nSTS calls the emulator received:\n%s\n' "$calls"
+else
+	printf '\nSTS calls the emulator received: '
+	skip "no curl on PATH"
+fi
 echo
 echo "demo finished: the emulator is stopped and its files removed"

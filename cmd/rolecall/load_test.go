@@ -335,6 +335,11 @@ func TestSoak(t *testing.T) {
 // output and no error on stderr.
 func (e *rcEnv) soakRunner(inProcess bool) func(args []string) error {
 	check := func(code int, stdout, stderr string, args []string) error {
+		// Another worker may have cleared the role (or never cached it):
+		// cache clear then says so with exit 2, which is no failure here.
+		if args[0] == "cache" && code == 2 && strings.HasPrefix(stderr, "rolecall: error: nothing cached matches ") {
+			return nil
+		}
 		if code != 0 {
 			return fmt.Errorf("exit %d: %s", code, clip(stderr))
 		}

@@ -41,6 +41,7 @@ func TestMain(m *testing.M) {
 			installFaultHooks()
 			os.Exit(cli.Main())
 		},
+		"ststest": func() { os.Exit(ststestProgram()) },
 	})
 }
 
@@ -91,6 +92,9 @@ func TestScripts(t *testing.T) {
 			"bigfile":       cmdBigFile,
 			"lockfile":      cmdLockFile,
 			"within":        cmdWithin,
+			"node-sdk":      cmdNodeSDK,
+			"devenv":        cmdDevEnv,
+			"hideprogs":     cmdHideProgs,
 		},
 	})
 }
@@ -103,10 +107,14 @@ func raceOptions() string {
 }
 
 // condition is [root] (the script runs as uid 0, where file permissions
-// do not stop reads and writes) and [have:PROGRAM].
+// do not stop reads and writes), [node-sdk] (node with the AWS SDK for
+// JavaScript, see node_test.go) and [have:PROGRAM].
 func condition(cond string) (bool, error) {
-	if cond == "root" {
+	switch cond {
+	case "root":
 		return os.Getuid() == 0, nil
+	case "node-sdk":
+		return haveNodeSDK()
 	}
 	return haveProgram(cond)
 }
@@ -420,15 +428,17 @@ func cmdGoSDKWhoami(ts *testscript.TestScript, neg bool, args []string) {
 	_, _ = fmt.Fprintln(ts.Stdout(), aws.ToString(out.Arn))
 }
 
-// cmdWaitFile waits (at most 10s) until a background command creates a
-// file: the handshake before signalling it.
+// cmdWaitFile waits (at most 10s) until a background command has written
+// a file: the handshake before signalling it. Not just created: `echo $PPID
+// > ready` creates the file before it writes the PID, and a reader in
+// between saw it empty.
 //
 //	waitfile PATH
 func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
 	path := ts.MkAbs(args[0])
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		if _, err := os.Stat(path); err == nil {
+		if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)

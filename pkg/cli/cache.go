@@ -2,7 +2,10 @@ package cli
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"text/tabwriter"
 	"time"
 
@@ -15,8 +18,16 @@ import (
 func NewCmdCache(io *IO) *cobra.Command {
 	var dir string
 	cmd := &cobra.Command{
-		Use:   "cache",
+		Use:   "cache list|clear",
 		Short: "List or clear cached credentials",
+		// Without RunE, cobra answers a mistyped subcommand (cache lst)
+		// with the help text and exit 0.
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			return unknownCommand(cmd, args[0])
+		},
 	}
 	cmd.PersistentFlags().StringVar(&dir, "cache-dir", "", "cache directory (default: ROLECALL_CACHE_DIR, then the user cache dir + /rolecall)")
 
@@ -25,13 +36,16 @@ func NewCmdCache(io *IO) *cobra.Command {
 		Short: "List cached credentials: role, session name, expiry, time left (never a secret)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			store, err := openCache(io, dir)
+			// An absent cache is an empty list; looking must not create it.
+			store, err := openExistingCache(io, dir)
 			if err != nil {
 				return err
 			}
-			entries, err := store.List()
-			if err != nil {
-				return withCode(ExitLocal, err, "")
+			var entries []cache.Entry
+			if store != nil {
+				if entries, err = store.List(); err != nil {
+					return withCode(ExitLocal, err, "")
+				}
 			}
 			var out bytes.Buffer
 			tw := tabwriter.NewWriter(&out, 0, 4, 2, ' ', 0)
@@ -62,17 +76,31 @@ func NewCmdCache(io *IO) *cobra.Command {
 			if all == (len(args) == 1) {
 				return usageErrorf("rolecall cache clear ROLE, or rolecall cache clear --all", "name one role or pass --all")
 			}
-			store, err := openCache(io, dir)
+			store, err := openExistingCache(io, dir)
 			if err != nil {
 				return err
 			}
-			n, err := store.Remove(func(e cache.Entry) bool {
-				return all || e.Label == args[0] || e.RoleARN == args[0]
-			})
-			if err != nil {
-				return withCode(ExitLocal, err, "")
+			n := 0
+			if store != nil {
+				n, err = store.Remove(func(e cache.Entry) bool {
+					return all || e.Label == args[0] || e.RoleARN == args[0]
+				})
+				if err != nil {
+					return withCode(ExitLocal, err, "")
+				}
 			}
-			io.Infof("removed %d cached credential(s)", n)
+			switch {
+			case n == 0 && all:
+				io.Infof("nothing was cached")
+			case n == 0:
+				// Exit 2, as for any argument that names nothing: a
+				// script that clears a role it expects to be cached
+				// learns that it was not (a typo, an ARN for a profile).
+				return usageErrorf("rolecall cache list shows what is cached, by role ARN or profile name",
+					"nothing cached matches %q", args[0])
+			default:
+				io.Infof("removed %d cached credential(s)", n)
+			}
 			return nil
 		},
 	}
@@ -81,12 +109,19 @@ func NewCmdCache(io *IO) *cobra.Command {
 	return cmd
 }
 
-func openCache(io *IO, dir string) (*cache.Store, error) {
+// openExistingCache opens the cache for the cache command: the --cache-dir
+// flag, else the default directory. It returns a nil store, and creates
+// nothing, when the directory does not exist.
+func openExistingCache(io *IO, dir string) (*cache.Store, error) {
 	if dir == "" {
 		var err error
 		if dir, err = cache.DefaultDir(io.Getenv); err != nil {
 			return nil, withCode(ExitLocal, err, "pass --cache-dir")
 		}
+	}
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		io.Debugf("cache directory %s does not exist: nothing is cached", dir)
+		return nil, nil
 	}
 	store, err := cache.Open(dir, cache.Options{Now: io.Now, Warn: func(msg string) { io.Warnf("%s", msg) }})
 	if err != nil {

@@ -20,6 +20,8 @@ import (
 	"github.com/fatih/color"
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
+
+	"github.com/rolecall/rolecall/pkg/build"
 )
 
 // IO is the process environment a command runs in. Tests replace it.
@@ -160,6 +162,10 @@ func Run(ctx context.Context, io *IO, args []string) int {
 	root.SetArgs(args)
 	root.SetIn(io.In)
 	root.SetOut(io.Out)
+	if io.Getenv(shellInitEnv) != "" {
+		// A shell-init function evaluates stdout: help is for the person.
+		root.SetOut(io.ErrOut)
+	}
 	root.SetErr(io.ErrOut)
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
@@ -179,7 +185,11 @@ func Run(ctx context.Context, io *IO, args []string) int {
 		debug = io.Debugf
 	}
 	if isFlagError(cmd, err) {
-		err = withCode(ExitUsage, err, fmt.Sprintf("see '%s --help'", cmd.CommandPath()))
+		if name := unknownCommandName(cmd, err, args); name != "" {
+			err = unknownCommand(cmd, name)
+		} else {
+			err = withCode(ExitUsage, err, fmt.Sprintf("see '%s --help'", cmd.CommandPath()))
+		}
 	}
 	return printError(io.ErrOut, io.colored(), err, debug)
 }
@@ -194,10 +204,18 @@ safely on disk, and hands them to your shell, your SDKs (credential_process),
 a child process, or a CI job.`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
+		// unknownCommand says it on a hint line of its own.
+		DisableSuggestions: true,
+		// --version: the line of `rolecall version`.
+		Version: build.Read().String(),
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.PersistentFlags().BoolVar(&io.debug, "debug", false, "trace each step on stderr (secrets are never shown)")
 	root.PersistentFlags().BoolVarP(&io.quiet, "quiet", "q", false, "print nothing on stderr but errors")
 	root.PersistentFlags().BoolVar(&io.noColor, "no-color", false, "never colour stderr (also: NO_COLOR)")
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		return checkShellInitAssume(io, cmd)
+	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return withCode(ExitUsage, err, fmt.Sprintf("see '%s --help'", c.CommandPath()))
 	})
@@ -225,4 +243,34 @@ func isFlagError(cmd *cobra.Command, err error) bool {
 	}
 	return cmd == nil || !cmd.Flags().Parsed() || strings.HasPrefix(err.Error(), "unknown command") ||
 		strings.HasPrefix(err.Error(), "accepts ") || strings.HasPrefix(err.Error(), "requires at least")
+}
+
+// unknownCommandName is the command name cobra did not know, when err is
+// its "unknown command" error for cmd (the root); else "". cobra's error
+// has no type, hence its text. The root's own flags take no value, so the
+// name is the first argument that is not a flag.
+func unknownCommandName(cmd *cobra.Command, err error, args []string) string {
+	if cmd == nil || cmd.HasParent() || !strings.HasPrefix(err.Error(), "unknown command") {
+		return ""
+	}
+	for _, a := range args {
+		if !strings.HasPrefix(a, "-") {
+			return a
+		}
+	}
+	return ""
+}
+
+// unknownCommand is the error for a subcommand cmd does not have: one line,
+// then a hint with the closest names (cobra's SuggestionsFor: edit distance
+// and prefixes), or where to look when nothing is close.
+func unknownCommand(cmd *cobra.Command, name string) error {
+	hint := fmt.Sprintf("see '%s --help'", cmd.CommandPath())
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2 // cobra's default, set only where it suggests itself
+	}
+	if suggestions := cmd.SuggestionsFor(name); len(suggestions) > 0 {
+		hint = "did you mean: " + strings.Join(suggestions, ", ")
+	}
+	return withCode(ExitUsage, fmt.Errorf("unknown command %q for %q", name, cmd.CommandPath()), hint)
 }

@@ -38,6 +38,40 @@ var shellInitShells = map[string]struct {
 	"powershell": {format.PowerShell, "$PROFILE", `rolecall shell-init powershell | Out-String | Invoke-Expression`},
 }
 
+// shellInitEnv marks the rolecall assume that a shell-init function runs:
+// its value is the format the function evaluates. rolecall then refuses the
+// flags whose output the function must not evaluate, and prints its help on
+// stderr (checkShellInitAssume, Run).
+const shellInitEnv = "ROLECALL_SHELL_INIT"
+
+// checkShellInitAssume refuses, in the rolecall assume that shell-init's
+// assume function runs, flags that cannot do what they say there: the
+// function evaluates stdout as this shell's code, so another format (json,
+// ini, another shell's exports) would be run as commands, and
+// --write-profile prints nothing and sets nothing in the shell. Outside the
+// function (shellInitEnv unset) it allows everything.
+func checkShellInitAssume(io *IO, cmd *cobra.Command) error {
+	marker := io.Getenv(shellInitEnv)
+	if marker == "" || cmd.Name() != "assume" {
+		return nil
+	}
+	shellFormat, err := format.Parse(marker)
+	if err != nil {
+		return usageErrorf("unset "+shellInitEnv+": shell-init's functions set it for one command", "%s=%q is not a format", shellInitEnv, marker)
+	}
+	if f := cmd.Flags().Lookup("write-profile"); f != nil && f.Changed {
+		return usageErrorf("to write the profile, run: rolecall assume --write-profile "+f.Value.String()+" ...",
+			"the shell's assume function sets credentials in this shell; --write-profile writes a file instead")
+	}
+	if f := cmd.Flags().Lookup("format"); f != nil {
+		if got, err := format.Parse(f.Value.String()); err == nil && got != shellFormat {
+			return usageErrorf("to print them, run: rolecall assume -f "+string(got)+" ...",
+				"the shell's assume function evaluates -f %s output; -f %s is not that", shellFormat, f.Value.String())
+		}
+	}
+	return nil
+}
+
 // shellInitAliases are other names for the shells above.
 var shellInitAliases = map[string]string{"pwsh": "powershell"}
 
@@ -68,8 +102,9 @@ func NewCmdShellInit(io *IO, runF func(*ShellInitOptions) error) *cobra.Command 
     assume ROLE [flags]   run 'rolecall assume ROLE [flags]' and, only when it
                           succeeded, set the credentials in this shell, with
                           ROLECALL_ROLE naming the role (for your prompt)
-    unassume              remove them again, and put back a region variable
-                          the role replaced
+    unassume              remove them again, and put back the AWS_PROFILE,
+                          AWS_DEFAULT_PROFILE or region variable the role
+                          replaced
 
 Add the line for your shell to its startup file:
 
@@ -79,8 +114,10 @@ Add the line for your shell to its startup file:
     PowerShell  $PROFILE                     rolecall shell-init powershell | Out-String | Invoke-Expression
 
 A role assumed earlier in the same shell is replaced, not chained from; to
-chain, name every role: assume base-role target-role. If another tool
-already owns the name assume (granted does), pick another with --name.`,
+chain, name every role: assume base-role target-role. assume refuses the
+flags that would not set credentials in this shell (another shell's -f,
+json, ini, --write-profile, ...): run rolecall assume for those. If another
+tool already owns the name assume (granted does), pick another with --name.`,
 		Example: `  eval "$(rolecall shell-init bash)"
   assume deploy --region eu-west-1
   aws s3 ls
@@ -128,16 +165,17 @@ func shellInitScript(shell, name string) ([]byte, error) {
 	if !isShellFunctionName(name) || name == "unassume" || name == "rolecall" {
 		return nil, usageErrorf("pick a name of letters, digits, _ and -, other than rolecall and unassume", "--name %q cannot be a function name", name)
 	}
-	credVars, regionVars := shellInitVarNames()
+	credVars, restoredVars := shellInitVarNames()
 	data := shellInitData{
-		Shell:      shell,
-		Name:       name,
-		Format:     string(sh.format),
-		RCFile:     sh.rcFile,
-		RCLine:     sh.rcLine,
-		CredVars:   credVars,
-		RegionVars: regionVars,
-		ValueFlags: assumeValueFlags(),
+		Shell:        shell,
+		Name:         name,
+		Format:       string(sh.format),
+		RCFile:       sh.rcFile,
+		RCLine:       sh.rcLine,
+		MarkerEnv:    shellInitEnv,
+		CredVars:     credVars,
+		RestoredVars: restoredVars,
+		ValueFlags:   assumeValueFlags(),
 	}
 	var b bytes.Buffer
 	if err := shellInitTemplates.ExecuteTemplate(&b, shell, data); err != nil {
@@ -148,30 +186,36 @@ func shellInitScript(shell, name string) ([]byte, error) {
 
 type shellInitData struct {
 	Shell, Name, Format, RCFile, RCLine string
+	// MarkerEnv is set, to Format, for the rolecall assume the function
+	// runs (see shellInitEnv).
+	MarkerEnv string
 	// CredVars are always replaced by assume and removed by unassume.
 	CredVars []string
-	// RegionVars are set by assume only when the role has a region; a value
-	// they had before is saved (in an unexported shell variable) and put
-	// back by unassume.
-	RegionVars []string
+	// RestoredVars are those assume may change that the user may have set
+	// before: the region (set only when the role has one) and the profile
+	// selection (always unset, see format.ProfileEnvVars). A value they had
+	// before is saved (in an unexported shell variable) and put back by
+	// unassume.
+	RestoredVars []string
 	// ValueFlags are assume's flags that take a value, so that the function
 	// can find the role among its arguments for ROLECALL_ROLE.
 	ValueFlags []string
 }
 
-// shellInitVarNames splits the variables a shell format sets into the
-// credentials and the region, asking pkg/format rather than repeating it.
-func shellInitVarNames() (credVars, regionVars []string) {
+// shellInitVarNames splits the variables a shell format changes into the
+// credentials and those a user may have set before (the region and the
+// profile selection), asking pkg/format rather than repeating it.
+func shellInitVarNames() (credVars, restoredVars []string) {
 	full := creds.Credentials{AccessKeyID: "x", SecretAccessKey: "x", SessionToken: "x", Expiration: time.Unix(1, 0)}
 	for _, v := range format.EnvVars(full, format.Options{}) {
 		credVars = append(credVars, v.Name)
 	}
 	for _, v := range format.EnvVars(full, format.Options{Region: "x"}) {
 		if !slices.Contains(credVars, v.Name) {
-			regionVars = append(regionVars, v.Name)
+			restoredVars = append(restoredVars, v.Name)
 		}
 	}
-	return credVars, regionVars
+	return credVars, append(restoredVars, format.ProfileEnvVars()...)
 }
 
 // assumeValueFlags lists assume's flags that take a value (--profile,
@@ -201,14 +245,19 @@ func assumeValueFlags() []string {
 // The functions. What they guarantee, in every shell:
 //   - rolecall's output is evaluated only when rolecall exited 0, so a
 //     failure (or an MFA prompt given up) leaves the shell exactly as it was;
+//   - only this shell's exports are evaluated: rolecall runs with
+//     ROLECALL_SHELL_INIT set to the format, and refuses flags that would
+//     print anything else (checkShellInitAssume); its help goes to stderr,
+//     and empty output changes nothing;
 //   - rolecall runs as if after unassume: the credentials of a role assumed
 //     earlier are hidden from it, so `assume B` after `assume A` gives B from
 //     the configured base credentials, the same as in a fresh shell, instead
 //     of silently chaining from A;
 //   - ROLECALL_SET_VARS (an unexported shell variable) names what assume
-//     set, so unassume removes only that; a region the user had set is put
-//     back. Credentials from before assume are never saved: a copy would be
-//     one more place for a long-term key to leak from.
+//     set, so unassume removes only that; a region or profile selection the
+//     user had set is put back (and rolecall sees it again on the next
+//     assume). Credentials from before assume are never saved: a copy would
+//     be one more place for a long-term key to leak from.
 //
 // The POSIX text runs in bash (3.2 up, as macOS ships) and zsh alike: no
 // arrays, no ${!name}, and loops over literal words only (zsh does not
@@ -229,13 +278,16 @@ var shellInitTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 # rolecall shell integration for {{.Shell}}. In {{.RCFile}}:
 #   {{.RCLine}}
 # {{.Name}} ROLE [flags]  set a role's credentials in this shell (rolecall assume)
-# unassume              remove them, and put back a region the role replaced
+# unassume              remove them, and put back the profile or region they replaced
 {{.Name}}() {
   local __rolecall_out __rolecall_n __rolecall_v __rolecall_role= __rolecall_skip=
-  # In a subshell: a failure changes nothing here.
-  __rolecall_out="$(unassume; command rolecall assume -f {{.Format}} "$@")" || return
+  # In a subshell: a failure changes nothing here. {{.MarkerEnv}} makes
+  # rolecall refuse flags that would print anything but these exports.
+  __rolecall_out="$(unassume; {{.MarkerEnv}}={{.Format}} command rolecall assume -f {{.Format}} "$@")" || return
+  # Nothing to set (--help, which went to stderr).
+  [ -n "$__rolecall_out" ] || return 0
   unassume
-  for __rolecall_n in {{join .RegionVars " "}}; do
+  for __rolecall_n in {{join .RestoredVars " "}}; do
     eval "__rolecall_saved_$__rolecall_n=\${$__rolecall_n+x}\${$__rolecall_n-}"
   done
   eval "$__rolecall_out" || return
@@ -244,7 +296,7 @@ var shellInitTemplates = template.Must(template.New("").Funcs(template.FuncMap{
     eval "__rolecall_v=\${$__rolecall_n+set}"
     [ -z "$__rolecall_v" ] || ROLECALL_SET_VARS="$ROLECALL_SET_VARS $__rolecall_n"
   done
-  for __rolecall_n in {{join .RegionVars " "}}; do
+  for __rolecall_n in {{join .RestoredVars " "}}; do
     eval "__rolecall_v=\${$__rolecall_n+x}\${$__rolecall_n-}"
     if eval "[ \"\$__rolecall_v\" = \"\$__rolecall_saved_$__rolecall_n\" ]"; then
       unset "__rolecall_saved_$__rolecall_n"
@@ -265,7 +317,7 @@ var shellInitTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 unassume() {
   local __rolecall_n __rolecall_v
   [ -n "${ROLECALL_SET_VARS-}" ] || return 0
-  for __rolecall_n in {{join .CredVars " "}} {{join .RegionVars " "}}; do
+  for __rolecall_n in {{join .CredVars " "}} {{join .RestoredVars " "}}; do
     case " $ROLECALL_SET_VARS " in *" $__rolecall_n "*) ;; *) continue ;; esac
     eval "__rolecall_v=\${__rolecall_saved_$__rolecall_n-}"
     case $__rolecall_v in
@@ -285,7 +337,7 @@ unassume() {
 # rolecall shell integration for fish. In {{.RCFile}}:
 #   {{.RCLine}}
 # {{.Name}} ROLE [flags]  set a role's credentials in this shell (rolecall assume)
-# unassume              remove them, and put back a region the role replaced
+# unassume              remove them, and put back the profile or region they replaced
 function {{.Name}} --description "Set an AWS role's credentials in this shell (rolecall)"
     # fish has no subshell: env runs rolecall as if after unassume.
     set -l unset_args
@@ -298,10 +350,14 @@ function {{.Name}} --description "Set an AWS role's credentials in this shell (r
             set -a unset_args -u $n
         end
     end
-    set -l out (command env $unset_args $set_args rolecall assume -f {{.Format}} $argv)
+    # {{.MarkerEnv}}: rolecall refuses flags that would print anything but
+    # these exports.
+    set -l out (command env $unset_args $set_args {{.MarkerEnv}}={{.Format}} rolecall assume -f {{.Format}} $argv)
     or return
+    # Nothing to set (--help, which went to stderr).
+    set -q out[1]; or return 0
     unassume
-    for n in {{join .RegionVars " "}}
+    for n in {{join .RestoredVars " "}}
         if set -q $n
             set -g __rolecall_saved_$n $$n
         end
@@ -314,7 +370,7 @@ function {{.Name}} --description "Set an AWS role's credentials in this shell (r
             set -a ROLECALL_SET_VARS $n
         end
     end
-    for n in {{join .RegionVars " "}}
+    for n in {{join .RestoredVars " "}}
         set -l saved __rolecall_saved_$n
         if set -q $n; and set -q $saved; and test "$$n" = "$$saved"
             set -e $saved
@@ -359,9 +415,11 @@ end
 # rolecall shell integration for PowerShell. In {{.RCFile}}:
 #   {{.RCLine}}
 # {{.Name}} ROLE [flags]  set a role's credentials in this session (rolecall assume)
-# unassume              remove them, and put back a region the role replaced
+# unassume              remove them, and put back the profile or region they replaced
 function global:{{.Name}} {
-    # rolecall runs as if after unassume; the session is restored whatever happens.
+    # rolecall runs as if after unassume, with {{.MarkerEnv}} (it refuses
+    # flags that would print anything but these statements); the session is
+    # restored whatever happens.
     if ($null -eq $global:__rolecall_saved) { $global:__rolecall_saved = @{} }
     $hidden = @{}
     # Not @(...): @($null) is an array holding $null; foreach skips a $null.
@@ -370,16 +428,20 @@ function global:{{.Name}} {
         [Environment]::SetEnvironmentVariable($n, $global:__rolecall_saved[$n])
     }
     try {
+        $Env:{{.MarkerEnv}} = '{{.Format}}'
         $rolecall = Get-Command -Name rolecall -CommandType Application -ErrorAction Stop | Select-Object -First 1
         $out = & $rolecall assume -f {{.Format}} @args
         $code = $LASTEXITCODE
     } finally {
+        $Env:{{.MarkerEnv}} = $null
         foreach ($n in $hidden.Keys) { [Environment]::SetEnvironmentVariable($n, $hidden[$n]) }
     }
     if ($code -ne 0) { $global:LASTEXITCODE = $code; return }
+    # Nothing to set (--help, which went to stderr).
+    if (-not $out) { return }
     unassume
     $global:__rolecall_saved = @{}
-    foreach ($n in @({{psList .RegionVars}})) {
+    foreach ($n in @({{psList .RestoredVars}})) {
         $global:__rolecall_saved[$n] = [Environment]::GetEnvironmentVariable($n)
     }
     Invoke-Expression (@($out) -join "` + "`" + `n")
@@ -387,7 +449,7 @@ function global:{{.Name}} {
     foreach ($n in @({{psList .CredVars}})) {
         if ($null -ne [Environment]::GetEnvironmentVariable($n)) { $global:ROLECALL_SET_VARS += $n }
     }
-    foreach ($n in @({{psList .RegionVars}})) {
+    foreach ($n in @({{psList .RestoredVars}})) {
         if ([Environment]::GetEnvironmentVariable($n) -cne $global:__rolecall_saved[$n]) {
             $global:ROLECALL_SET_VARS += $n
         } else {

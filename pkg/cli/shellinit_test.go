@@ -40,6 +40,9 @@ if [ "$1" = shell-init ]; then cat "$D/init.$2"; exit 0; fi
 n=$(cat "$D/calls" 2>/dev/null || echo 0); n=$((n+1)); echo "$n" > "$D/calls"
 printf '%s\n' "$@" > "$D/args.$n"
 env -0 > "$D/rolecall-env.$n"
+for a in "$@"; do
+  if [ "$a" = --help ]; then echo 'Usage: rolecall assume' >&2; exit 0; fi
+done
 if [ -e "$D/fail" ]; then
   printf 'export AWS_ACCESS_KEY_ID=partial\nset -gx AWS_ACCESS_KEY_ID partial\n'
   echo 'rolecall: error: AccessDenied' >&2
@@ -54,6 +57,7 @@ cat "$D/out.$3"
 //	0: nothing yet         1: assume fails       2: assume succeeds
 //	3: assume another role 4: assume fails while assumed
 //	5: unassume            6: unassume again (nothing to do)
+//	7: assume again        8: assume --help (rolecall prints nothing on stdout)
 const posixDriver = `set -u
 eval "$(rolecall shell-init SHELL --name NAME)"
 step() { echo "$1" > "$FAKE_DIR/status.$2"; env -0 > "$FAKE_DIR/env.$2"; }
@@ -64,6 +68,8 @@ NAME -f env other --no-cache; step $? 3
 touch "$FAKE_DIR/fail"; NAME third; step $? 4; rm "$FAKE_DIR/fail"
 unassume; step $? 5
 unassume; step $? 6
+NAME deploy; step $? 7
+NAME --help; step $? 8
 `
 
 const fishDriver = `rolecall shell-init fish --name NAME | source
@@ -75,6 +81,8 @@ NAME -f env other --no-cache; step $status 3
 touch $FAKE_DIR/fail; NAME third; step $status 4; rm $FAKE_DIR/fail
 unassume; step $status 5
 unassume; step $status 6
+NAME deploy; step $status 7
+NAME --help; step $status 8
 `
 
 func TestShellInitInRealShells(t *testing.T) {
@@ -105,6 +113,8 @@ func TestShellInitInRealShells(t *testing.T) {
 				"HOME=" + dir,
 				"FAKE_DIR=" + dir,
 				"AWS_REGION=user-region",
+				"AWS_PROFILE=base-profile",
+				"AWS_DEFAULT_PROFILE=base-default",
 				"XDG_CONFIG_HOME=" + filepath.Join(dir, "config"), // no user fish config
 				"XDG_DATA_HOME=" + filepath.Join(dir, "data"),
 			}
@@ -140,6 +150,18 @@ func TestShellInitInRealShells(t *testing.T) {
 			if got := assumed["ROLECALL_ROLE"]; got != "deploy" {
 				t.Errorf("ROLECALL_ROLE = %q, want deploy (the role among the flags)", got)
 			}
+			for _, name := range format.ProfileEnvVars() {
+				if v, ok := assumed[name]; ok {
+					t.Errorf("after assume, %s=%q is still set: the JavaScript SDK v3 would use it instead of the keys", name, v)
+				}
+			}
+			first := readEnvFile(t, filepath.Join(dir, "rolecall-env.2"))
+			if got := first[shellInitEnv]; got != shellFormat(tt.shell) {
+				t.Errorf("rolecall ran with %s=%q, want %q", shellInitEnv, got, shellFormat(tt.shell))
+			}
+			if first["AWS_PROFILE"] != "base-profile" {
+				t.Errorf("the first assume ran rolecall with AWS_PROFILE=%q, want the user's base-profile", first["AWS_PROFILE"])
+			}
 			if _, ok := assumed["ROLECALL_SET_VARS"]; ok {
 				t.Errorf("ROLECALL_SET_VARS is exported; it is the shell's own bookkeeping")
 			}
@@ -162,6 +184,10 @@ func TestShellInitInRealShells(t *testing.T) {
 			if _, ok := seen["AWS_DEFAULT_REGION"]; ok {
 				t.Errorf("the second assume passed the first role's AWS_DEFAULT_REGION to rolecall")
 			}
+			if seen["AWS_PROFILE"] != "base-profile" || seen["AWS_DEFAULT_PROFILE"] != "base-default" {
+				t.Errorf("the second assume ran rolecall with AWS_PROFILE=%q AWS_DEFAULT_PROFILE=%q, want the user's (the first role's output unset them)",
+					seen["AWS_PROFILE"], seen["AWS_DEFAULT_PROFILE"])
+			}
 			second := readEnvDump(t, dir, 3)
 			if got := second["ROLECALL_ROLE"]; got != "other" {
 				t.Errorf("ROLECALL_ROLE = %q, want other", got)
@@ -178,6 +204,12 @@ func TestShellInitInRealShells(t *testing.T) {
 			// 6: a second unassume has nothing to do.
 			assertStatus(t, dir, 6, 0)
 			assertSameEnv(t, start, readEnvDump(t, dir, 6))
+
+			// 8: rolecall succeeded but printed nothing (its help went to
+			// stderr): the role of step 7 stays.
+			assertStatus(t, dir, 7, 0)
+			assertStatus(t, dir, 8, 0)
+			assertSameEnv(t, readEnvDump(t, dir, 7), readEnvDump(t, dir, 8))
 		})
 	}
 }
@@ -366,5 +398,98 @@ func TestAssumeValueFlags(t *testing.T) {
 		if slices.Contains(flags, boolFlag) {
 			t.Errorf("value flags hold the bool flag %s", boolFlag)
 		}
+	}
+}
+
+// TestCheckShellInitAssume: inside shell-init's assume function (the marker
+// set to the shell's format), the flags whose output the function must not
+// evaluate are refused; everything else passes, and outside the function
+// nothing is refused.
+func TestCheckShellInitAssume(t *testing.T) {
+	tests := []struct {
+		name    string
+		marker  string
+		args    []string
+		wantErr string // "" for allowed
+	}{
+		{"no marker", "", []string{"-f", "json"}, ""},
+		{"own format", "env", []string{"-f", "env"}, ""},
+		{"own format by alias", "env", []string{"-f", "zsh"}, ""},
+		{"own format in another case", "fish", []string{"--format=FISH"}, ""},
+		{"default format after the function's -f", "powershell", []string{"-f", "powershell", "--region", "x"}, ""},
+		{"json", "env", []string{"-f", "env", "-f", "json"}, "-f json is not that"},
+		{"json glued", "env", []string{"-fjson"}, "-f json is not that"},
+		{"long form", "fish", []string{"--format=ini"}, "-f ini is not that"},
+		{"another shell", "env", []string{"-f", "fish"}, "evaluates -f env output"},
+		{"dotenv", "env", []string{"-f", "dotenv"}, "-f dotenv is not that"},
+		{"write-profile", "env", []string{"--write-profile", "work"}, "--write-profile writes a file"},
+		{"write-profile with =", "fish", []string{"--write-profile=work"}, "--write-profile writes a file"},
+		{"bad marker", "bogus", nil, "is not a format"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			io := &IO{Getenv: func(k string) string {
+				if k == shellInitEnv {
+					return tt.marker
+				}
+				return ""
+			}}
+			cmd, _, err := NewCmdRoot(io).Find([]string{"assume"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.ParseFlags(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			err = checkShellInitAssume(io, cmd)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
+			}
+			if code, _, _ := classify(err); code != ExitUsage {
+				t.Errorf("exit code %d, want %d", code, ExitUsage)
+			}
+		})
+	}
+}
+
+// TestShellInitAssumeRefusalAndHelp runs the whole command line: a refusal
+// exits 2 with nothing on stdout (the function then evaluates nothing), and
+// help goes to stderr so that the function has nothing to evaluate.
+func TestShellInitAssumeRefusalAndHelp(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantErr  string
+	}{
+		{"json", []string{"assume", "-f", "env", "deploy", "-f", "json"}, ExitUsage, "rolecall: hint: to print them, run: rolecall assume -f json"},
+		{"write-profile", []string{"assume", "-f", "env", "--write-profile", "x", "deploy"}, ExitUsage, "rolecall: error: the shell's assume function sets credentials"},
+		{"help", []string{"assume", "-f", "env", "--help"}, ExitOK, "Usage:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			io := &IO{In: strings.NewReader(""), Out: &out, ErrOut: &errOut, Now: time.Now, Getenv: func(k string) string {
+				if k == shellInitEnv {
+					return "env"
+				}
+				return ""
+			}}
+			if code := Run(context.Background(), io, tt.args); code != tt.wantCode {
+				t.Fatalf("exit %d, want %d; stderr: %s", code, tt.wantCode, errOut.String())
+			}
+			if out.Len() != 0 {
+				t.Errorf("stdout not empty: the function would evaluate %q", out.String())
+			}
+			if !strings.Contains(errOut.String(), tt.wantErr) {
+				t.Errorf("stderr lacks %q:\n%s", tt.wantErr, errOut.String())
+			}
+		})
 	}
 }

@@ -106,8 +106,28 @@ const (
 	envDefaultRegion   = "AWS_DEFAULT_REGION"
 	// envSecurityToken is the pre-2014 name of AWS_SESSION_TOKEN that boto
 	// and botocore still read when AWS_SESSION_TOKEN is unset.
-	envSecurityToken = "AWS_SECURITY_TOKEN"
+	envSecurityToken  = "AWS_SECURITY_TOKEN"
+	envProfile        = "AWS_PROFILE"
+	envDefaultProfile = "AWS_DEFAULT_PROFILE"
 )
+
+// ProfileEnvVars are the variables that select a profile of the AWS config
+// files. The shell formats (env, fish, powershell, cmd) unset them, so that
+// after an eval every SDK uses the exported keys: most SDKs let the key
+// variables win over AWS_PROFILE, but the AWS SDK for JavaScript v3 does the
+// opposite (its default chain skips the environment provider when
+// AWS_PROFILE is set, credential-provider-node's defaultProvider), and tools
+// that pass the profile explicitly (Terraform's provider) make it win in
+// every SDK. shell-init's assume saves their values and unassume puts them
+// back.
+//
+// dotenv leaves them alone: its readers cannot unset a variable (an empty
+// AWS_PROFILE= line is a different setting, and python-dotenv and
+// motdotla/dotenv do not override variables already set by default), and
+// docker's --env-file starts from an empty environment anyway.
+func ProfileEnvVars() []string {
+	return []string{envProfile, envDefaultProfile}
+}
 
 // EnvVars returns the AWS_* variables for c in a stable order: access key
 // ID, secret, session token (when set), expiration (when set, RFC 3339 UTC),
@@ -130,11 +150,12 @@ func EnvVars(c creds.Credentials, opt Options) []Var {
 	return vars
 }
 
-// staleVars are the variables a shell format clears when c has no value for
-// them, so that a session token or expiration left in the shell by earlier
-// credentials is not paired with these keys.
+// staleVars are the variables a shell format clears: the profile selection
+// (see ProfileEnvVars), and those c has no value for, so that a session
+// token or expiration left in the shell by earlier credentials is not
+// paired with these keys.
 func staleVars(c creds.Credentials) []string {
-	var names []string
+	names := ProfileEnvVars()
 	if c.SessionToken == "" {
 		names = append(names, envSessionToken, envSecurityToken)
 	}
@@ -146,35 +167,65 @@ func staleVars(c creds.Credentials) []string {
 
 // ConflictingEnvVars lists the variables `rolecall exec` removes from the
 // child's environment before adding EnvVars, so that the child's SDK finds
-// these credentials and no other source. They are every variable the AWS
-// SDKs' default credential chains read ahead of, or instead of, the plain
-// key variables:
+// these credentials and no other source, and nothing in its environment
+// describes other credentials. They are:
 //
 //   - the key variables themselves and their legacy aliases: aws-sdk-go-v2
 //     config/env_config.go reads AWS_ACCESS_KEY and AWS_SECRET_KEY as
 //     fallbacks; botocore reads AWS_SECURITY_TOKEN; the JS and Java SDKs read
-//     AWS_CREDENTIAL_EXPIRATION;
-//   - profile selection (AWS_PROFILE, AWS_DEFAULT_PROFILE): tools that pass
-//     the profile to the SDK explicitly (Terraform's provider, for one) make
-//     it win over the key variables (config/resolve_credentials.go,
+//     AWS_CREDENTIAL_EXPIRATION; AWS_CREDENTIAL_FILE is the old AWS tools'
+//     name for a file of keys (aws-vault removes it too);
+//   - profile selection (AWS_PROFILE, AWS_DEFAULT_PROFILE): the AWS SDK for
+//     JavaScript v3 lets AWS_PROFILE win over the key variables, and tools
+//     that pass the profile to the SDK explicitly (Terraform's provider, for
+//     one) do so in every SDK (aws-sdk-go-v2 config/resolve_credentials.go,
 //     resolveCredentialChain: an explicit profile is checked first);
 //   - web identity (AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN,
 //     AWS_ROLE_SESSION_NAME) and the container provider
 //     (AWS_CONTAINER_CREDENTIALS_FULL_URI, …_RELATIVE_URI,
 //     AWS_CONTAINER_AUTHORIZATION_TOKEN, …_TOKEN_FILE);
 //   - AWS_ACCOUNT_ID, which the SDKs pair with the key variables for
-//     account-based endpoints: a stale one names another account.
+//     account-based endpoints: a stale one names another account;
+//   - what other credential tools export beside the keys, naming the
+//     profile, role and expiry of their credentials, which prompts, scripts
+//     and the tools themselves read (a stale expiry makes them report the
+//     wrong time, a stale AWS_VAULT makes aws-vault refuse to run):
+//     aws-vault (AWS_VAULT, AWS_SESSION_EXPIRATION; cli/exec.go), granted
+//     (GRANTED_*; scripts/assume), awsume (AWSUME_PROFILE,
+//     AWSUME_EXPIRATION), aws-sso-cli (AWS_SSO, AWS_SSO_*), awsu
+//     (AWSU_PROFILE, AWSU_EXPIRES), aws-okta (AWS_OKTA_*) and saml2aws
+//     (SAML2AWS_PROFILE).
+//
+// Settings that are not credentials (region, config and credentials file
+// paths, CA bundle, endpoints) stay: the child needs them.
 func ConflictingEnvVars() []string {
 	return []string{
 		envAccessKeyID, "AWS_ACCESS_KEY",
 		envSecretAccessKey, "AWS_SECRET_KEY",
 		envSessionToken, envSecurityToken,
 		envExpiration,
+		"AWS_CREDENTIAL_FILE",
 		"AWS_ACCOUNT_ID",
-		"AWS_PROFILE", "AWS_DEFAULT_PROFILE",
+		envProfile, envDefaultProfile,
 		"AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME",
 		"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
 		"AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+		// aws-vault
+		"AWS_VAULT", "AWS_SESSION_EXPIRATION",
+		// granted
+		"GRANTED_AWS_ROLE_PROFILE", "GRANTED_COMMAND", "GRANTED_SSO", "GRANTED_SSO_START_URL",
+		"GRANTED_SSO_ROLE_NAME", "GRANTED_SSO_REGION", "GRANTED_SSO_ACCOUNT_ID",
+		// awsume
+		"AWSUME_PROFILE", "AWSUME_EXPIRATION",
+		// aws-sso-cli
+		"AWS_SSO", "AWS_SSO_PROFILE", "AWS_SSO_ACCOUNT_ID", "AWS_SSO_ROLE_NAME", "AWS_SSO_ROLE_ARN",
+		"AWS_SSO_SESSION_EXPIRATION", "AWS_SSO_DEFAULT_REGION",
+		// awsu
+		"AWSU_PROFILE", "AWSU_EXPIRES",
+		// aws-okta
+		"AWS_OKTA_PROFILE", "AWS_OKTA_ASSUMED_ROLE", "AWS_OKTA_ASSUMED_ROLE_ARN", "AWS_OKTA_SESSION_EXPIRATION",
+		// saml2aws
+		"SAML2AWS_PROFILE",
 	}
 }
 

@@ -142,16 +142,39 @@ func TestConflictingEnvVars(t *testing.T) {
 		"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
 		"AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
 		"AWS_SESSION_TOKEN", "AWS_CREDENTIAL_EXPIRATION", "AWS_ACCOUNT_ID",
+		// What other credential tools export beside the keys.
+		"AWS_VAULT", "AWS_SESSION_EXPIRATION", "AWS_CREDENTIAL_FILE",
+		"GRANTED_AWS_ROLE_PROFILE", "GRANTED_SSO", "GRANTED_SSO_START_URL", "GRANTED_SSO_ROLE_NAME",
+		"GRANTED_SSO_REGION", "GRANTED_SSO_ACCOUNT_ID", "GRANTED_COMMAND",
+		"AWSUME_PROFILE", "AWSUME_EXPIRATION",
+		"AWS_SSO", "AWS_SSO_PROFILE", "AWS_SSO_ACCOUNT_ID", "AWS_SSO_ROLE_NAME", "AWS_SSO_ROLE_ARN",
+		"AWS_SSO_SESSION_EXPIRATION", "AWS_SSO_DEFAULT_REGION",
+		"AWSU_PROFILE", "AWSU_EXPIRES",
+		"AWS_OKTA_PROFILE", "AWS_OKTA_ASSUMED_ROLE", "AWS_OKTA_ASSUMED_ROLE_ARN", "AWS_OKTA_SESSION_EXPIRATION",
+		"SAML2AWS_PROFILE",
 	} {
 		if !slices.Contains(got, name) {
 			t.Errorf("ConflictingEnvVars lacks %s", name)
 		}
 	}
 	// Settings that are not credentials stay: the child still needs them.
-	for _, name := range []string{"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CA_BUNDLE"} {
+	for _, name := range []string{"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CA_BUNDLE",
+		"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_STS", "AWS_EC2_METADATA_DISABLED", "AWS_VAULT_BACKEND", "GRANTED_ALIAS_CONFIGURED"} {
 		if slices.Contains(got, name) {
 			t.Errorf("ConflictingEnvVars removes %s, which is not a credential source", name)
 		}
+	}
+}
+
+// TestConflictingEnvVarsUnique: a name listed twice is a sign of a list
+// edited in two places.
+func TestConflictingEnvVarsUnique(t *testing.T) {
+	seen := map[string]bool{}
+	for _, name := range ConflictingEnvVars() {
+		if seen[name] {
+			t.Errorf("ConflictingEnvVars lists %s twice", name)
+		}
+		seen[name] = true
 	}
 }
 

@@ -249,6 +249,9 @@ func psParseAssignments(out string) ([]Var, error) {
 		if !ok {
 			return nil, fmt.Errorf("no assignment in line for %s", name)
 		}
+		if expr == "$null" { // removes the variable: nothing to read back
+			continue
+		}
 		v, err := psParseExpression(expr)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)

@@ -154,9 +154,13 @@ func renderEnv(c creds.Credentials, opt Options) ([]byte, error) {
 	})
 }
 
-// renderFish writes set -gx lines for fish (`… | source`).
+// renderFish writes set -gx lines for fish (`… | source`). Each erase is
+// followed by `or true`: `set -e` fails for a variable that is not set, and
+// fish's `set NAME VALUE` passes the last status through unchanged, so the
+// whole output would otherwise end with a failure that `… | source; and …`
+// stops at.
 func renderFish(c creds.Credentials, opt Options) ([]byte, error) {
-	return renderShell(Fish, c, opt, "set -e %s\n", func(name, value string) string {
+	return renderShell(Fish, c, opt, "set -e %s; or true\n", func(name, value string) string {
 		return "set -gx " + name + " " + QuoteFish(value) + "\n"
 	})
 }

@@ -8,12 +8,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rolecall/rolecall/pkg/creds"
 )
 
 // allEnvNames are the variables a shell format may set or clear.
 var allEnvNames = []string{
 	envAccessKeyID, envSecretAccessKey, envSessionToken, envSecurityToken,
-	envExpiration, envRegion, envDefaultRegion,
+	envExpiration, envRegion, envDefaultRegion, envProfile, envDefaultProfile,
 }
 
 // shell describes how to evaluate rendered output in one real shell the way
@@ -73,6 +75,13 @@ var shells = []shell{
 // the hazards that run commands print there if they escape their quotes.
 func evalInShell(t testing.TB, sh shell, rendered []byte) map[string]string {
 	t.Helper()
+	return evalInShellEnv(t, sh, rendered)
+}
+
+// evalInShellEnv is evalInShell in a shell whose environment also has env
+// (NAME=value entries).
+func evalInShellEnv(t testing.TB, sh shell, rendered []byte, env ...string) map[string]string {
+	t.Helper()
 	path := requireProgram(t, sh.program)
 	dir := t.TempDir()
 	in := filepath.Join(dir, "rendered")
@@ -84,7 +93,7 @@ func evalInShell(t testing.TB, sh shell, rendered []byte) map[string]string {
 		t.Fatal(err)
 	}
 	cmd := exec.CommandContext(t.Context(), path, append(sh.args(sh.script(allEnvNames)), in, out)...)
-	cmd.Env = hermeticEnv(t)
+	cmd.Env = append(hermeticEnv(t), env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil || stderr.Len() > 0 {
@@ -149,6 +158,26 @@ func TestShellsClearStaleToken(t *testing.T) {
 			fresh := render(t, sh.format, longTermCreds(), Options{})
 			got := evalInShell(t, sh, append(stale, fresh...))
 			checkShellVars(t, EnvVars(longTermCreds(), Options{}), got)
+		})
+	}
+}
+
+// TestShellsClearProfile: with AWS_PROFILE set in the shell, the AWS SDK for
+// JavaScript v3 ignores exported keys, so every shell format unsets the
+// profile variables; the credentials are then the only source left.
+func TestShellsClearProfile(t *testing.T) {
+	for _, sh := range shells {
+		t.Run(sh.program, func(t *testing.T) {
+			for _, c := range []struct {
+				name  string
+				creds func() creds.Credentials
+			}{{"temporary", testCreds}, {"long-term", longTermCreds}} {
+				t.Run(c.name, func(t *testing.T) {
+					got := evalInShellEnv(t, sh, render(t, sh.format, c.creds(), Options{}),
+						"AWS_PROFILE=base", "AWS_DEFAULT_PROFILE=base")
+					checkShellVars(t, EnvVars(c.creds(), Options{}), got)
+				})
+			}
 		})
 	}
 }
