@@ -208,8 +208,8 @@ func TestCacheKeyNamesTheBaseIdentity(t *testing.T) {
 	if lastKey(t, "", userA, nil, req) == lastKey(t, "", userB, nil, req) {
 		t.Error("[default] keys of two users share a cache key")
 	}
-	if lastKey(t, "", userA, nil, req) != lastKey(t, "", userA, nil, req) {
-		t.Error("the same [default] keys give two cache keys")
+	if a, b := lastKey(t, "", userA, nil, req), lastKey(t, "", userA, nil, req); a != b {
+		t.Error("the same [default] keys in two homes give two cache keys")
 	}
 	if lastKey(t, roleProfiles, "", nil, Request{Profile: "proc", Roles: []string{demo}}) ==
 		lastKey(t, roleProfiles, "", nil, Request{Profile: "other-proc", Roles: []string{demo}}) {

@@ -39,8 +39,8 @@ func (l *traceLog) String() string {
 	return strings.Join(l.lines, "\n")
 }
 
-func (w *world) traced(extra map[string]string) (Env, *traceLog) {
-	env := w.with(extra)
+func (w *world) traced() (Env, *traceLog) {
+	env := w.with(nil)
 	log := &traceLog{}
 	env.Trace, env.Warn = log.trace, log.warn
 	return env, log
@@ -51,7 +51,7 @@ func (w *world) traced(extra map[string]string) (Env, *traceLog) {
 func TestObtainCachesEveryHop(t *testing.T) {
 	w := newWorld(t, ststest.DemoConfig(), "[profile demo]\nrole_arn = "+demo+"\nsource_profile = alice\n", demoCredentials)
 	ctx := context.Background()
-	env, _ := w.traced(nil)
+	env, _ := w.traced()
 	req := w.request("demo", chained)
 	for i, want := range []int{2, 2} {
 		if _, err := Obtain(ctx, req, env); err != nil {
@@ -76,7 +76,7 @@ func TestObtainMFASessionServesEveryRole(t *testing.T) {
 	config := "[profile mfa]\nrole_arn = " + ststest.DemoRoleARN("needs-mfa") + "\nsource_profile = alice\nmfa_serial = " + ststest.DemoMFASerial + "\n" +
 		"[profile mfa-demo]\nrole_arn = " + demo + "\nsource_profile = alice\nmfa_serial = " + ststest.DemoMFASerial + "\n"
 	w := newWorld(t, ststest.DemoConfig(), config, demoCredentials)
-	env, _ := w.traced(nil)
+	env, _ := w.traced()
 	asked := 0
 	env.MFACode = func(context.Context, string) (string, error) {
 		asked++
@@ -96,7 +96,7 @@ func TestObtainMFASessionServesEveryRole(t *testing.T) {
 // hour gets an hour, with a warning, instead of a refusal.
 func TestObtainClampsChainedHops(t *testing.T) {
 	w := newWorld(t, ststest.DemoConfig(), "", demoCredentials)
-	env, log := w.traced(nil)
+	env, log := w.traced()
 	req := w.request(demo, chained)
 	req.Profile, req.Duration = "alice", "2h"
 	if _, err := Obtain(context.Background(), req, env); err != nil {
@@ -115,7 +115,7 @@ func TestObtainClampsChainedHops(t *testing.T) {
 // secret key or session token.
 func TestObtainTracesNoSecret(t *testing.T) {
 	w := newWorld(t, ststest.DemoConfig(), "", demoCredentials)
-	env, log := w.traced(nil)
+	env, log := w.traced()
 	req := w.request(demo, chained)
 	req.Profile = "alice"
 	res, err := Obtain(context.Background(), req, env)
@@ -222,7 +222,7 @@ func TestCABundleFromEnvironmentAndProfile(t *testing.T) {
 func TestSSOSourceFirstHopIsChained(t *testing.T) {
 	w := newWorld(t, matrixConfig(), ssoConfig, "")
 	w.loginSSO("corp")
-	env, log := w.traced(nil)
+	env, log := w.traced()
 	req := w.request(ststest.DemoRoleARN("from-sso"))
 	req.Profile, req.Duration = "sso", "2h"
 	if _, err := Obtain(context.Background(), req, env); err != nil {
@@ -263,7 +263,7 @@ func TestRefreshWindowNotShorterThanTheSession(t *testing.T) {
 		{2 * time.Hour, "2h", true},
 		{15 * time.Minute, "", false},
 	} {
-		env, log := w.traced(nil)
+		env, log := w.traced()
 		req := w.request(demo)
 		req.Profile, req.RefreshWindow, req.Duration = "alice", tt.window, tt.duration
 		if _, err := Obtain(context.Background(), req, env); err != nil {
