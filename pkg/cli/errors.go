@@ -119,8 +119,13 @@ func classify(err error) (code int, msg, hint string) {
 	case errors.As(err, &tooLarge), errors.As(err, &garbled), errors.As(err, &unusable):
 		if errors.As(err, &callErr) {
 			msg = fmt.Sprintf("%s: %s answered something that is no usable STS answer", strings.TrimSpace(callErr.Action+" "+callErr.Target), callErr.Endpoint)
-			if unusable != nil {
+			switch {
+			case unusable != nil:
 				msg += ": " + unusable.Error()
+			case tooLarge != nil:
+				msg += ": " + tooLarge.Error()
+			case garbled != nil && garbled.Err != nil:
+				msg += ": " + garbled.Err.Error()
 			}
 		}
 		return ExitUnreachable, msg, firstNonEmpty(hint, "check that --endpoint-url or AWS_ENDPOINT_URL_STS names an STS endpoint, or try again later")
