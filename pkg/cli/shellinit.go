@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"text/template"
 	"time"
 
@@ -178,7 +179,7 @@ func shellInitScript(shell, name string) ([]byte, error) {
 		ValueFlags:   assumeValueFlags(),
 	}
 	var b bytes.Buffer
-	if err := shellInitTemplates.ExecuteTemplate(&b, shell, data); err != nil {
+	if err := shellInitTemplates().ExecuteTemplate(&b, shell, data); err != nil {
 		return nil, fmt.Errorf("render shell-init %s: %w", shell, err)
 	}
 	return b.Bytes(), nil
@@ -264,16 +265,20 @@ func assumeValueFlags() []string {
 // split unquoted parameters). A saved region is stored as "x" + value (""
 // when it was unset); not "=" + value, which zsh would take for an
 // =command path expansion.
-var shellInitTemplates = template.Must(template.New("").Funcs(template.FuncMap{
-	"join": strings.Join,
-	"psList": func(names []string) string {
-		q := make([]string, len(names))
-		for i, n := range names {
-			q[i] = "'" + n + "'"
-		}
-		return strings.Join(q, ", ")
-	},
-}).Parse(`
+//
+// Parsed on first use, not at init: every other command (a cache hit above
+// all) would pay for it at start-up.
+var shellInitTemplates = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("").Funcs(template.FuncMap{
+		"join": strings.Join,
+		"psList": func(names []string) string {
+			q := make([]string, len(names))
+			for i, n := range names {
+				q[i] = "'" + n + "'"
+			}
+			return strings.Join(q, ", ")
+		},
+	}).Parse(`
 {{- define "posix" -}}
 # rolecall shell integration for {{.Shell}}. In {{.RCFile}}:
 #   {{.RCLine}}
@@ -478,3 +483,4 @@ function global:unassume {
 }
 {{end -}}
 `))
+})
