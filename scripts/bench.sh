@@ -12,9 +12,10 @@ trap 'rm -rf "$bin"' EXIT
 # Built as releases are (.goreleaser.yaml): static, no cgo. With cgo, a
 # lookup of the OS user (when USER is unset) loads NSS libraries.
 export CGO_ENABLED=0
-go build -trimpath -o "$bin/rolecall" ./cmd/rolecall
-go build -trimpath -o "$bin/hello" ./scripts/bench/hello
-go build -trimpath -o "$bin/floor" ./scripts/bench/floor
+# Stripped, like the release (.goreleaser.yaml: -s -w).
+for prog in rolecall:./cmd/rolecall hello:./scripts/bench/hello floor:./scripts/bench/floor; do
+	go build -trimpath -ldflags='-s -w' -o "$bin/${prog%%:*}" "${prog#*:}"
+done
 CGO_ENABLED=1 go build -o "$bin/driver" ./scripts/bench/driver
 ls -l "$bin/rolecall" "$bin/floor" "$bin/hello" | awk '{printf "  %-10s %6.1f MB\n", $NF, $5/1048576}' | sed "s#$bin/##"
 "$bin/driver" -bin "$bin" "$@"

@@ -3,7 +3,9 @@ package assume
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rolecall/rolecall/pkg/cache"
@@ -67,13 +69,32 @@ func prepare(ctx context.Context, req Request, env Env) (Plan, Env, error) {
 	}
 	env.trace("plan: %s", plan.describe())
 	if env.HTTPClient == nil {
-		hc, err := stshttp.NewClient(stshttp.Options{CABundle: plan.CABundle, Getenv: env.Getenv})
-		if err != nil {
-			return Plan{}, env, configError(err, "point --ca-bundle, AWS_CA_BUNDLE or the profile's ca_bundle at a readable PEM file")
-		}
-		env.HTTPClient = hc
+		env.HTTPClient = &lazyHTTPClient{options: stshttp.Options{CABundle: plan.CABundle, Getenv: env.Getenv}}
 	}
 	return plan, env, nil
+}
+
+// lazyHTTPClient builds the STS HTTP client on the first request: a cache
+// hit makes none, and must not pay for reading and parsing a CA bundle
+// (AWS_CA_BUNDLE is often the whole system bundle).
+type lazyHTTPClient struct {
+	options stshttp.Options
+	once    sync.Once
+	client  *stshttp.Client
+	err     error
+}
+
+func (l *lazyHTTPClient) Do(req *http.Request) (*http.Response, error) {
+	l.once.Do(func() {
+		l.client, l.err = stshttp.NewClient(l.options)
+		if l.err != nil {
+			l.err = configError(l.err, "point --ca-bundle, AWS_CA_BUNDLE or the profile's ca_bundle at a readable PEM file")
+		}
+	})
+	if l.err != nil {
+		return nil, l.err
+	}
+	return l.client.Do(req)
 }
 
 // sourceCredentials loads the base credentials themselves.

@@ -213,6 +213,15 @@ func TestCABundleFromEnvironmentAndProfile(t *testing.T) {
 	if n := w.sts.CallCount("AssumeRole"); n != 2 {
 		t.Errorf("%d AssumeRole calls reached STS, want 2", n)
 	}
+	start := time.Now()
+	_, err = Obtain(context.Background(), req, w.with(map[string]string{"AWS_CA_BUNDLE": bundle + ".missing"}))
+	var ce *ConfigError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), bundle+".missing") {
+		t.Errorf("a missing bundle: %v, want a config error naming it", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("a missing bundle took %s: retried?", took)
+	}
 }
 
 // TestSSOSourceFirstHopIsChained: IAM Identity Center credentials are a

@@ -46,7 +46,7 @@ func retryer(last *error, withMFACode bool) aws.Retryer {
 		o.MaxAttempts = maxAttempts
 		o.MaxBackoff = 5 * time.Second
 		o.RateLimiter = ratelimit.None
-		extra := []retry.IsErrorRetryable{retry.IsErrorRetryableFunc(stshttp.IsErrorRetryable), retry.IsErrorRetryableFunc(webIdentityRetryable)}
+		extra := []retry.IsErrorRetryable{retry.IsErrorRetryableFunc(stshttp.IsErrorRetryable), retry.IsErrorRetryableFunc(localNotRetryable), retry.IsErrorRetryableFunc(webIdentityRetryable)}
 		if !withMFACode {
 			extra = append(extra, retry.IsErrorRetryableFunc(truncatedRetryable))
 		}
@@ -55,6 +55,16 @@ func retryer(last *error, withMFACode bool) aws.Retryer {
 			o.Retryables = append([]retry.IsErrorRetryable{recordLast(last)}, o.Retryables...)
 		}
 	})
+}
+
+// localNotRetryable stops retries of what no second try changes: the HTTP
+// client could not be built (a CA bundle that is no file).
+func localNotRetryable(err error) aws.Ternary {
+	var ce *ConfigError
+	if errors.As(err, &ce) {
+		return aws.FalseTernary
+	}
+	return aws.UnknownTernary
 }
 
 // truncatedRetryable retries an answer whose body ended early: the SDK

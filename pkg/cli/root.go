@@ -158,7 +158,7 @@ func watchParent(ctx context.Context, cancel context.CancelCauseFunc) {
 // Run executes one command line and returns its exit code.
 func Run(ctx context.Context, io *IO, args []string) int {
 	io.Args = args
-	root := NewCmdRoot(io)
+	root := newRootFor(io, args)
 	root.SetArgs(args)
 	root.SetIn(io.In)
 	root.SetOut(io.Out)
@@ -196,6 +196,16 @@ func Run(ctx context.Context, io *IO, args []string) int {
 
 // NewCmdRoot builds the command tree.
 func NewCmdRoot(io *IO) *cobra.Command {
+	root := newBareRoot(io)
+	for _, c := range commands() {
+		root.AddCommand(c.build(io))
+	}
+	registerCompletions(root, io)
+	return root
+}
+
+// newBareRoot is the root command with its flags and no subcommand.
+func newBareRoot(io *IO) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "rolecall",
 		Short: "Assume AWS IAM roles and use the temporary credentials anywhere",
@@ -219,19 +229,46 @@ a child process, or a CI job.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return withCode(ExitUsage, err, fmt.Sprintf("see '%s --help'", c.CommandPath()))
 	})
-
-	root.AddCommand(
-		NewCmdAssume(io, nil),
-		NewCmdProcess(io, nil),
-		NewCmdExec(io, nil),
-		NewCmdConfigure(io, nil),
-		NewCmdWhoami(io, nil),
-		NewCmdCache(io),
-		NewCmdVersion(io),
-		NewCmdShellInit(io, nil),
-	)
-	registerCompletions(root, io)
 	return root
+}
+
+// command is a subcommand and the name that runs it.
+type command struct {
+	name  string
+	build func(*IO) *cobra.Command
+}
+
+// commands are the subcommands. (A function: shell-init reads the tree's
+// flags, so a package-level list would refer to itself.)
+func commands() []command {
+	return []command{
+		{"assume", func(io *IO) *cobra.Command { return NewCmdAssume(io, nil) }},
+		{"process", func(io *IO) *cobra.Command { return NewCmdProcess(io, nil) }},
+		{"exec", func(io *IO) *cobra.Command { return NewCmdExec(io, nil) }},
+		{"configure", func(io *IO) *cobra.Command { return NewCmdConfigure(io, nil) }},
+		{"whoami", func(io *IO) *cobra.Command { return NewCmdWhoami(io, nil) }},
+		{"cache", NewCmdCache},
+		{"version", NewCmdVersion},
+		{"shell-init", func(io *IO) *cobra.Command { return NewCmdShellInit(io, nil) }},
+	}
+}
+
+// newRootFor is the tree one command line needs. `rolecall process ROLE`
+// runs every time an SDK client starts: when the first word names a
+// command, only that command is built (its flags, errors and help are the
+// same as in the whole tree); help, completion, typos and bare flags get the
+// whole tree.
+func newRootFor(io *IO, args []string) *cobra.Command {
+	if len(args) > 0 {
+		for _, c := range commands() {
+			if c.name == args[0] {
+				root := newBareRoot(io)
+				root.AddCommand(c.build(io))
+				return root
+			}
+		}
+	}
+	return NewCmdRoot(io)
 }
 
 // isFlagError tells cobra's own command-line errors (unknown command, bad

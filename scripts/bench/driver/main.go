@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -67,39 +68,44 @@ func main() {
 		// hit path itself; what this costs beyond floor is the binary.
 		{"rolecall version", []string{rolecall, "version"}},
 	}
-	times := make([][]time.Duration, len(programs))
-	var maxRSS int64
+	// Wall time is what a user waits; CPU time and minor page faults are
+	// steadier on a shared machine (start-up here is bound by page faults),
+	// so each is measured for every run.
+	samples := make([]sample, len(programs))
 	calls := srv.CallCount("AssumeRole")
 	for i := range *runs {
 		for k := range programs {
-			p := programs[(i+k)%len(programs)]
 			idx := (i + k) % len(programs)
+			p := programs[idx]
 			start := time.Now()
 			cmd := exec.CommandContext(context.Background(), p.args[0], p.args[1:]...) //nolint:gosec // the programs under measurement
 			cmd.Env = env
 			check(cmd.Run())
-			times[idx] = append(times[idx], time.Since(start))
-			if idx == 2 {
-				if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && ru.Maxrss > maxRSS {
-					maxRSS = ru.Maxrss
-				}
-			}
+			samples[idx].add(time.Since(start), cmd.ProcessState)
 		}
 	}
 	if srv.CallCount("AssumeRole") != calls {
 		check(fmt.Errorf("cache hits made STS calls"))
 	}
-	med := make([]time.Duration, len(programs))
-	fmt.Printf("cache-hit latency, medians of %d alternating runs:\n", *runs)
+	fmt.Printf("cache hit, medians of %d alternating runs (CPU = user + system; faults = minor page faults):\n", *runs)
+	fmt.Printf("  %-30s %9s %9s %7s %8s\n", "", "wall", "CPU", "faults", "max RSS")
 	for k, p := range programs {
-		med[k] = median(times[k])
-		fmt.Printf("  %-30s %8s\n", p.name, med[k].Round(10*time.Microsecond))
+		s := samples[k]
+		fmt.Printf("  %-30s %9s %9s %7d %6.1f MB\n", p.name, median(s.wall).Round(10*time.Microsecond),
+			median(s.cpu).Round(10*time.Microsecond), medianInt(s.faults), float64(s.maxRSS)/1024)
 	}
-	fmt.Printf("  ratio rolecall / hello:       %6.2fx\n", float64(med[2])/float64(med[0]))
-	fmt.Printf("  ratio rolecall / floor:       %6.2fx (goal <= 1.2x)\n", float64(med[2])/float64(med[1]))
-	fmt.Printf("  ratio floor / hello:          %6.2fx (the cost of the dependencies)\n", float64(med[1])/float64(med[0]))
-	fmt.Printf("  ratio rolecall / version:     %6.2fx (the hit path's own work)\n", float64(med[2])/float64(med[3]))
-	fmt.Printf("  peak RSS of a cache hit:      %6.1f MB (goal <= 20 MB)\n", float64(maxRSS)/1024)
+	ratio := func(a, b int) string {
+		return fmt.Sprintf("%5.2fx wall, %5.2fx CPU, %5.2fx faults",
+			float64(median(samples[a].wall))/float64(median(samples[b].wall)),
+			float64(median(samples[a].cpu))/float64(median(samples[b].cpu)),
+			float64(medianInt(samples[a].faults))/float64(medianInt(samples[b].faults)))
+	}
+	fmt.Printf("  rolecall / hello:    %s\n", ratio(2, 0))
+	fmt.Printf("  rolecall / floor:    %s (goal <= 1.2x)\n", ratio(2, 1))
+	fmt.Printf("  floor / hello:       %s (the cost of the dependencies)\n", ratio(1, 0))
+	fmt.Printf("  rolecall / version:  %s (the hit path's own work)\n", ratio(2, 3))
+	fmt.Printf("  peak RSS of a cache hit: %.1f MB (goal <= 10 MB)\n", float64(samples[2].maxRSS)/1024)
+	initSummary(env, rolecall)
 
 	// Cold: N concurrent processes with an empty cache and a slow STS.
 	check(os.RemoveAll(filepath.Join(work, "cache")))
@@ -142,6 +148,72 @@ func run(env []string, name string, args ...string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %w: %s", name, err, stderr.String())
 	}
 	return out, nil
+}
+
+// sample is one program's measurements over the runs.
+type sample struct {
+	wall, cpu []time.Duration
+	faults    []int64
+	maxRSS    int64 // KiB
+}
+
+func (s *sample) add(wall time.Duration, ps *os.ProcessState) {
+	s.wall = append(s.wall, wall)
+	s.cpu = append(s.cpu, ps.UserTime()+ps.SystemTime())
+	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+		s.faults = append(s.faults, ru.Minflt)
+		s.maxRSS = max(s.maxRSS, ru.Maxrss)
+	}
+}
+
+// initSummary prints what package initialisation costs rolecall
+// (GODEBUG=inittrace=1 on `rolecall version`): the package count, the
+// total, and the ten dearest, so that a regression is seen where it starts.
+func initSummary(env []string, rolecall string) {
+	cmd := exec.CommandContext(context.Background(), rolecall, "version") //nolint:gosec // the program under measurement
+	cmd.Env = append(env, "GODEBUG=inittrace=1")
+	var trace bytes.Buffer
+	cmd.Stderr = &trace
+	check(cmd.Run())
+	type pkgInit struct {
+		name          string
+		ms            float64
+		bytes, allocs int64
+	}
+	var inits []pkgInit
+	var total float64
+	var bytesTotal, allocsTotal int64
+	for _, line := range strings.Split(trace.String(), "\n") {
+		// init PKG @T ms, CLOCK ms clock, BYTES bytes, ALLOCS allocs
+		f := strings.Fields(line)
+		if len(f) < 10 || f[0] != "init" {
+			continue
+		}
+		var p pkgInit
+		p.name = f[1]
+		_, _ = fmt.Sscan(f[4], &p.ms)
+		_, _ = fmt.Sscan(f[7], &p.bytes)
+		_, _ = fmt.Sscan(f[9], &p.allocs)
+		inits = append(inits, p)
+		total += p.ms
+		bytesTotal += p.bytes
+		allocsTotal += p.allocs
+	}
+	sort.Slice(inits, func(i, j int) bool { return inits[i].ms > inits[j].ms })
+	fmt.Printf("\npackage init (GODEBUG=inittrace=1, rolecall version): %d packages, %.2f ms, %d KB in %d allocations; dearest:\n",
+		len(inits), total, bytesTotal/1024, allocsTotal)
+	for _, p := range inits[:min(10, len(inits))] {
+		fmt.Printf("  %6.3f ms %6d allocs  %s\n", p.ms, p.allocs, p.name)
+	}
+}
+
+func medianInt(v []int64) int64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := append([]int64(nil), v...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
 }
 
 func median(d []time.Duration) time.Duration {
