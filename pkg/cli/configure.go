@@ -80,6 +80,9 @@ the error says which keys (role_arn, source_profile, …) would be replaced.
 
 func configureRun(ctx context.Context, opts *ConfigureOptions) error {
 	io := opts.IO
+	if opts.RoleARN == "" {
+		return usageErrorf("pass --role-arn arn:aws:iam::ACCOUNT:role/NAME", "configure %s needs --role-arn: the role the profile assumes", opts.Name)
+	}
 	if err := assume.ValidateRoleARN(opts.RoleARN); err != nil {
 		return withCode(ExitUsage, err, "pass --role-arn arn:aws:iam::ACCOUNT:role/NAME")
 	}
