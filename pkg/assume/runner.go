@@ -128,6 +128,8 @@ func (r *Runner) call(ctx context.Context, p Plan, h Hop, i int, base creds.Cred
 	case cache.KindWebIdentity:
 		r.trace("web identity token from %s", p.WebIdentity.Origin)
 		return r.STS.assumeRoleWithWebIdentity(ctx, client, h, p.WebIdentity.Token)
+	case cache.KindFederationToken:
+		return r.STS.getFederationToken(ctx, client, h)
 	default:
 		return r.STS.assumeRole(ctx, client, h, code)
 	}
