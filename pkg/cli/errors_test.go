@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/rolecall/rolecall/pkg/assume"
+	"github.com/rolecall/rolecall/pkg/console"
 )
 
 func TestPrintErrorContract(t *testing.T) {
@@ -25,6 +26,10 @@ func TestPrintErrorContract(t *testing.T) {
 		{"config", withCode(ExitConfig, errors.New("profile x"), ""), ExitConfig, false},
 		{"child", &childExit{code: 3}, ExitInternal, false},
 		{"multi-line", errors.New("line one\nline two"), ExitInternal, false},
+		{"federation refused", &console.FederationError{Endpoint: "https://signin.aws.amazon.com/federation", Status: 400, Reason: "Invalid credentials parameter"}, ExitRefused, true},
+		{"federation refused a console duration", &console.FederationError{Status: 400, SessionDuration: true}, ExitRefused, true},
+		{"federation unreachable", &console.FederationError{Err: fmt.Errorf("dial: %w", context.DeadlineExceeded)}, ExitUnreachable, true},
+		{"federation failing", &console.FederationError{Status: 503}, ExitUnreachable, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
