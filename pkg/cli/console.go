@@ -37,6 +37,10 @@ or of the environment: IAM user keys sign in as a federated user of the same
 name (GetFederationToken) with the user's own permissions, narrowed by
 --policy and --policy-arn.
 
+The console opens on --service (Console Home without it) in the region
+rolecall resolves for STS (--region, AWS_REGION, AWS_DEFAULT_REGION, the
+profile's), or on --destination.
+
 The sign-in link is a credential: it works once, for 15 minutes. rolecall
 hands it to the browser through a private file rather than its command
 line, and prints it only with --print, or when no browser can be started.
