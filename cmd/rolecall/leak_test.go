@@ -322,21 +322,21 @@ credential_process = rolecall process arn:aws:iam::123456789012:role/demo
 	if pages != 1 {
 		t.Errorf("%d sign-in pages hold the link, want the one of the console browser run", pages)
 	}
-	args, err := os.ReadFile(browserArgs) //nolint:gosec // the test's own file
+	args, err := os.ReadFile(browserArgs)
 	if err != nil || found(string(args)) != "" || strings.Contains(string(args), "SigninToken") {
 		t.Errorf("the browser's command line: %v, holds a secret or the link: %v", err, found(string(args)) != "")
 	}
-	signins := 0
+	federationCalls := 0
 	for _, c := range e.sts.Calls() {
 		if c.Service == ststest.ServiceSignin {
-			signins++
+			federationCalls++
 			if v, ok := c.Params["Session"]; ok && v != "<redacted>" {
 				t.Error("the call log shows a Session unredacted")
 			}
 		}
 	}
-	if signins < 5 {
-		t.Errorf("%d federation calls: the audit did not exercise the console", signins)
+	if federationCalls < 5 {
+		t.Errorf("%d federation calls: the audit did not exercise the console", federationCalls)
 	}
 	if holding < 4 {
 		t.Errorf("only %d files hold secrets: the audit did not write the cache, credentials and GitHub files", holding)

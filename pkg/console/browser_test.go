@@ -24,7 +24,7 @@ func recorder(t *testing.T, dir, name, code string) (script, record string) {
 	t.Helper()
 	script, record = filepath.Join(dir, name), filepath.Join(dir, name+".args")
 	content := "#!/bin/sh\nprintf '%s\\n' \"$@\" > '" + record + "'\nexit " + code + "\n"
-	if err := os.WriteFile(script, []byte(content), 0o700); err != nil { //nolint:gosec // a test script
+	if err := os.WriteFile(script, []byte(content), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	return script, record
@@ -96,7 +96,7 @@ func checkPage(t *testing.T, page, tmp string) {
 			t.Errorf("%s has mode %v, want %v", path, fi.Mode().Perm(), want)
 		}
 	}
-	content, err := os.ReadFile(page) //nolint:gosec // the test's own page
+	content, err := os.ReadFile(page)
 	if err != nil {
 		t.Fatal(err)
 	}
