@@ -117,6 +117,16 @@ credential_process = rolecall process arn:aws:iam::123456789012:role/demo
 		"GITHUB_RUN_ID":                  "4242",
 	}
 	var issued processCreds // a role session, used below as base credentials
+	// The console: the federation endpoint is the emulator's, and BROWSER a
+	// script that records its arguments (a page's path, never the link).
+	// (Outside the work directory: the script's own file is no file
+	// rolecall creates.)
+	browserDir := t.TempDir()
+	browser, browserArgs := filepath.Join(browserDir, "browser.sh"), filepath.Join(browserDir, "browser.args")
+	e.writeFile(browser, "#!/bin/sh\nprintf '%s\\n' \"$@\" >> '"+browserArgs+"'\n", 0o700)
+	signin := map[string]string{"AWS_ENDPOINT_URL_SIGNIN": e.sts.URL(), "BROWSER": browser}
+	noBrowser := map[string]string{"AWS_ENDPOINT_URL_SIGNIN": e.sts.URL(), "BROWSER": ""}
+	consoleDest := e.sts.URL() + "/console/home"
 
 	runs := []leakRun{
 		{name: "process", args: []string{"process", role}, credentials: true},
@@ -141,6 +151,11 @@ credential_process = rolecall process arn:aws:iam::123456789012:role/demo
 		{name: "github", args: []string{"assume", "--oidc", "github", "-f", "github", "--github-output", ststest.DemoRoleARN("ci-deploy")}, env: github, credentials: true},
 		{name: "whoami", args: []string{"whoami"}},
 		{name: "whoami json", args: []string{"whoami", "-f", "json", "--profile", "via-process"}},
+		{name: "console print", args: []string{"console", "--print", "--destination", consoleDest, role}, env: signin, credentials: true},
+		{name: "console federated user", args: []string{"console", "--print", "--destination", consoleDest}, env: signin, credentials: true},
+		{name: "console with a console duration", args: []string{"console", "--print", "--destination", consoleDest, "--console-duration", "1h", role}, env: signin, credentials: true},
+		{name: "console browser", args: []string{"console", "--destination", consoleDest, role}, env: signin},
+		{name: "console no browser", args: []string{"console", "--destination", consoleDest, role}, env: noBrowser, credentials: true},
 		{name: "cache list", args: []string{"cache", "list"}},
 		{name: "configure", args: []string{"configure", "leak-profile", "--role-arn", role}},
 		{name: "shell-init", args: []string{"shell-init", "bash"}},
@@ -172,6 +187,11 @@ credential_process = rolecall process arn:aws:iam::123456789012:role/demo
 		{name: "expired web identity token", args: []string{"assume", "--no-cache", "--web-identity-token-file", expiredTokenFile, ststest.DemoRoleARN("ci-deploy")}, want: 4},
 		{name: "github wrong request token", args: []string{"assume", "--oidc", "github", "-f", "github", ststest.DemoRoleARN("ci-deploy")}, want: 4,
 			env: mergeEnv(github, map[string]string{"ACTIONS_ID_TOKEN_REQUEST_TOKEN": canaryWrongRequest, "GITHUB_ENV": filepath.Join(e.work, "github_env_refused")})},
+		{name: "console refused duration", args: []string{"console", "--print", "--console-duration", "1h", ststest.DemoRoleARN("demo"), ststest.DemoRoleARN("chained")}, env: signin, want: 2},
+		{name: "console expired session", args: []string{"console", "--print", "--destination", consoleDest, role}, env: signin, want: 4,
+			before: func(e *rcEnv) { e.sts.Advance(2 * time.Hour) },
+			after:  func(e *rcEnv) { e.sts.Advance(-2 * time.Hour) }},
+		{name: "console endpoint unreachable", args: []string{"console", "--print", "--federation-url", "http://127.0.0.1:1", role}, env: signin, want: 5},
 		{name: "cache clear", args: []string{"cache", "clear", role}},
 		{name: "cache clear all", args: []string{"cache", "clear", "--all"}},
 	}
@@ -267,7 +287,7 @@ credential_process = rolecall process arn:aws:iam::123456789012:role/demo
 		tokenFile:                             true, // the test's input
 		expiredTokenFile:                      true,
 	}
-	holding := 0
+	holding, pages := 0, 0
 	err = filepath.WalkDir(e.work, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || !d.Type().IsRegular() {
 			return err
@@ -281,7 +301,12 @@ credential_process = rolecall process arn:aws:iam::123456789012:role/demo
 			return nil
 		}
 		entry := filepath.Dir(path) == e.cache && strings.HasSuffix(path, ".json")
-		if !entry && !allowed[path] {
+		// The page `rolecall console` hands the browser holds the sign-in link.
+		page := strings.HasPrefix(path, filepath.Join(e.tmp, "rolecall-console-")) && filepath.Base(path) == "signin.html"
+		if page {
+			pages++
+		}
+		if !entry && !page && !allowed[path] {
 			t.Errorf("%s holds %s", strings.TrimPrefix(path, e.work+"/"), what)
 			return nil
 		}
@@ -293,6 +318,25 @@ credential_process = rolecall process arn:aws:iam::123456789012:role/demo
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if pages != 1 {
+		t.Errorf("%d sign-in pages hold the link, want the one of the console browser run", pages)
+	}
+	args, err := os.ReadFile(browserArgs)
+	if err != nil || found(string(args)) != "" || strings.Contains(string(args), "SigninToken") {
+		t.Errorf("the browser's command line: %v, holds a secret or the link: %v", err, found(string(args)) != "")
+	}
+	federationCalls := 0
+	for _, c := range e.sts.Calls() {
+		if c.Service == ststest.ServiceSignin {
+			federationCalls++
+			if v, ok := c.Params["Session"]; ok && v != "<redacted>" {
+				t.Error("the call log shows a Session unredacted")
+			}
+		}
+	}
+	if federationCalls < 5 {
+		t.Errorf("%d federation calls: the audit did not exercise the console", federationCalls)
 	}
 	if holding < 4 {
 		t.Errorf("only %d files hold secrets: the audit did not write the cache, credentials and GitHub files", holding)
@@ -316,7 +360,7 @@ func mergeEnv(a, b map[string]string) map[string]string {
 }
 
 // redact hides secret-looking runs in text a failure prints.
-func redact(s string) string { return secretLike.ReplaceAllString(s, "<redacted>") }
+func redact(s string) string { return redactLog(s) }
 
 func httpGet(t *testing.T, url string) string {
 	t.Helper()

@@ -95,6 +95,7 @@ func TestScripts(t *testing.T) {
 			"node-sdk":      cmdNodeSDK,
 			"devenv":        cmdDevEnv,
 			"hideprogs":     cmdHideProgs,
+			"follow":        cmdFollow,
 		},
 	})
 }
@@ -141,17 +142,26 @@ func haveProgram(cond string) (bool, error) {
 type redactingT struct{ *testing.T }
 
 // secretLike matches a secret access key (40 characters) or session token
-// (longer): runs of base64 characters no log line needs.
-var secretLike = regexp.MustCompile(`[A-Za-z0-9/+=]{40,}`)
+// (longer): runs of base64 characters no log line needs; signinTokenLike a
+// console sign-in link's token, which is URL-safe base64.
+var (
+	secretLike      = regexp.MustCompile(`[A-Za-z0-9/+=]{40,}`)
+	signinTokenLike = regexp.MustCompile(`SigninToken=[^&\s"]+`)
+)
+
+// redactLog removes what secretLike and signinTokenLike match.
+func redactLog(s string) string {
+	return secretLike.ReplaceAllString(signinTokenLike.ReplaceAllString(s, "SigninToken=<redacted>"), "<redacted>")
+}
 
 func (t redactingT) Log(args ...any) {
 	t.Helper()
-	t.T.Log(secretLike.ReplaceAllString(fmt.Sprint(args...), "<redacted>"))
+	t.T.Log(redactLog(fmt.Sprint(args...)))
 }
 
 func (t redactingT) Fatal(args ...any) {
 	t.Helper()
-	t.T.Fatal(secretLike.ReplaceAllString(fmt.Sprint(args...), "<redacted>"))
+	t.T.Fatal(redactLog(fmt.Sprint(args...)))
 }
 
 func (t redactingT) Run(name string, f func(testscript.T)) {

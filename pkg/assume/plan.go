@@ -57,10 +57,13 @@ func (s Source) longTermKeys() bool {
 
 // Hop is one STS call of a chain.
 type Hop struct {
-	Kind  string // cache.KindAssumeRole, KindSessionToken or KindWebIdentity
+	Kind  string // cache.KindAssumeRole, KindSessionToken, KindWebIdentity or KindFederationToken
 	Label string // what the user named: a profile or a role ARN
 
-	RoleARN           string
+	RoleARN string
+	// SessionName is the role session name; for KindFederationToken the
+	// federated user's Name, empty for the IAM user's own name (asked of
+	// GetCallerIdentity when the call is made).
 	SessionName       string
 	ExternalID        string
 	MFASerial         string
@@ -138,11 +141,63 @@ func (p Plan) useMFASession(sessionDuration time.Duration) Plan {
 // first hop when the source is itself a role session (SSO, web identity).
 // This is the one rule of role chaining.
 func (p Plan) chained(i int) bool {
+	if p.Hops[i].Kind == cache.KindFederationToken {
+		return false // called with long-term keys only
+	}
 	if i == 0 {
 		return p.Source.RoleSession()
 	}
 	prev := p.Hops[i-1].Kind
 	return prev == cache.KindAssumeRole || prev == cache.KindWebIdentity
+}
+
+// FederationAllowAllPolicy is the session policy of a GetFederationToken
+// call that names none. Without a session policy a federated user's
+// session has no permissions at all; a session policy can only narrow the
+// IAM user's own permissions ("the resulting session's permissions are the
+// intersection of the user's identity-based policy and the session
+// policies. You cannot use the session policy to grant more permissions
+// than those allowed by the identity-based policy of the user that is being
+// federated", IAM User Guide, "Permissions for GetFederationToken"). So
+// allowing everything here gives the console exactly the user's own
+// permissions, never more: what aws-vault passes for `aws-vault login`
+// (vault/federationtokenprovider.go). --policy and --policy-arn narrow it.
+const FederationAllowAllPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`
+
+// consoleDurationRefusal says why the federation endpoint would refuse a
+// SessionDuration for the credentials p ends at, or "" when it takes one or
+// only the endpoint can tell. The IAM User Guide ("Enable custom identity
+// broker access to the AWS console"): SessionDuration is for sessions from
+// the AssumeRole* operations, and "When you use DurationSeconds in an
+// AssumeRole* operation, you must call it as an IAM user with long-term
+// credentials. Otherwise, the call to the federation endpoint in step 3
+// fails"; "Do not use the SessionDuration HTTP parameter if you got the
+// temporary credentials with GetFederationToken". Brokers leave it out for
+// chained sessions for that reason (gravitational/teleport#9792).
+func (p Plan) consoleDurationRefusal() string {
+	if len(p.Hops) == 0 {
+		return "" // the source's own session (SSO, process, ...): the endpoint decides
+	}
+	i := len(p.Hops) - 1
+	switch p.Hops[i].Kind {
+	case cache.KindFederationToken:
+		return "a federated user's session (GetFederationToken), whose console session lasts as long as the session itself"
+	case cache.KindWebIdentity:
+		return ""
+	}
+	switch {
+	case i > 0 && p.Hops[i-1].Kind == cache.KindSessionToken:
+		return "a role assumed with an MFA session token, which is temporary credentials"
+	case i > 0:
+		return "a role assumed with another role's session (role chaining)"
+	case p.Source.RoleSession():
+		return "a role assumed with an IAM Identity Center or web identity session (role chaining)"
+	case p.Source.Kind == awsconfig.SourceEC2 || p.Source.Kind == awsconfig.SourceECS:
+		return "a role assumed with instance or container credentials, which are temporary"
+	case p.Source.StaticKeys != nil && p.Source.StaticKeys.SessionToken != "":
+		return "a role assumed with temporary credentials (AWS_SESSION_TOKEN or aws_session_token is set)"
+	}
+	return ""
 }
 
 // Keys returns the cache key of every hop of p, in order. A hop's key

@@ -26,6 +26,18 @@ type Request struct {
 	// SourceOnly lets a request name no role at all: the base credentials
 	// themselves are wanted (whoami).
 	SourceOnly bool
+	// ForConsole says the credentials will sign in to the AWS Management
+	// Console through the federation endpoint, which takes role and
+	// federated user sessions only. A request that names no role is then
+	// allowed, and an IAM user's long-term keys are turned into a federated
+	// user's session with GetFederationToken (see docs/console.md); the
+	// session flags then apply to that call.
+	ForConsole bool
+	// ConsoleDuration is the console session length the federation endpoint
+	// will be asked for (its SessionDuration), 0 for none. With ForConsole,
+	// the resolver refuses it where the endpoint would: federated users and
+	// roles assumed with temporary credentials (role chaining).
+	ConsoleDuration time.Duration
 
 	// Profile is --profile; empty lets AWS_PROFILE, then AWS_DEFAULT_PROFILE
 	// name it, with the same meaning.
@@ -143,6 +155,17 @@ func (o sessionOptions) forWebIdentity() error {
 	return nil
 }
 
+// forFederation reports the flags GetFederationToken cannot take: it has
+// no role to name an external ID, MFA or source identity for, and nothing
+// can follow a federated user for tags to pass on to.
+func (o sessionOptions) forFederation() error {
+	if o.externalID != "" || o.mfaSerial != "" || o.mfaCode != "" || o.sourceIdentity != "" || len(o.transitiveTagKeys) > 0 {
+		return usageErrorf("name a role to sign in to the console with them, or leave them out",
+			"without a role, IAM user keys sign in as a federated user (GetFederationToken), which takes no --external-id, --mfa-serial, --mfa-code, --source-identity or --transitive-tag-key")
+	}
+	return nil
+}
+
 // maxPolicyBytes caps a --policy read from stdin or a file: far above any
 // policy STS accepts, so a wrong pipe or /dev/zero fails fast.
 const maxPolicyBytes = 1 << 20
@@ -155,8 +178,17 @@ func parseSession(r Request, env Env) (sessionOptions, error) {
 	if o.duration, err = ParseDuration(r.Duration); err != nil {
 		return o, err
 	}
-	if err := ValidateDuration(o.duration); err != nil {
+	if r.ForConsole {
+		// A federated user's session may last 36h; validateHops holds each
+		// hop to the limit of its kind once the plan says which it is.
+		if err := ValidateFederationDuration(o.duration); err != nil {
+			return o, withHint(err, "pass --duration between 15m and 36h (12h for a role)")
+		}
+	} else if err := ValidateDuration(o.duration); err != nil {
 		return o, withHint(err, "pass --duration between 15m and 12h")
+	}
+	if err := ValidateConsoleDuration(r.ConsoleDuration); err != nil {
+		return o, withHint(err, "pass --console-duration between 15m and 12h, or leave it out")
 	}
 	for _, c := range []struct {
 		value string

@@ -36,6 +36,13 @@ import (
 //
 // A ROLE that names the role the base already ends at is not assumed again:
 // `rolecall exec "$AWS_ROLE_ARN" -- cmd` on EKS is one hop.
+//
+// For the console (Request.ForConsole) a request may name no role; when the
+// base is then an IAM user's long-term keys, which the federation endpoint
+// does not take, the plan gets a GetFederationToken hop (a federated user
+// named after the IAM user, with FederationAllowAllPolicy unless a session
+// policy is given), and a console duration is refused here for sessions the
+// endpoint would refuse it for.
 func Resolve(ctx context.Context, req Request, env Env) (Plan, error) {
 	opts, err := parseSession(req, env)
 	if err != nil {
@@ -117,7 +124,13 @@ func (r *resolver) resolve(ctx context.Context) (Plan, error) {
 		}
 		p.Hops = append(p.Hops, h)
 	}
-	if len(p.Hops) == 0 && !r.req.SourceOnly {
+	if len(p.Hops) == 0 && r.req.ForConsole && p.Source.longTermKeys() {
+		// The console takes no IAM user keys: they become a federated
+		// user's session first, as aws-vault login does (cli/login.go), and
+		// cached like any hop.
+		p.Hops = append(p.Hops, Hop{Kind: cache.KindFederationToken, Label: firstNonEmpty(p.Source.Profile, "AWS_ACCESS_KEY_ID")})
+	}
+	if len(p.Hops) == 0 && !r.req.SourceOnly && !r.req.ForConsole {
 		if profile != "" {
 			return Plan{}, configErrorf("name a profile with role_arn, or pass a role ARN with --profile "+profile,
 				"profile %q has no role_arn: there is no role to assume", profile)
@@ -134,6 +147,16 @@ func (r *resolver) resolve(ctx context.Context) (Plan, error) {
 	}
 	if err := r.placeCalls(&p, profiles); err != nil {
 		return Plan{}, err
+	}
+	if r.req.ForConsole && r.req.ConsoleDuration > 0 {
+		// The federation endpoint takes SessionDuration only for a role
+		// assumed with long-term keys: no MFA session token in between, so
+		// the role is assumed with the code itself.
+		if why := p.consoleDurationRefusal(); why != "" {
+			return Plan{}, usageErrorf("leave out --console-duration: the console session then lasts as long as the credentials (--duration; at most 1h for a chained role)",
+				"--console-duration: the federation endpoint takes no session duration for %s", why)
+		}
+		return p, nil
 	}
 	return p.useMFASession(r.req.MFASessionTTL), nil
 }
@@ -343,7 +366,9 @@ func (r *resolver) applySession(p *Plan) error {
 		if o.sessionName != "" && i == len(p.Hops)-1 {
 			h.SessionName = o.sessionName
 		}
-		if h.SessionName == "" {
+		// A federated user without --session-name is named after the IAM
+		// user, which the source's key already fixes.
+		if h.SessionName == "" && h.Kind != cache.KindFederationToken {
 			if defaultName == "" {
 				defaultName = defaultSessionName(r.env.Getenv)
 			}
@@ -360,8 +385,19 @@ func (r *resolver) applySession(p *Plan) error {
 	if len(o.policyARNs) > 0 {
 		last.PolicyARNs = o.policyARNs
 	}
-	if last.Kind == cache.KindWebIdentity {
+	switch last.Kind {
+	case cache.KindWebIdentity:
 		return o.forWebIdentity()
+	case cache.KindFederationToken:
+		if err := o.forFederation(); err != nil {
+			return err
+		}
+		if last.Policy == "" && len(last.PolicyARNs) == 0 {
+			r.env.trace("GetFederationToken with a policy allowing everything: the console gets the IAM user's own permissions (--policy or --policy-arn narrows them)")
+			last.Policy = FederationAllowAllPolicy
+		}
+		last.Tags = o.tags
+		return nil
 	}
 	set := func(dst *string, v string) {
 		if v != "" {
@@ -389,15 +425,23 @@ func (r *resolver) applySession(p *Plan) error {
 // validateHops checks what came from config files as strictly as flags.
 func validateHops(hops []Hop) error {
 	for _, h := range hops {
-		for _, err := range []error{
+		checks := []error{
 			ValidateRoleARN(h.RoleARN),
 			ValidateSessionName(h.SessionName),
 			ValidateDuration(h.Duration),
 			optionalCheck(h.ExternalID, ValidateExternalID),
 			optionalCheck(h.MFASerial, ValidateMFASerial),
-		} {
+		}
+		if h.Kind == cache.KindFederationToken {
+			checks = []error{
+				withHint(optionalCheck(h.SessionName, ValidateFederatedUserName), "pass a --session-name of 2 to 32 letters, digits and _+=,.@-"),
+				withHint(ValidateFederationDuration(h.Duration), "pass --duration between 15m and 36h"),
+			}
+		}
+		for _, err := range checks {
 			if err != nil {
-				if LooksLikeARN(h.Label) {
+				// A federated user's settings come from flags only.
+				if LooksLikeARN(h.Label) || h.Kind == cache.KindFederationToken {
 					return err
 				}
 				return configError(fmt.Errorf("profile %s: %w", h.Label, err), "fix the profile in the AWS config file")

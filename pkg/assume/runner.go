@@ -153,6 +153,8 @@ func (r *Runner) call(ctx context.Context, p Plan, h Hop, i int, base creds.Cred
 	case cache.KindWebIdentity:
 		r.trace("web identity token from %s", p.WebIdentity.Origin)
 		c, err = r.STS.assumeRoleWithWebIdentity(ctx, client, h, p.WebIdentity.Token)
+	case cache.KindFederationToken:
+		c, err = r.STS.getFederationToken(ctx, client, h)
 	default:
 		c, err = r.STS.assumeRole(ctx, client, h, code)
 	}

@@ -216,6 +216,46 @@ func (s *STS) assumeRoleWithWebIdentity(ctx context.Context, client *Conn, h Hop
 	return c, err
 }
 
+// getFederationToken makes a federated user's session from an IAM user's
+// long-term keys. Without a Name it asks GetCallerIdentity first and names
+// the federated user after the IAM user, so the console and CloudTrail show
+// who it is (aws-vault does the same, vault/vault.go and
+// vault/federationtokenprovider.go); the cache key needs no name then, as
+// the source's access key fixes the user.
+func (s *STS) getFederationToken(ctx context.Context, client *Conn, h Hop) (creds.Credentials, error) {
+	name := h.SessionName
+	if name == "" {
+		id, err := s.CallerIdentity(ctx, client)
+		if err != nil {
+			return creds.Credentials{}, err
+		}
+		name = FederatedUserNameFor(id.ARN)
+		s.trace("federated user name %s, after %s", name, id.ARN)
+	}
+	in := &sts.GetFederationTokenInput{
+		Name:            aws.String(name),
+		DurationSeconds: durationSeconds(h.Duration),
+		Policy:          optional(h.Policy),
+	}
+	for _, a := range h.PolicyARNs {
+		in.PolicyArns = append(in.PolicyArns, types.PolicyDescriptorType{Arn: aws.String(a)})
+	}
+	for _, t := range h.Tags {
+		in.Tags = append(in.Tags, types.Tag{Key: aws.String(t.Key), Value: aws.String(t.Value)})
+	}
+	start := time.Now()
+	out, err := client.GetFederationToken(ctx, in)
+	if err != nil {
+		return creds.Credentials{}, client.fail("GetFederationToken", name, err)
+	}
+	s.traceCall("GetFederationToken", start, out.ResultMetadata)
+	c := fromSTS(out.Credentials)
+	if out.FederatedUser != nil {
+		c.AssumedRoleARN = aws.ToString(out.FederatedUser.Arn)
+	}
+	return c, nil
+}
+
 // Identity is what GetCallerIdentity says.
 type Identity struct {
 	Account string `json:"Account"`

@@ -196,6 +196,75 @@ func ValidateDuration(d time.Duration) error {
 	return nil
 }
 
+// Limits of GetFederationToken, from its API reference
+// (https://docs.aws.amazon.com/STS/latest/APIReference/API_GetFederationToken.html):
+// Name is 2 to 32 of [\w+=,.@-]; DurationSeconds is 900 to 129,600 (36h).
+// And of the federation endpoint's SessionDuration: 900 to 43,200 seconds
+// ("Enable custom identity broker access to the AWS console", IAM User
+// Guide).
+const (
+	MaxFederationDuration = 36 * time.Hour
+	MinConsoleDuration    = 15 * time.Minute
+	MaxConsoleDuration    = 12 * time.Hour
+	minFederatedNameChars = 2
+	maxFederatedNameChars = 32
+)
+
+// ValidateFederationDuration checks a GetFederationToken duration.
+func ValidateFederationDuration(d time.Duration) error {
+	if d == 0 {
+		return nil
+	}
+	if d < MinDuration || d > MaxFederationDuration || d%time.Second != 0 {
+		return inputErrorf("duration", "%s is out of range: use whole seconds from %s to %s", d, MinDuration, MaxFederationDuration)
+	}
+	return nil
+}
+
+// ValidateConsoleDuration checks a console session length (the federation
+// endpoint's SessionDuration); 0 is none.
+func ValidateConsoleDuration(d time.Duration) error {
+	if d == 0 {
+		return nil
+	}
+	if d < MinConsoleDuration || d > MaxConsoleDuration || d%time.Second != 0 {
+		return inputErrorf("console duration", "%s is out of range: use whole seconds from %s to %s", d, MinConsoleDuration, MaxConsoleDuration)
+	}
+	return nil
+}
+
+// ValidateFederatedUserName checks a GetFederationToken Name.
+func ValidateFederatedUserName(s string) error {
+	return checkName("federated user name", s, minFederatedNameChars, maxFederatedNameChars, "")
+}
+
+// FederatedUserNameFor makes a valid GetFederationToken Name from the
+// caller's ARN (arn:aws:iam::ACCOUNT:user/PATH/NAME, or …:root): the last
+// part, with every character STS rejects replaced by '-', cut to 32
+// characters as aws-vault does (vault/federationtokenprovider.go).
+func FederatedUserNameFor(callerARN string) string {
+	name := callerARN
+	if i := strings.LastIndexAny(name, "/:"); i >= 0 {
+		name = name[i+1:]
+	}
+	var b strings.Builder
+	for _, r := range name {
+		if b.Len() >= maxFederatedNameChars {
+			break
+		}
+		if isSTSName(string(r), "") {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('-')
+		}
+	}
+	if b.Len() >= minFederatedNameChars {
+		return b.String()
+	}
+	n := SessionNameFor(b.String()) // rolecall-X: long enough
+	return n[:min(len(n), maxFederatedNameChars)]
+}
+
 // SessionNameFor makes a valid RoleSessionName from the OS user name:
 // "rolecall-" plus the name with every character STS rejects replaced by '-'.
 func SessionNameFor(user string) string {

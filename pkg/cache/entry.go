@@ -66,7 +66,7 @@ func (e Entry) validate() error {
 	switch {
 	case e.Version != CurrentVersion:
 		return fmt.Errorf("%w: version %d, want %d", errInvalidEntry, e.Version, CurrentVersion)
-	case e.Kind != KindAssumeRole && e.Kind != KindSessionToken && e.Kind != KindWebIdentity:
+	case !ValidKind(e.Kind):
 		return fmt.Errorf("%w: unknown kind %q", errInvalidEntry, e.Kind)
 	case !validKey(e.Key):
 		return fmt.Errorf("%w: bad key", errInvalidEntry)

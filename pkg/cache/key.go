@@ -14,7 +14,20 @@ const (
 	KindAssumeRole   = "assume-role"
 	KindSessionToken = "session-token"
 	KindWebIdentity  = "web-identity"
+	// KindFederationToken is GetFederationToken: a federated user's session
+	// made from an IAM user's long-term keys, which can sign in to the
+	// console where the user's own keys cannot.
+	KindFederationToken = "federation-token"
 )
+
+// ValidKind reports whether kind is one of the kinds above.
+func ValidKind(kind string) bool {
+	switch kind {
+	case KindAssumeRole, KindSessionToken, KindWebIdentity, KindFederationToken:
+		return true
+	}
+	return false
+}
 
 // Tag is a session tag of an AssumeRole request.
 type Tag struct{ Key, Value string }
@@ -25,13 +38,16 @@ type Tag struct{ Key, Value string }
 // transitive tag keys) are sorted before hashing, so the same request written
 // with its flags in another order still hits.
 type KeyInput struct {
-	// Kind is KindAssumeRole, KindSessionToken or KindWebIdentity.
+	// Kind is KindAssumeRole, KindSessionToken, KindWebIdentity or
+	// KindFederationToken.
 	Kind string
 	// Source identifies the base credentials: "profile:NAME", "env:AKIA…",
 	// "cache:<parent key>" for a chain hop, "web-identity:<issuer/subject or
 	// token file>".
-	Source         string
-	RoleARN        string
+	Source  string
+	RoleARN string
+	// SessionName is the role session name, or a federated user's Name
+	// (empty: the IAM user's own name, which the Source already fixes).
 	SessionName    string
 	ExternalID     string
 	MFASerial      string

@@ -58,7 +58,7 @@ func TestLookupAndReplace(t *testing.T) {
 		}, window: DefaultRefreshWindow},
 		{name: "unknown kind", data: func(t *testing.T) []byte {
 			e := testEntry("old", time.Hour)
-			e.Kind = "federation-token"
+			e.Kind = "get-federation-token"
 			return encoded(t, e, key)
 		}, window: DefaultRefreshWindow},
 		{name: "no session token", data: func(t *testing.T) []byte {
@@ -715,5 +715,29 @@ func BenchmarkLookupHit(b *testing.B) {
 		if _, ok := s.Lookup(key, DefaultRefreshWindow); !ok {
 			b.Fatal("miss")
 		}
+	}
+}
+
+// TestEveryKindIsStoredAndHit: an entry of each kind a hop can be is kept
+// and found again; a kind Key knows but validate did not would be refetched
+// on every run.
+func TestEveryKindIsStoredAndHit(t *testing.T) {
+	for _, kind := range []string{KindAssumeRole, KindSessionToken, KindWebIdentity, KindFederationToken} {
+		t.Run(kind, func(t *testing.T) {
+			s, _ := openStore(t, cacheDir(t), Options{})
+			key := KeyInput{Kind: kind, Source: "keys:AKIAEXAMPLE"}.Key()
+			fetch := func(context.Context) (Entry, error) {
+				e := testEntry("app", time.Hour)
+				e.Kind = kind
+				return e, nil
+			}
+			if _, out := mustFetch(t, s, key, DefaultRefreshWindow, fetch); !out.Stored {
+				t.Fatalf("%s entry not stored: %v", kind, out)
+			}
+			e, ok := s.Lookup(key, DefaultRefreshWindow)
+			if !ok || e.Kind != kind {
+				t.Fatalf("Lookup = %v %v, want the %s entry", e.Kind, ok, kind)
+			}
+		})
 	}
 }

@@ -19,7 +19,7 @@ func registerCompletions(root *cobra.Command, io *IO) {
 	profiles := profileCompletion(io)
 	walk(root, func(cmd *cobra.Command) {
 		switch cmd.CommandPath() {
-		case "rolecall assume", "rolecall process":
+		case "rolecall assume", "rolecall process", "rolecall console":
 			cmd.ValidArgsFunction = profiles
 		case "rolecall exec":
 			cmd.ValidArgsFunction = func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {

@@ -90,6 +90,7 @@ func TestCompletion(t *testing.T) {
 		{"assume role prefix", []string{"assume", "de"}, []string{"default", "deploy\tarn:aws:iam::123456789012:role/deploy"}, noFiles},
 		{"assume second role", []string{"assume", "base", "dep"}, []string{"deploy\tarn:aws:iam::123456789012:role/deploy"}, noFiles},
 		{"process role", []string{"process", "c"}, []string{"ci"}, noFiles},
+		{"console role", []string{"console", "c"}, []string{"ci"}, noFiles},
 		{"profile flag", []string{"assume", "--profile", ""}, allProfiles, noFiles},
 		{"profile flag on whoami", []string{"whoami", "--profile", "b"}, []string{"base"}, noFiles},
 		{"source-profile flag", []string{"configure", "new", "--source-profile", "b"}, []string{"base"}, noFiles},

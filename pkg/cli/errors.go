@@ -16,6 +16,7 @@ import (
 
 	"github.com/rolecall/rolecall/pkg/assume"
 	"github.com/rolecall/rolecall/pkg/awsconfig"
+	"github.com/rolecall/rolecall/pkg/console"
 	"github.com/rolecall/rolecall/pkg/safefile"
 	"github.com/rolecall/rolecall/pkg/stshttp"
 )
@@ -98,7 +99,10 @@ func classify(err error) (code int, msg, hint string) {
 	var garbled *smithy.DeserializationError
 	var unusable *assume.UnusableAnswerError
 	var callErr *assume.CallError
+	var federationErr *console.FederationError
 	switch {
+	case errors.As(err, &federationErr):
+		return federationError(federationErr, hint)
 	case errors.As(err, &callErr) && callErr.LastAnswer != nil:
 		errors.As(callErr.LastAnswer, &apiErr)
 		return ExitUnreachable, fmt.Sprintf("%s %s: timed out while STS kept answering %s: %s", callErr.Action, callErr.Target, apiErr.ErrorCode(), apiErr.ErrorMessage()),
@@ -156,6 +160,25 @@ func classify(err error) (code int, msg, hint string) {
 		return ExitUnreachable, networkMessage(err), firstNonEmpty(hint, "check the network and the STS endpoint (--endpoint-url, AWS_ENDPOINT_URL_STS), or raise --timeout")
 	}
 	return pick(code, ExitInternal), msg, hint
+}
+
+// federationError picks the code and hint for the console federation
+// endpoint: a refusal is the endpoint saying no (4), anything else is it
+// failing or not answering (5).
+func federationError(e *console.FederationError, hint string) (int, string, string) {
+	msg := e.Error()
+	if e.Status == 0 && errors.Is(e.Err, context.DeadlineExceeded) {
+		msg = "timed out waiting for the " + msg
+	}
+	switch {
+	case e.Refused() && e.SessionDuration:
+		return ExitRefused, msg, firstNonEmpty(hint, "the endpoint takes --console-duration only for a role assumed with an IAM user's long-term keys; leave it out, or try --refresh if the session expired")
+	case e.Refused():
+		return ExitRefused, msg, firstNonEmpty(hint, "the endpoint signs in only unexpired role and federated user sessions: if the cached session expired or was revoked, run again with --refresh; a GetSessionToken session cannot sign in (name a role)")
+	case e.Status == 0:
+		return ExitUnreachable, msg, firstNonEmpty(hint, "check the network and the federation endpoint (--federation-url, AWS_ENDPOINT_URL_SIGNIN), or raise --timeout")
+	}
+	return ExitUnreachable, msg, firstNonEmpty(hint, "the federation endpoint failed or answered something unexpected: try again later, and check --federation-url and AWS_ENDPOINT_URL_SIGNIN")
 }
 
 // stsError turns an STS refusal into one line that says what to check.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rolecall/rolecall/pkg/assume"
 	"github.com/rolecall/rolecall/pkg/awsconfig"
+	"github.com/rolecall/rolecall/pkg/console"
 	"github.com/rolecall/rolecall/pkg/safefile"
 )
 
@@ -32,6 +33,10 @@ func TestPrintErrorContract(t *testing.T) {
 		{"lock timeout", withCode(ExitConfig, fmt.Errorf("write [x]: %w", &safefile.LockTimeoutError{Path: "/h/.aws/config.lock", Err: context.DeadlineExceeded}), ""), ExitLocal, true},
 		{"lock wait interrupted", withCode(ExitConfig, fmt.Errorf("write [x]: stopped waiting (%w): %w", safefile.ErrLockWaitCanceled, context.Canceled), ""), ExitLocal, false},
 		{"profile rolecall did not write", withCode(ExitConfig, fmt.Errorf("[profile x]: %w", awsconfig.ErrUnmanagedSection), ""), ExitLocal, true},
+		{"federation refused", &console.FederationError{Endpoint: "https://signin.aws.amazon.com/federation", Status: 400, Reason: "Invalid credentials parameter"}, ExitRefused, true},
+		{"federation refused a console duration", &console.FederationError{Status: 400, SessionDuration: true}, ExitRefused, true},
+		{"federation unreachable", &console.FederationError{Err: fmt.Errorf("dial: %w", context.DeadlineExceeded)}, ExitUnreachable, true},
+		{"federation failing", &console.FederationError{Status: 503}, ExitUnreachable, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

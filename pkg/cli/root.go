@@ -247,6 +247,7 @@ func commands() []command {
 		{"exec", func(io *IO) *cobra.Command { return NewCmdExec(io, nil) }},
 		{"configure", func(io *IO) *cobra.Command { return NewCmdConfigure(io, nil) }},
 		{"whoami", func(io *IO) *cobra.Command { return NewCmdWhoami(io, nil) }},
+		{"console", func(io *IO) *cobra.Command { return NewCmdConsole(io, nil) }},
 		{"cache", NewCmdCache},
 		{"version", NewCmdVersion},
 		{"shell-init", func(io *IO) *cobra.Command { return NewCmdShellInit(io, nil) }},

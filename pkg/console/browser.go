@@ -1,0 +1,235 @@
+package console
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// How a browser gets the link. A command line is visible to every user of
+// the machine (ps, /proc/PID/cmdline), and `xdg-open URL`, `open URL` or a
+// BROWSER command would put the sign-in token there for as long as the
+// browser runs. So the link goes into a small HTML page that redirects to
+// it, written 0600 in a fresh 0700 directory under the temporary directory,
+// and the browser is started on the page's path: the command line shows
+// only a file name no other user can read. The page lives as long as the
+// link may (15 minutes) and is removed by the next `rolecall console`
+// after that; meanwhile it is protected as the credential cache is.
+//
+// The cost: a browser that cannot read the temporary directory cannot
+// follow the page. Firefox installed as a snap (Ubuntu's default) has a
+// /tmp of its own; point TMPDIR at a directory it can read, or use
+// --print. No platform offers a way to hand a URL to the default browser
+// other than its command line (xdg-open, open, url.dll) short of D-Bus or
+// Apple events, which a dependency-free CLI does not speak.
+
+// pagePrefix names the directories the pages go in.
+const pagePrefix = "rolecall-console-"
+
+// launchWait is how long a started browser command has to fail before it
+// counts as started: xdg-open and open exit at once, with a status that
+// says whether a browser took the page; a browser started directly runs on.
+const launchWait = 3 * time.Second
+
+// ErrNoBrowser is returned when no browser could be started: no BROWSER, no
+// launcher for the platform, or no display to show one on.
+var ErrNoBrowser = errors.New("no browser")
+
+// Browser starts a web browser on a sign-in link.
+type Browser struct {
+	// Getenv reads BROWSER, DISPLAY and WAYLAND_DISPLAY.
+	Getenv func(string) string
+	// GOOS picks the platform's launcher; empty is runtime.GOOS.
+	GOOS string
+	// TempDir is where the page goes; empty is os.TempDir().
+	TempDir string
+	// Now is the clock that dates stale pages; nil is time.Now.
+	Now func() time.Time
+	// Stderr receives what the launcher says (xdg-open's complaints).
+	Stderr io.Writer
+}
+
+// Opened says how the browser was started.
+type Opened struct {
+	// Command is the program started (BROWSER's, xdg-open, open, rundll32).
+	Command string
+	// Page is the file holding the link, which the browser was given.
+	Page string
+}
+
+// Open starts a browser on link through a page file (see above), trying
+// each command of BROWSER (a list separated like PATH, as Python's
+// webbrowser module reads it; %s in a command stands for the page's URL,
+// else it is appended), else the platform's launcher: open on macOS,
+// rundll32 url.dll,FileProtocolHandler on Windows, xdg-open elsewhere when
+// there is a display. With none it returns an error wrapping ErrNoBrowser,
+// and the caller prints the link instead.
+func (b Browser) Open(ctx context.Context, link Link) (Opened, error) {
+	commands, err := b.commands()
+	if err != nil {
+		return Opened{}, err
+	}
+	b.removeStalePages()
+	page, err := b.writePage(link.URL)
+	if err != nil {
+		return Opened{}, fmt.Errorf("write the sign-in page: %w", err)
+	}
+	var failures []string
+	for _, argv := range commands {
+		cmd := expand(argv, page)
+		if err := b.start(ctx, cmd); err != nil {
+			failures = append(failures, fmt.Sprintf("%s: %v", cmd[0], err))
+			continue
+		}
+		return Opened{Command: cmd[0], Page: page}, nil
+	}
+	_ = os.RemoveAll(filepath.Dir(page))
+	return Opened{}, fmt.Errorf("%w: %s", ErrNoBrowser, strings.Join(failures, "; "))
+}
+
+// commands are the command lines to try, each with a "%s" where the page
+// goes.
+func (b Browser) commands() ([][]string, error) {
+	getenv := b.Getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	goos := b.GOOS
+	if goos == "" {
+		goos = runtime.GOOS
+	}
+	if v := getenv("BROWSER"); strings.TrimSpace(v) != "" {
+		sep := ":"
+		if goos == "windows" {
+			sep = ";"
+		}
+		var out [][]string
+		for _, c := range strings.Split(v, sep) {
+			if f := strings.Fields(c); len(f) > 0 {
+				out = append(out, f)
+			}
+		}
+		return out, nil
+	}
+	switch goos {
+	case "darwin":
+		return [][]string{{"open", "%p"}}, nil
+	case "windows":
+		return [][]string{{"rundll32", "url.dll,FileProtocolHandler", "%p"}}, nil
+	}
+	if getenv("DISPLAY") == "" && getenv("WAYLAND_DISPLAY") == "" {
+		return nil, fmt.Errorf("%w: BROWSER is not set and there is no display (DISPLAY, WAYLAND_DISPLAY)", ErrNoBrowser)
+	}
+	return [][]string{{"xdg-open", "%s"}}, nil
+}
+
+// expand puts the page into a command line: %s is its file URL, %p (the
+// platform launchers' own) its path; a command with neither gets the URL
+// appended, as BROWSER commands do.
+func expand(argv []string, page string) []string {
+	fileURL := (&url.URL{Scheme: "file", Path: filepath.ToSlash(page)}).String()
+	if !strings.HasPrefix(filepath.ToSlash(page), "/") {
+		fileURL = "file:///" + filepath.ToSlash(page) // C:/… on Windows
+	}
+	out := make([]string, 0, len(argv)+1)
+	placed := false
+	for _, a := range argv {
+		if strings.Contains(a, "%s") || strings.Contains(a, "%p") {
+			placed = true
+		}
+		a = strings.ReplaceAll(a, "%s", fileURL)
+		out = append(out, strings.ReplaceAll(a, "%p", page))
+	}
+	if !placed {
+		out = append(out, fileURL)
+	}
+	return out
+}
+
+// start runs a launcher and waits up to launchWait for it to fail.
+func (b Browser) start(ctx context.Context, argv []string) error {
+	path, err := exec.LookPath(argv[0])
+	if err != nil {
+		return err
+	}
+	// Not CommandContext: a browser started directly must outlive rolecall.
+	cmd := exec.Command(path, argv[1:]...) //nolint:gosec,noctx // the user's BROWSER or the platform's launcher, with a file name
+	cmd.Stderr = b.Stderr
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	timer := time.NewTimer(launchWait)
+	defer timer.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-timer.C:
+		return nil // still running: a browser, started
+	case <-ctx.Done():
+		return nil // interrupted after it started: leave it be
+	}
+}
+
+// writePage writes the page that redirects to link, 0600 in a new 0700
+// directory, and returns its path.
+func (b Browser) writePage(link string) (string, error) {
+	dir, err := os.MkdirTemp(b.TempDir, pagePrefix) // 0700
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "signin.html")
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600) //nolint:gosec // a name of our own in a directory of our own
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return "", err
+	}
+	escaped := html.EscapeString(link)
+	// no-referrer: the console must not see this page's path; the refresh
+	// follows the link at once, the anchor where refresh is off.
+	_, err = fmt.Fprintf(f, `<!DOCTYPE html>
+<html><head><meta charset="utf-8"><meta name="referrer" content="no-referrer">
+<meta http-equiv="refresh" content="0;url=%s">
+<title>AWS console sign-in</title></head>
+<body><p><a href="%s" rel="noreferrer">Sign in to the AWS console</a> (rolecall; this link works once, for 15 minutes)</p></body></html>
+`, escaped, escaped)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return "", err
+	}
+	return path, nil
+}
+
+// removeStalePages removes the page directories of earlier runs whose links
+// have expired. Only directories this user owns are touched (ownedByMe).
+func (b Browser) removeStalePages() {
+	now := time.Now
+	if b.Now != nil {
+		now = b.Now
+	}
+	tmp := b.TempDir
+	if tmp == "" {
+		tmp = os.TempDir()
+	}
+	matches, _ := filepath.Glob(filepath.Join(tmp, pagePrefix+"*"))
+	for _, dir := range matches {
+		fi, err := os.Lstat(dir)
+		if err != nil || !fi.IsDir() || !ownedByMe(fi) || now().Sub(fi.ModTime()) < SigninTokenLifetime {
+			continue
+		}
+		_ = os.RemoveAll(dir)
+	}
+}
