@@ -242,6 +242,10 @@ func newDocFixture(t *testing.T) *docFixture {
 			"LANG=C.UTF-8",
 			"AWS_EC2_METADATA_DISABLED=true",
 			"AWS_ENDPOINT_URL_STS=" + s.URL(),
+			// rolecall console: the emulator's federation endpoint, and a
+			// browser that opens nothing.
+			"AWS_ENDPOINT_URL_SIGNIN=" + s.URL(),
+			"BROWSER=true",
 			"GORACE=" + raceOptions(),
 			"XDG_CONFIG_HOME=" + filepath.Join(home, ".config"),
 			"XDG_DATA_HOME=" + filepath.Join(home, ".local", "share"),
