@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -280,6 +281,20 @@ func readRegularFile(path string, limit int64) ([]byte, error) {
 	}
 	defer func() { _ = f.Close() }()
 	return readCapped(f, limit)
+}
+
+// Pinned returns r with what can be read only once read now: a --policy
+// of - (stdin) or @FILE becomes the policy's text. A credential endpoint
+// obtains one request again and again, and stdin is gone after the first
+// read; the policy it serves is the one given at start.
+func (r Request) Pinned(env Env) (Request, error) {
+	policy, err := readPolicy(r.Policy, env)
+	if err != nil {
+		return r, err
+	}
+	r.Policy = policy
+	r.Roles = slices.Clip(r.Roles)
+	return r, nil
 }
 
 // Check parses and checks the request's flags without resolving anything,

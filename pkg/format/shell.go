@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf16"
-
-	"github.com/rolecall/rolecall/pkg/creds"
 )
 
 // QuotePOSIX quotes s as one word for a POSIX shell (sh, dash, bash, zsh),
@@ -148,37 +146,36 @@ func powerShellExpression(s string) string {
 // renderEnv writes POSIX export lines for sh, dash, bash and zsh. Values are
 // always single-quoted: inside single quotes none of $ ` \ ! * ? [ ~ # ; & |
 // or a line break has a meaning, so every byte except NUL comes back as is.
-func renderEnv(c creds.Credentials, opt Options) ([]byte, error) {
-	return renderShell(Env, c, opt, "unset %s\n", func(name, value string) string {
+func renderEnv(vars []Var, clear []string) ([]byte, error) {
+	return renderShell(Env, vars, clear, "unset %s\n", func(name, value string) string {
 		return "export " + name + "=" + singleQuotePOSIX(value) + "\n"
 	})
 }
 
 // renderFish writes set -gx lines for fish (`… | source`).
-func renderFish(c creds.Credentials, opt Options) ([]byte, error) {
-	return renderShell(Fish, c, opt, "set -e %s\n", func(name, value string) string {
+func renderFish(vars []Var, clear []string) ([]byte, error) {
+	return renderShell(Fish, vars, clear, "set -e %s\n", func(name, value string) string {
 		return "set -gx " + name + " " + QuoteFish(value) + "\n"
 	})
 }
 
 // renderPowerShell writes $Env: assignments, one statement per line, in
 // pure ASCII (see powerShellExpression).
-func renderPowerShell(c creds.Credentials, opt Options) ([]byte, error) {
-	return renderShell(PowerShell, c, opt, "$Env:%s = $null\n", func(name, value string) string {
+func renderPowerShell(vars []Var, clear []string) ([]byte, error) {
+	return renderShell(PowerShell, vars, clear, "$Env:%s = $null\n", func(name, value string) string {
 		return "$Env:" + name + " = " + powerShellExpression(value) + "\n"
 	})
 }
 
 // renderShell is the shape the shell formats share: clear the variables
-// earlier credentials may have left (unsetFormat takes the name), then
+// that must not survive next to these (unsetFormat takes the name), then
 // assign each variable.
-func renderShell(f Format, c creds.Credentials, opt Options, unsetFormat string, assign func(name, value string) string) ([]byte, error) {
-	vars := EnvVars(c, opt)
+func renderShell(f Format, vars []Var, clear []string, unsetFormat string, assign func(name, value string) string) ([]byte, error) {
 	if err := checkVars(f, vars, nil); err != nil {
 		return nil, err
 	}
 	var b bytes.Buffer
-	for _, name := range staleVars(c) {
+	for _, name := range clear {
 		fmt.Fprintf(&b, unsetFormat, name)
 	}
 	for _, v := range vars {
@@ -200,8 +197,7 @@ func renderShell(f Format, c creds.Credentials, opt Options, unsetFormat string,
 //
 // cmd's parsing phases: https://stackoverflow.com/questions/4094699 (the
 // accepted answer is the reference most cmd quoting tools cite).
-func renderCmd(c creds.Credentials, opt Options) ([]byte, error) {
-	vars := EnvVars(c, opt)
+func renderCmd(vars []Var, clear []string) ([]byte, error) {
 	err := checkVars(Cmd, vars, func(name, value string) error {
 		for _, r := range value {
 			switch {
@@ -219,7 +215,7 @@ func renderCmd(c creds.Credentials, opt Options) ([]byte, error) {
 		return nil, err
 	}
 	var b bytes.Buffer
-	for _, name := range staleVars(c) {
+	for _, name := range clear {
 		fmt.Fprintf(&b, "set \"%s=\"\r\n", name)
 	}
 	for _, v := range vars {
