@@ -49,8 +49,17 @@ type IO struct {
 	noColor bool
 }
 
+// testHookNow, when set, is rolecall's clock instead of time.Now. The
+// end-to-end tests' binary sets it (go:linkname) to the STS emulator's
+// credential clock, so that moving that clock moves rolecall's too.
+var testHookNow func() time.Time
+
 func systemIO() *IO {
 	home, _ := os.UserHomeDir()
+	now := time.Now
+	if testHookNow != nil {
+		now = testHookNow
+	}
 	return &IO{
 		In:            os.Stdin,
 		Out:           os.Stdout,
@@ -58,7 +67,7 @@ func systemIO() *IO {
 		Getenv:        os.Getenv,
 		Environ:       os.Environ,
 		HomeDir:       home,
-		Now:           time.Now,
+		Now:           now,
 		Exec:          replaceProcess,
 		OutIsTerminal: isTerminal(os.Stdout),
 		ErrIsTerminal: isTerminal(os.Stderr),
@@ -164,14 +173,16 @@ func Run(ctx context.Context, io *IO, args []string) int {
 	if err == nil {
 		return ExitOK
 	}
+	// A child's exit code first: exec --server's command may have ended
+	// on the Ctrl-C that also reached rolecall, and its code is the answer.
+	var ce *childExit
+	if errors.As(err, &ce) {
+		return ce.code
+	}
 	var intr *interrupted
 	if errors.As(context.Cause(ctx), &intr) {
 		printError(io.ErrOut, io.colored(), intr, nil)
 		return 128 + signalNumber(intr.signal)
-	}
-	var ce *childExit
-	if errors.As(err, &ce) {
-		return ce.code
 	}
 	var debug func(string, ...any)
 	if io.debug {
@@ -205,6 +216,7 @@ a child process, or a CI job.`,
 		NewCmdAssume(io, nil),
 		NewCmdProcess(io, nil),
 		NewCmdExec(io, nil),
+		NewCmdServe(io, nil),
 		NewCmdConfigure(io, nil),
 		NewCmdWhoami(io, nil),
 		NewCmdCache(io),
