@@ -44,11 +44,12 @@ const (
 	maxHeaderBytes = 8 << 10
 	// maxConns bounds open connections; more wait in the kernel's backlog.
 	maxConns = 512
-	// requestRate and requestBurst bound requests a second: far above
-	// what SDKs need (one fetch per process and hour), low enough that a
-	// runaway loop cannot flood stderr with request lines.
-	requestRate  = 1000
-	requestBurst = 2000
+	// DefaultRequestRate and DefaultRequestBurst bound requests a second:
+	// far above what SDKs need (one fetch per process and hour; a build
+	// starting a thousand processes at once is the burst), low enough that
+	// a runaway loop cannot flood stderr with request lines.
+	DefaultRequestRate  = 1000
+	DefaultRequestBurst = 2000
 	// refusalLogRate bounds the lines about refused requests.
 	refusalLogRate  = 5
 	refusalLogBurst = 20
@@ -91,6 +92,9 @@ type Options struct {
 	MaxWait       time.Duration
 	FetchTimeout  time.Duration
 	Poll          time.Duration
+	// RequestRate and RequestBurst bound requests (rate.Inf: unbounded).
+	RequestRate  rate.Limit
+	RequestBurst int
 
 	// Now is the clock that decides freshness; nil means time.Now.
 	Now func() time.Time
@@ -143,6 +147,9 @@ func New(opt Options) (*Server, error) {
 	setDefault(&opt.MaxWait, DefaultMaxWait)
 	setDefault(&opt.FetchTimeout, DefaultFetchTimeout)
 	setDefault(&opt.Poll, DefaultPoll)
+	if opt.RequestRate == 0 {
+		opt.RequestRate, opt.RequestBurst = DefaultRequestRate, DefaultRequestBurst
+	}
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
@@ -155,7 +162,7 @@ func New(opt Options) (*Server, error) {
 	s := &Server{
 		opt:      opt,
 		routes:   map[string]*route{},
-		limiter:  rate.NewLimiter(requestRate, requestBurst),
+		limiter:  rate.NewLimiter(opt.RequestRate, opt.RequestBurst),
 		refusals: rate.NewLimiter(refusalLogRate, refusalLogBurst),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
