@@ -152,9 +152,11 @@ func renderEnv(vars []Var, clear []string) ([]byte, error) {
 	})
 }
 
-// renderFish writes set -gx lines for fish (`… | source`).
+// renderFish writes set -gx lines for fish (`… | source`). fish's set
+// leaves $status as it was, and set -e of a variable that is not set makes
+// it 4: without the `or true`, `… | source; and cmd` would skip cmd.
 func renderFish(vars []Var, clear []string) ([]byte, error) {
-	return renderShell(Fish, vars, clear, "set -e %s\n", func(name, value string) string {
+	return renderShell(Fish, vars, clear, "set -e %s; or true\n", func(name, value string) string {
 		return "set -gx " + name + " " + QuoteFish(value) + "\n"
 	})
 }

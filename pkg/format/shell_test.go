@@ -73,6 +73,12 @@ var shells = []shell{
 // the hazards that run commands print there if they escape their quotes.
 func evalInShell(t testing.TB, sh shell, rendered []byte) map[string]string {
 	t.Helper()
+	return evalNamesInShell(t, sh, rendered, allEnvNames)
+}
+
+// evalNamesInShell is evalInShell for the variables in names.
+func evalNamesInShell(t testing.TB, sh shell, rendered []byte, names []string) map[string]string {
+	t.Helper()
 	path := requireProgram(t, sh.program)
 	dir := t.TempDir()
 	in := filepath.Join(dir, "rendered")
@@ -83,7 +89,7 @@ func evalInShell(t testing.TB, sh shell, rendered []byte) map[string]string {
 	if err := os.Mkdir(out, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.CommandContext(t.Context(), path, append(sh.args(sh.script(allEnvNames)), in, out)...)
+	cmd := exec.CommandContext(t.Context(), path, append(sh.args(sh.script(names)), in, out)...)
 	cmd.Env = hermeticEnv(t)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -92,7 +98,7 @@ func evalInShell(t testing.TB, sh shell, rendered []byte) map[string]string {
 		t.Fatalf("%s: eval failed: %v\n%s", sh.program, err, stderr.Bytes())
 	}
 	got := map[string]string{}
-	for _, n := range allEnvNames {
+	for _, n := range names {
 		b, err := os.ReadFile(filepath.Join(out, n))
 		if errors.Is(err, os.ErrNotExist) {
 			continue
