@@ -38,8 +38,12 @@ func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"rolecall": func() {
 			installFaultHooks()
+			installClockHook()
 			os.Exit(cli.Main())
 		},
+		// aws-sdk-go-v2 as a program of its own, reading its environment
+		// as any SDK user's program does (see server_test.go).
+		"gosdk": goSDKMain,
 	})
 }
 

@@ -118,7 +118,7 @@ func startEndpoint(ctx context.Context, io *IO, cfg endpointConfig) (_ *endpoint
 	if !ok {
 		return nil, fmt.Errorf("listen on %s: not a TCP address", cfg.listen)
 	}
-	warnListen(io, addr)
+	warnListen(io, cfg.listen, addr)
 	e.uri = endpointURI(addr)
 	if e.token, err = server.NewToken(); err != nil {
 		return nil, err
@@ -293,17 +293,17 @@ var sdkPlainHTTPHosts = []net.IP{
 // warnListen warns when the endpoint listens beyond loopback: others can
 // reach it (the token is then all that protects it), and the SDKs refuse
 // plain HTTP to most addresses.
-func warnListen(io *IO, addr *net.TCPAddr) {
+func warnListen(io *IO, listen string, addr *net.TCPAddr) {
 	if addr.IP.IsLoopback() {
 		return
 	}
-	io.Warnf("listening on %s, beyond loopback: whoever can reach it may try the token, which is then all that protects the credentials", addr)
+	io.Warnf("listening on %s, beyond loopback: whoever can reach it may try the token, which is then all that protects the credentials", listen)
 	for _, ip := range sdkPlainHTTPHosts {
 		if addr.IP.Equal(ip) {
 			return
 		}
 	}
-	io.Warnf("the AWS SDKs fetch credentials over plain HTTP only from loopback (127.0.0.0/8, ::1, localhost; older ones only 127.0.0.1 and localhost), 169.254.170.2 (ECS) and 169.254.170.23 or fd00:ec2::23 (EKS): a client given http://%s/ refuses it; see docs/server.md for containers", addr)
+	io.Warnf("the AWS SDKs fetch credentials over plain HTTP only from loopback (127.0.0.0/8, ::1, localhost; older ones only 127.0.0.1 and localhost), 169.254.170.2 (ECS) and 169.254.170.23 or fd00:ec2::23 (EKS): a client must reach this endpoint at one of those; see docs/server.md for containers")
 }
 
 // describeFailure answers a fetch error with the message and hint the
