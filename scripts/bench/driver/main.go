@@ -26,6 +26,8 @@ func main() {
 	runs := flag.Int("runs", 60, "runs of each program (medians)")
 	concurrent := flag.Int("concurrent", 64, "concurrent cold calls")
 	latency := flag.Duration("latency", 200*time.Millisecond, "emulated STS latency for the cold calls")
+	fetches := flag.Int("fetches", 400, "endpoint fetches, each alternating with a cache-hit rolecall process (p50, p99)")
+	endpointConcurrent := flag.Int("endpoint-concurrent", 1000, "concurrent fetches of a warm, then a cold endpoint")
 	flag.Parse()
 
 	srv := ststest.NewServer(ststest.DemoConfig())
@@ -100,6 +102,9 @@ func main() {
 	fmt.Printf("  ratio floor / hello:          %6.2fx (the cost of the dependencies)\n", float64(med[1])/float64(med[0]))
 	fmt.Printf("  ratio rolecall / version:     %6.2fx (the hit path's own work)\n", float64(med[2])/float64(med[3]))
 	fmt.Printf("  peak RSS of a cache hit:      %6.1f MB (goal <= 20 MB)\n", float64(maxRSS)/1024)
+
+	benchEndpoint(srv, env, rolecall, role, *fetches, *endpointConcurrent, *latency)
+	srv.SetFaults()
 
 	// Cold: N concurrent processes with an empty cache and a slow STS.
 	check(os.RemoveAll(filepath.Join(work, "cache")))
