@@ -53,7 +53,7 @@ func installClockHook() {
 	// The wall clock once the emulator is gone (a script ends before the
 	// endpoint it started).
 	cliHookNow = func() time.Time {
-		resp, err := client.Get(base + "/_ststest/clock") //nolint:noctx // a test's clock
+		resp, err := client.Get(base + "/_ststest/clock")
 		if err != nil {
 			return time.Now()
 		}
@@ -288,8 +288,31 @@ func TestServerJSSDK(t *testing.T) {
 			}
 		})
 	}
+	t.Run("serve, token file", func(t *testing.T) {
+		exports := &syncBuffer{}
+		serve, stderr := e.start(nil, exports, "serve", role)
+		var vars []string
+		waitFor(t, "the exports", func() bool {
+			vars = regexp.MustCompile(`(?m)^export (AWS_CONTAINER_\w+)='([^']+)'$`).FindAllString(exports.String(), -1)
+			return len(vars) == 2
+		})
+		cmd := exec.Command("node", script, "chain")
+		cmd.Dir = e.work
+		cmd.Env = append(env, "PATH="+os.Getenv("PATH"), "HOME="+e.home)
+		for _, v := range vars {
+			cmd.Env = append(cmd.Env, strings.ReplaceAll(strings.TrimPrefix(v, "export "), "'", ""))
+		}
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "assumed-role/demo/rolecall-tester") {
+			t.Errorf("node: %v\n%s", err, out)
+		}
+		_ = serve.Process.Signal(syscall.SIGTERM)
+		if code := exitCode(t, serve); code != 0 {
+			t.Errorf("serve exited %d:\n%s", code, stderr)
+		}
+	})
 	if n := e.sts.CallCount("AssumeRole"); n != 1 {
-		t.Errorf("%d AssumeRole calls for three runs, want 1 (the cache)", n)
+		t.Errorf("%d AssumeRole calls for four clients, want 1 (the cache)", n)
 	}
 	r := e.runEnv(env, "exec", "--server", role, "--", "sh", "-c",
 		`AWS_CONTAINER_AUTHORIZATION_TOKEN=wrong exec node "$0" fromHttp`, script)

@@ -87,7 +87,7 @@ func startEndpoint(ctx context.Context, io *IO, cfg endpointConfig) (_ *endpoint
 	}()
 	e.env = cfg.request.env(io)
 	e.env.MFACode = e.mfaSource(cfg.request, true)
-	if e.req, err = cfg.request.Request.Pinned(e.env); err != nil {
+	if e.req, err = cfg.request.Pinned(e.env); err != nil {
 		return nil, err
 	}
 	for _, arn := range cfg.allowRoles {
@@ -111,7 +111,7 @@ func startEndpoint(ctx context.Context, io *IO, cfg endpointConfig) (_ *endpoint
 		return nil, usageErrorf("name a ROLE, a --profile with role_arn, or --allow-role ARN", "nothing to serve: no role given")
 	}
 
-	if e.ln, err = net.Listen("tcp", cfg.listen); err != nil {
+	if e.ln, err = (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.listen); err != nil {
 		return nil, usageErrorf("pass --listen HOST:PORT with a free port on this machine", "listen on %s: %v", cfg.listen, err)
 	}
 	addr, ok := e.ln.Addr().(*net.TCPAddr)

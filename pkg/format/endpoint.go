@@ -45,7 +45,7 @@ func EndpointVars(e Endpoint) []Var {
 }
 
 // RenderEndpoint writes the variables of e in a shell format (env, fish,
-// powershell, cmd), which first clear every other credential setting (keys,
+// powershell, cmd), which first unset every other credential setting (keys,
 // AWS_PROFILE, web identity: the SDKs' chains try those before the
 // container endpoint), or as dotenv lines (docker run --env-file). Like
 // Render it validates first and writes once.
@@ -54,13 +54,13 @@ func RenderEndpoint(w io.Writer, f Format, e Endpoint) error {
 		return fmt.Errorf("format %s cannot carry an endpoint's variables: use env, fish, powershell, cmd or dotenv", f)
 	}
 	vars := EndpointVars(e)
-	var clear []string
+	var unset []string
 	for _, name := range ConflictingEnvVars() {
 		if !slices.ContainsFunc(vars, func(v Var) bool { return v.Name == name }) {
-			clear = append(clear, name)
+			unset = append(unset, name)
 		}
 	}
-	out, err := renderVars(f, vars, clear)
+	out, err := renderVars(f, vars, unset)
 	if err != nil {
 		return err
 	}
@@ -71,17 +71,17 @@ func RenderEndpoint(w io.Writer, f Format, e Endpoint) error {
 }
 
 // renderVars renders vars in a shell or dotenv format; the shell formats
-// first clear the variables named in clear.
-func renderVars(f Format, vars []Var, clear []string) ([]byte, error) {
+// first unset the variables named in unset.
+func renderVars(f Format, vars []Var, unset []string) ([]byte, error) {
 	switch f {
 	case Env:
-		return renderEnv(vars, clear)
+		return renderEnv(vars, unset)
 	case Fish:
-		return renderFish(vars, clear)
+		return renderFish(vars, unset)
 	case PowerShell:
-		return renderPowerShell(vars, clear)
+		return renderPowerShell(vars, unset)
 	case Cmd:
-		return renderCmd(vars, clear)
+		return renderCmd(vars, unset)
 	case Dotenv:
 		return renderDotenv(vars)
 	}

@@ -146,8 +146,8 @@ func powerShellExpression(s string) string {
 // renderEnv writes POSIX export lines for sh, dash, bash and zsh. Values are
 // always single-quoted: inside single quotes none of $ ` \ ! * ? [ ~ # ; & |
 // or a line break has a meaning, so every byte except NUL comes back as is.
-func renderEnv(vars []Var, clear []string) ([]byte, error) {
-	return renderShell(Env, vars, clear, "unset %s\n", func(name, value string) string {
+func renderEnv(vars []Var, unset []string) ([]byte, error) {
+	return renderShell(Env, vars, unset, "unset %s\n", func(name, value string) string {
 		return "export " + name + "=" + singleQuotePOSIX(value) + "\n"
 	})
 }
@@ -155,29 +155,29 @@ func renderEnv(vars []Var, clear []string) ([]byte, error) {
 // renderFish writes set -gx lines for fish (`… | source`). fish's set
 // leaves $status as it was, and set -e of a variable that is not set makes
 // it 4: without the `or true`, `… | source; and cmd` would skip cmd.
-func renderFish(vars []Var, clear []string) ([]byte, error) {
-	return renderShell(Fish, vars, clear, "set -e %s; or true\n", func(name, value string) string {
+func renderFish(vars []Var, unset []string) ([]byte, error) {
+	return renderShell(Fish, vars, unset, "set -e %s; or true\n", func(name, value string) string {
 		return "set -gx " + name + " " + QuoteFish(value) + "\n"
 	})
 }
 
 // renderPowerShell writes $Env: assignments, one statement per line, in
 // pure ASCII (see powerShellExpression).
-func renderPowerShell(vars []Var, clear []string) ([]byte, error) {
-	return renderShell(PowerShell, vars, clear, "$Env:%s = $null\n", func(name, value string) string {
+func renderPowerShell(vars []Var, unset []string) ([]byte, error) {
+	return renderShell(PowerShell, vars, unset, "$Env:%s = $null\n", func(name, value string) string {
 		return "$Env:" + name + " = " + powerShellExpression(value) + "\n"
 	})
 }
 
-// renderShell is the shape the shell formats share: clear the variables
+// renderShell is the shape the shell formats share: unset the variables
 // that must not survive next to these (unsetFormat takes the name), then
 // assign each variable.
-func renderShell(f Format, vars []Var, clear []string, unsetFormat string, assign func(name, value string) string) ([]byte, error) {
+func renderShell(f Format, vars []Var, unset []string, unsetFormat string, assign func(name, value string) string) ([]byte, error) {
 	if err := checkVars(f, vars, nil); err != nil {
 		return nil, err
 	}
 	var b bytes.Buffer
-	for _, name := range clear {
+	for _, name := range unset {
 		fmt.Fprintf(&b, unsetFormat, name)
 	}
 	for _, v := range vars {
@@ -199,7 +199,7 @@ func renderShell(f Format, vars []Var, clear []string, unsetFormat string, assig
 //
 // cmd's parsing phases: https://stackoverflow.com/questions/4094699 (the
 // accepted answer is the reference most cmd quoting tools cite).
-func renderCmd(vars []Var, clear []string) ([]byte, error) {
+func renderCmd(vars []Var, unset []string) ([]byte, error) {
 	err := checkVars(Cmd, vars, func(name, value string) error {
 		for _, r := range value {
 			switch {
@@ -217,7 +217,7 @@ func renderCmd(vars []Var, clear []string) ([]byte, error) {
 		return nil, err
 	}
 	var b bytes.Buffer
-	for _, name := range clear {
+	for _, name := range unset {
 		fmt.Fprintf(&b, "set \"%s=\"\r\n", name)
 	}
 	for _, v := range vars {

@@ -47,7 +47,7 @@ func BenchmarkServeHTTP(b *testing.B) {
 	if _, err := f.srv.Warm(b.Context(), ""); err != nil {
 		b.Fatal(err)
 	}
-	r := f.request(http.MethodGet, "/")
+	r := f.request("/")
 	b.ReportAllocs()
 	for b.Loop() {
 		w := discardWriter{h: http.Header{}}

@@ -160,14 +160,14 @@ func newFixture(t testing.TB, change func(*Options)) *fixture {
 }
 
 // get sends a GET for path with the right token and Host, through the
-// handler.
+// handler; request builds it, for a test to change first.
 func (f *fixture) get(path string) *httptest.ResponseRecorder {
 	f.t.Helper()
-	return f.do(f.request(http.MethodGet, path))
+	return f.do(f.request(path))
 }
 
-func (f *fixture) request(method, path string) *http.Request {
-	r := httptest.NewRequestWithContext(f.t.Context(), method, path, nil)
+func (f *fixture) request(path string) *http.Request {
+	r := httptest.NewRequestWithContext(f.t.Context(), http.MethodGet, path, nil)
 	r.Host = f.addr.String()
 	r.Header.Set("Authorization", testToken)
 	return r

@@ -89,7 +89,7 @@ func TestRefusals(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t, nil)
-			r := f.request(http.MethodGet, "/")
+			r := f.request("/")
 			tt.change(r)
 			w := f.do(r)
 			if w.Code != tt.status {
@@ -121,7 +121,7 @@ func TestRefusals(t *testing.T) {
 func TestRefusalLinesAreBounded(t *testing.T) {
 	f := newFixture(t, nil)
 	for range 200 {
-		r := f.request(http.MethodGet, "/")
+		r := f.request("/")
 		r.Header.Set("Authorization", "wrong")
 		if w := f.do(r); w.Code != 403 {
 			t.Fatalf("status %d", w.Code)
@@ -132,7 +132,7 @@ func TestRefusalLinesAreBounded(t *testing.T) {
 		t.Errorf("%d lines for 200 refusals", lines)
 	}
 	f.srv.refusals = rate.NewLimiter(rate.Inf, 1) // time passes
-	r := f.request(http.MethodGet, "/")
+	r := f.request("/")
 	r.Header.Del("Authorization")
 	f.do(r)
 	if !strings.Contains(f.logs.String(), "more refused requests not shown") {

@@ -49,7 +49,7 @@ func startServe(env []string, rolecall string, args ...string) *endpoint {
 		}
 	}
 	if e.uri == "" || e.token == "" {
-		check(fmt.Errorf("rolecall serve printed no endpoint: %v", sc.Err()))
+		check(fmt.Errorf("rolecall serve printed no endpoint: %w", sc.Err()))
 	}
 	go func() { _, _ = io.Copy(io.Discard, out) }()
 	return e
