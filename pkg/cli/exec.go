@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -117,7 +118,7 @@ func execRun(ctx context.Context, opts *ExecOptions) error {
 
 	// rolecall stays alive to report the child's status; the child
 	// decides what the signals a terminal or supervisor sends mean.
-	return childExitError(runChild(io, path, opts.Command, env, func(os.Signal) bool { return true }))
+	return childExitError(runChild(io.ErrOut, io.Out, path, opts.Command, env, func(os.Signal) bool { return true }))
 }
 
 // execServerRun is exec --server: the endpoint serves the role's
@@ -131,7 +132,10 @@ func execServerRun(ctx context.Context, opts *ExecOptions) error {
 	if err != nil {
 		return usageErrorf("check the command name and PATH", "exec %s: %v", opts.Command[0], err)
 	}
-	io.ErrOut = &lockedWriter{w: io.ErrOut}
+	// rolecall's lines (one per request) may come from several goroutines;
+	// the command gets the stream itself, so that it sees its terminal.
+	stderr := io.ErrOut
+	io.ErrOut = &lockedWriter{w: stderr}
 	e, err := startEndpoint(ctx, io, endpointConfig{
 		request:   &opts.Request,
 		listen:    "127.0.0.1:0",
@@ -154,7 +158,7 @@ func execServerRun(ctx context.Context, opts *ExecOptions) error {
 	life, stop := context.WithCancel(context.WithoutCancel(ctx))
 	served := make(chan error, 1)
 	go func() { served <- e.serve(life) }()
-	err = runChild(io, path, opts.Command, env, passOn)
+	err = runChild(stderr, io.Out, path, opts.Command, env, passOn)
 	stop()
 	if serr := <-served; serr != nil && err == nil {
 		io.Warnf("%v", serr)
@@ -162,13 +166,14 @@ func execServerRun(ctx context.Context, opts *ExecOptions) error {
 	return childExitError(err)
 }
 
-// runChild runs argv (path is argv[0] found on PATH) and waits for it. Not
-// CommandContext: the child must outlive a cancelled context; running the
-// user's command is the point. Each signal rolecall receives meanwhile is
-// relayed to the child if forward says so.
-func runChild(io *IO, path string, argv, env []string, forward func(os.Signal) bool) error {
+// runChild runs argv (path is argv[0] found on PATH) with rolecall's stdin
+// and the given stdout and stderr, and waits for it. Not CommandContext: the
+// child must outlive a cancelled context; running the user's command is
+// the point. Each signal rolecall receives meanwhile is relayed to the
+// child if forward says so.
+func runChild(stderr, stdout io.Writer, path string, argv, env []string, forward func(os.Signal) bool) error {
 	child := exec.Command(path, argv[1:]...) //nolint:gosec,noctx // see above
-	child.Env, child.Stdin, child.Stdout, child.Stderr = env, os.Stdin, io.Out, io.ErrOut
+	child.Env, child.Stdin, child.Stdout, child.Stderr = env, os.Stdin, stdout, stderr
 	signals := make(chan os.Signal, 4)
 	if len(childSignals) > 0 { // Notify with no signals would relay all
 		signal.Notify(signals, childSignals...)
