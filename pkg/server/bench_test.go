@@ -9,9 +9,10 @@ import (
 )
 
 // BenchmarkWarmFetch is one credential fetch from a warm endpoint over
-// loopback, as an SDK makes it (a keep-alive connection): the time a
-// client waits, less its own decoding. scripts/bench.sh measures the same
-// against the real binary and a cache-hit `rolecall process`.
+// loopback, as an SDK makes it: a connection (the endpoint closes each
+// after its answer), the request, the answer read. scripts/bench.sh
+// measures the same against the real binary and a cache-hit `rolecall
+// process`.
 func BenchmarkWarmFetch(b *testing.B) {
 	f := newFixture(b, func(o *Options) { o.RequestRate = rate.Inf })
 	uri := f.serving()

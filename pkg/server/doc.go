@@ -59,7 +59,8 @@
 //     does not let a page read an answer.
 //   - Only GET, only on "/" and on /role-arn/ARN for the ARNs the caller
 //     allows (never an arbitrary ARN); no request body; headers at most
-//     8 KiB; requests per second bounded; connections bounded.
+//     8 KiB; requests per second bounded; connections bounded, and closed
+//     after each answer (a client fetches about once an hour).
 //   - Secrets never reach a log: a request line names the route, the role
 //     and the remaining lifetime, never a key, a session token or the
 //     endpoint's token.

@@ -42,8 +42,11 @@ const (
 	// maxHeaderBytes bounds a request's headers: an SDK sends a few
 	// hundred bytes.
 	maxHeaderBytes = 8 << 10
-	// maxConns bounds open connections; more wait in the kernel's backlog.
-	maxConns = 512
+	// maxConns bounds open connections; more wait in the kernel's
+	// backlog. Connections are not kept alive (see Serve), so a slot is
+	// held only while a request is answered: a thousand clients at once
+	// are served in a few rounds, in bounded memory.
+	maxConns = 256
 	// DefaultRequestRate and DefaultRequestBurst bound requests a second:
 	// far above what SDKs need (one fetch per process and hour; a build
 	// starting a thousand processes at once is the burst), low enough that
@@ -252,12 +255,16 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      s.opt.MaxWait + 10*time.Second,
-		IdleTimeout:       time.Minute,
+		IdleTimeout:       5 * time.Second,
 		MaxHeaderBytes:    maxHeaderBytes,
 		// net/http's own complaints (a client that sent TLS, a broken
 		// connection) are noise here; refusals are logged by ServeHTTP.
 		ErrorLog: log.New(io.Discard, "", 0),
 	}
+	// An SDK fetches once, then again about an hour later: a connection
+	// kept open in between would only hold one of the maxConns slots (and
+	// its buffers) while a build's thousand processes queue behind it.
+	hs.SetKeepAlivesEnabled(false)
 	go s.refreshLoop(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(netutil.LimitListener(ln, maxConns)) }()
