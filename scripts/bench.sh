@@ -3,8 +3,12 @@
 # scripts/bench/driver): cache-hit latency vs a Go hello-world and vs a floor
 # program linking rolecall's dependencies, peak RSS of a hit, and N
 # concurrent cold calls against the emulator with STS latency. Prints
-# figures and ratios; it never fails on a number. Then the Go benchmarks.
+# figures and ratios; it never fails on a number. Then the credential
+# endpoint (rolecall serve) against a cache hit measured alternately, and
+# 1,000 concurrent fetches of a warm and a cold endpoint. Then the Go
+# benchmarks.
 #   scripts/bench.sh [-runs 60] [-concurrent 64] [-latency 200ms]
+#                    [-fetches 400] [-endpoint-concurrent 1000]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(mktemp -d)
@@ -21,4 +25,4 @@ ls -l "$bin/rolecall" "$bin/floor" "$bin/hello" | awk '{printf "  %-10s %6.1f MB
 "$bin/driver" -bin "$bin" "$@"
 echo
 echo "Go benchmarks:"
-go test -run '^$' -bench . -benchmem ./pkg/cache/ ./pkg/format/ ./pkg/cli/ 2>/dev/null | grep -E '^(Benchmark|ok)' || true
+go test -run '^$' -bench . -benchmem ./pkg/cache/ ./pkg/format/ ./pkg/cli/ ./pkg/server/ 2>/dev/null | grep -E '^(Benchmark|ok)' || true

@@ -39,9 +39,13 @@ func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"rolecall": func() {
 			installFaultHooks()
+			installClockHook()
 			os.Exit(cli.Main())
 		},
 		"ststest": func() { os.Exit(ststestProgram()) },
+		// aws-sdk-go-v2 as a program of its own, reading its environment
+		// as any SDK user's program does (see server_test.go).
+		"gosdk": goSDKMain,
 	})
 }
 

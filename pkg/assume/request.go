@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -298,6 +299,20 @@ func readRegularFile(path string, limit int64) ([]byte, error) {
 		return nil, pe.Err
 	}
 	return b, err
+}
+
+// Pinned returns r with what can be read only once read now: a --policy
+// of - (stdin) or @FILE becomes the policy's text. A credential endpoint
+// obtains one request again and again, and stdin is gone after the first
+// read; the policy it serves is the one given at start.
+func (r Request) Pinned(env Env) (Request, error) {
+	policy, err := readPolicy(r.Policy, env)
+	if err != nil {
+		return r, err
+	}
+	r.Policy = policy
+	r.Roles = slices.Clip(r.Roles)
+	return r, nil
 }
 
 // Check parses and checks the request's flags without resolving anything,

@@ -19,7 +19,7 @@ func registerCompletions(root *cobra.Command, io *IO) {
 	profiles := profileCompletion(io)
 	walk(root, func(cmd *cobra.Command) {
 		switch cmd.CommandPath() {
-		case "rolecall assume", "rolecall process", "rolecall console":
+		case "rolecall assume", "rolecall process", "rolecall console", "rolecall serve":
 			cmd.ValidArgsFunction = profiles
 		case "rolecall exec":
 			cmd.ValidArgsFunction = func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
@@ -40,6 +40,9 @@ func registerCompletions(root *cobra.Command, io *IO) {
 				return profiles(cmd, args, toComplete)
 			}
 		}
+		if cmd.Flags().Lookup("token-via") != nil {
+			_ = cmd.RegisterFlagCompletionFunc("token-via", cobra.FixedCompletions([]string{tokenViaEnv, tokenViaFile}, cobra.ShellCompDirectiveNoFileComp))
+		}
 		for _, name := range []string{"profile", "source-profile"} {
 			if cmd.Flags().Lookup(name) != nil {
 				_ = cmd.RegisterFlagCompletionFunc(name, profiles)
@@ -47,8 +50,11 @@ func registerCompletions(root *cobra.Command, io *IO) {
 		}
 		if f := cmd.Flags().Lookup("format"); f != nil {
 			values := format.Names()
-			if cmd.CommandPath() == "rolecall whoami" {
+			switch cmd.CommandPath() {
+			case "rolecall whoami":
 				values = []string{"text", "json"}
+			case "rolecall serve":
+				values = []string{"env", "fish", "powershell", "cmd", "dotenv"}
 			}
 			_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp))
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -32,6 +33,10 @@ type ExecOptions struct {
 	Command []string
 	Request requestFlags
 	Force   bool
+	// Server serves the credentials on a local endpoint for the
+	// command's lifetime instead of putting keys in its environment.
+	Server   bool
+	TokenVia string
 }
 
 // NewCmdExec builds `rolecall exec`.
@@ -45,7 +50,17 @@ AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and AWS_CREDENTIAL_EXPIRATION (and the
 region, when known). AWS_PROFILE and other credential settings are removed so
 the command uses only these. On Unix the command then takes rolecall's place
 (execve): it has rolecall's PID, gets each Ctrl-C once, and its exit status is
-rolecall's. On Windows rolecall runs it and exits with its exit code.`,
+rolecall's. On Windows rolecall runs it and exits with its exit code.
+
+With --server, rolecall instead serves the credentials on a local endpoint
+(127.0.0.1, a random port and token) for as long as the command runs, and
+gives the command AWS_CONTAINER_CREDENTIALS_FULL_URI and the token
+(AWS_CONTAINER_AUTHORIZATION_TOKEN, or _FILE with --token-via file) instead
+of keys: its SDKs fetch new credentials from rolecall's cache by themselves
+before these expire, so a command may run for longer than a session lasts.
+rolecall then stays as the command's parent and exits with its exit code. A
+Ctrl-C reaches the command once, from the terminal; a signal sent to
+rolecall alone (kill PID) is passed on. See docs/server.md.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			dash := cmd.ArgsLenAtDash()
 			if dash != 1 || len(args) < 2 {
@@ -63,6 +78,8 @@ rolecall's. On Windows rolecall runs it and exits with its exit code.`,
 	}
 	opts.Request.bind(cmd)
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "run even inside another rolecall exec")
+	cmd.Flags().BoolVar(&opts.Server, "server", false, "serve refreshing credentials on a local endpoint for the command's lifetime instead of exporting keys")
+	cmd.Flags().StringVar(&opts.TokenVia, "token-via", tokenViaEnv, "with --server, how the command gets the endpoint's token: env (AWS_CONTAINER_AUTHORIZATION_TOKEN) or file (…_TOKEN_FILE)")
 	return cmd
 }
 
@@ -72,6 +89,12 @@ func execRun(ctx context.Context, opts *ExecOptions) error {
 		return usageErrorf("exit that shell first, or pass --force", "already inside rolecall exec for %s", outer)
 	}
 	opts.Request.Roles = []string{opts.Role}
+	if opts.Server {
+		return execServerRun(ctx, opts)
+	}
+	if opts.TokenVia != tokenViaEnv {
+		return usageErrorf("add --server, or drop --token-via", "--token-via applies only with --server")
+	}
 	res, err := assume.Obtain(ctx, opts.Request.Request, opts.Request.env(io))
 	if err != nil {
 		return err
@@ -93,36 +116,88 @@ func execRun(ctx context.Context, opts *ExecOptions) error {
 		return fmt.Errorf("exec %s: %w", opts.Command[0], io.Exec(path, argv, env))
 	}
 
-	// Not CommandContext: the child must outlive a cancelled context (an
-	// interrupt is forwarded to it, and it decides); running the user's
-	// command is the point.
-	child := exec.Command(path, opts.Command[1:]...) //nolint:gosec,noctx // see above
-	child.Env, child.Stdin, child.Stdout, child.Stderr = env, io.In, io.Out, io.ErrOut
+	// rolecall stays alive to report the child's status; the child
+	// decides what the signals a terminal or supervisor sends mean.
+	return childExitError(runChild(io.In, io.ErrOut, io.Out, path, opts.Command, env, func(os.Signal) bool { return true }))
+}
 
-	// Forward the signals a terminal or supervisor sends; the child decides
-	// what they mean. rolecall stays alive to report the child's status.
+// execServerRun is exec --server: the endpoint serves the role's
+// credentials while the command runs, as rolecall's child.
+func execServerRun(ctx context.Context, opts *ExecOptions) error {
+	io := opts.IO
+	if err := checkTokenVia(opts.TokenVia); err != nil {
+		return err
+	}
+	path, err := exec.LookPath(opts.Command[0])
+	if err != nil {
+		return usageErrorf("check the command name and PATH", "exec %s: %v", opts.Command[0], err)
+	}
+	// rolecall's lines (one per request) may come from several goroutines;
+	// the command gets the stream itself, so that it sees its terminal.
+	stderr := io.ErrOut
+	io.ErrOut = &lockedWriter{w: stderr}
+	e, err := startEndpoint(ctx, io, endpointConfig{
+		request:   &opts.Request,
+		listen:    "127.0.0.1:0",
+		tokenFile: opts.TokenVia == tokenViaFile,
+	})
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	if ctx.Err() != nil { // interrupted between the fetch and here
+		return context.Cause(ctx)
+	}
+	env := childEnv(io.Environ(), format.EndpointVars(e.vars(opts.TokenVia == tokenViaEnv)))
+	env = append(env, roleEnv+"="+opts.Role, execEnv+"="+opts.Role)
+	io.Debugf("serving %s to %s", e.describeRoutes(), opts.Command[0])
+
+	// The endpoint lives as long as the command, whatever rolecall is
+	// sent meanwhile: a command that cleans up after Ctrl-C may still need
+	// credentials. Signals are the command's to act on (see passOn).
+	life, stop := context.WithCancel(context.WithoutCancel(ctx))
+	served := make(chan error, 1)
+	go func() { served <- e.serve(life) }()
+	err = runChild(io.In, stderr, io.Out, path, opts.Command, env, passOn)
+	stop()
+	if serr := <-served; serr != nil && err == nil {
+		io.Warnf("%v", serr)
+	}
+	return childExitError(err)
+}
+
+// runChild runs argv (path is argv[0] found on PATH) with rolecall's stdin
+// and the given stdout and stderr, and waits for it. Not CommandContext: the
+// child must outlive a cancelled context; running the user's command is
+// the point. Each signal rolecall receives meanwhile is relayed to the
+// child if forward says so.
+func runChild(stdin io.Reader, stderr, stdout io.Writer, path string, argv, env []string, forward func(os.Signal) bool) error {
+	child := exec.Command(path, argv[1:]...) //nolint:gosec,noctx // see above
+	child.Env, child.Stdin, child.Stdout, child.Stderr = env, stdin, stdout, stderr
 	signals := make(chan os.Signal, 4)
-	if len(forwardedSignals) > 0 { // Notify with no signals would relay all
-		signal.Notify(signals, forwardedSignals...)
+	if len(childSignals) > 0 { // Notify with no signals would relay all
+		signal.Notify(signals, childSignals...)
 		defer signal.Stop(signals)
 	}
 	if err := child.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", opts.Command[0], err)
+		return fmt.Errorf("start %s: %w", argv[0], err)
 	}
 	done := make(chan struct{})
 	go func() {
 		for {
 			select {
 			case s := <-signals:
-				_ = child.Process.Signal(s)
+				if forward(s) {
+					_ = child.Process.Signal(s)
+				}
 			case <-done:
 				return
 			}
 		}
 	}()
-	err = child.Wait()
+	err := child.Wait()
 	close(done)
-	return childExitError(err)
+	return err
 }
 
 // childEnv is the parent's environment without any credential setting that

@@ -51,8 +51,17 @@ type IO struct {
 	noColor bool
 }
 
+// testHookNow, when set, is rolecall's clock instead of time.Now. The
+// end-to-end tests' binary sets it (go:linkname) to the STS emulator's
+// credential clock, so that moving that clock moves rolecall's too.
+var testHookNow func() time.Time
+
 func systemIO() *IO {
 	home, _ := os.UserHomeDir()
+	now := time.Now
+	if testHookNow != nil {
+		now = testHookNow
+	}
 	return &IO{
 		In:            os.Stdin,
 		Out:           os.Stdout,
@@ -60,7 +69,7 @@ func systemIO() *IO {
 		Getenv:        os.Getenv,
 		Environ:       os.Environ,
 		HomeDir:       home,
-		Now:           time.Now,
+		Now:           now,
 		Exec:          replaceProcess,
 		OutIsTerminal: isTerminal(os.Stdout),
 		ErrIsTerminal: isTerminal(os.Stderr),
@@ -171,14 +180,16 @@ func Run(ctx context.Context, io *IO, args []string) int {
 	if err == nil {
 		return ExitOK
 	}
+	// A child's exit code first: exec --server's command may have ended
+	// on the Ctrl-C that also reached rolecall, and its code is the answer.
+	var ce *childExit
+	if errors.As(err, &ce) {
+		return ce.code
+	}
 	var intr *interrupted
 	if errors.As(context.Cause(ctx), &intr) {
 		printError(io.ErrOut, io.colored(), intr, nil)
 		return 128 + signalNumber(intr.signal)
-	}
-	var ce *childExit
-	if errors.As(err, &ce) {
-		return ce.code
 	}
 	var debug func(string, ...any)
 	if io.debug {
@@ -245,6 +256,7 @@ func commands() []command {
 		{"assume", func(io *IO) *cobra.Command { return NewCmdAssume(io, nil) }},
 		{"process", func(io *IO) *cobra.Command { return NewCmdProcess(io, nil) }},
 		{"exec", func(io *IO) *cobra.Command { return NewCmdExec(io, nil) }},
+		{"serve", func(io *IO) *cobra.Command { return NewCmdServe(io, nil) }},
 		{"configure", func(io *IO) *cobra.Command { return NewCmdConfigure(io, nil) }},
 		{"whoami", func(io *IO) *cobra.Command { return NewCmdWhoami(io, nil) }},
 		{"console", func(io *IO) *cobra.Command { return NewCmdConsole(io, nil) }},

@@ -7,9 +7,15 @@ var terminationSignals = []os.Signal{os.Interrupt}
 
 var hangup os.Signal = os.Interrupt
 
-// Windows delivers Ctrl-C to every process of the console; forwarding it
+// Windows delivers Ctrl-C to every process of the console; relaying it
 // again would deliver it twice.
-var forwardedSignals = []os.Signal{}
+var childSignals = []os.Signal{}
+
+// passOn is never asked on Windows: no signal is relayed.
+func passOn(os.Signal) bool { return false }
+
+// inBackground: a Windows console has no background jobs.
+func inBackground() bool { return false }
 
 func signalNumber(os.Signal) int { return 2 }
 

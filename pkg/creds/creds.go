@@ -9,6 +9,7 @@ package creds
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -78,4 +79,22 @@ func validKeyID(id string) bool {
 		}
 	}
 	return true
+}
+
+// AccountID is the 12-digit account of AssumedRoleARN, or "". An ARN is
+// arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE, and the resource may itself
+// hold colons, hence SplitN. Hand-written rather than
+// github.com/aws/aws-sdk-go-v2/aws/arn: this package imports only the
+// standard library, and it needs one field.
+func (c Credentials) AccountID() string {
+	parts := strings.SplitN(c.AssumedRoleARN, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || len(parts[4]) != 12 {
+		return ""
+	}
+	for _, r := range parts[4] {
+		if r < '0' || r > '9' {
+			return ""
+		}
+	}
+	return parts[4]
 }

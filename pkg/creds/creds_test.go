@@ -28,3 +28,21 @@ func TestFormattingNeverShowsSecrets(t *testing.T) {
 		t.Errorf("nested value leaked a secret: %s", wrapped)
 	}
 }
+
+func TestAccountID(t *testing.T) {
+	tests := []struct{ arn, want string }{
+		{"arn:aws:sts::123456789012:assumed-role/deploy/s", "123456789012"},
+		{"arn:aws-cn:sts::210987654321:assumed-role/r/s:with:colons", "210987654321"},
+		{"arn:aws:iam::123456789012:role/deploy", "123456789012"},
+		{"", ""},
+		{"arn:aws:sts::12345678901:assumed-role/x/y", ""},
+		{"arn:aws:sts::12345678901a:assumed-role/x/y", ""},
+		{"nope:aws:sts::123456789012:assumed-role/x/y", ""},
+		{"arn:aws:sts::123456789012", ""},
+	}
+	for _, tt := range tests {
+		if got := (Credentials{AssumedRoleARN: tt.arn}).AccountID(); got != tt.want {
+			t.Errorf("AccountID of %q = %q, want %q", tt.arn, got, tt.want)
+		}
+	}
+}

@@ -31,8 +31,7 @@ import (
 // So a value is refused if it holds a line break or other control
 // character, starts or ends with white space, or holds # $ \ ' " or `. STS
 // credentials (base64 and hex) never do.
-func renderDotenv(c creds.Credentials, opt Options) ([]byte, error) {
-	vars := EnvVars(c, opt)
+func renderDotenv(vars []Var) ([]byte, error) {
 	err := checkVars(Dotenv, vars, func(name, value string) error {
 		for _, r := range value {
 			switch {
@@ -78,7 +77,7 @@ func renderJSON(c creds.Credentials, opt Options) ([]byte, error) {
 		SecretAccessKey: c.SecretAccessKey,
 		SessionToken:    c.SessionToken,
 		AssumedRoleARN:  c.AssumedRoleARN,
-		AccountID:       accountFromARN(c.AssumedRoleARN),
+		AccountID:       c.AccountID(),
 		Region:          opt.Region,
 	}
 	if !c.Expiration.IsZero() {
@@ -114,7 +113,7 @@ func renderProcess(c creds.Credentials) ([]byte, error) {
 		AccessKeyID:     c.AccessKeyID,
 		SecretAccessKey: c.SecretAccessKey,
 		SessionToken:    c.SessionToken,
-		AccountID:       accountFromARN(c.AssumedRoleARN),
+		AccountID:       c.AccountID(),
 	}
 	if !c.Expiration.IsZero() {
 		doc.Expiration = formatTime(c.Expiration)
@@ -217,22 +216,4 @@ func renderINI(c creds.Credentials, opt Options) ([]byte, error) {
 		fmt.Fprintf(&b, "%s = %s\n", k.Name, k.Value)
 	}
 	return b.Bytes(), nil
-}
-
-// accountFromARN returns the 12-digit account ID of an ARN, or "". An ARN
-// is arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE, and the resource may
-// itself hold colons, hence SplitN. Hand-written rather than
-// github.com/aws/aws-sdk-go-v2/aws/arn because this package imports only
-// the standard library and pkg/creds, and it needs one field.
-func accountFromARN(arn string) string {
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || len(parts[4]) != 12 {
-		return ""
-	}
-	for _, r := range parts[4] {
-		if r < '0' || r > '9' {
-			return ""
-		}
-	}
-	return parts[4]
 }

@@ -71,7 +71,7 @@ func TestProcessParsedBySDK(t *testing.T) {
 			if got.CanExpire != !tt.c.Expiration.IsZero() || (got.CanExpire && !got.Expires.Equal(tt.c.Expiration)) {
 				t.Errorf("CanExpire, Expires = %v, %v; want expiration %v", got.CanExpire, got.Expires, tt.c.Expiration)
 			}
-			if want := accountFromARN(tt.c.AssumedRoleARN); got.AccountID != want {
+			if want := tt.c.AccountID(); got.AccountID != want {
 				t.Errorf("AccountID = %q, want %q", got.AccountID, want)
 			}
 		})
@@ -159,24 +159,6 @@ func TestJSONRoundTrip(t *testing.T) {
 	}
 	if len(got) != 2 || got["AccessKeyId"] == "" || got["SecretAccessKey"] == "" {
 		t.Errorf("long-term keys render fields %v, want only AccessKeyId and SecretAccessKey", keys(got))
-	}
-}
-
-func TestAccountFromARN(t *testing.T) {
-	tests := []struct{ arn, want string }{
-		{"arn:aws:sts::123456789012:assumed-role/deploy/s", "123456789012"},
-		{"arn:aws-cn:sts::210987654321:assumed-role/r/s:with:colons", "210987654321"},
-		{"arn:aws:iam::123456789012:role/deploy", "123456789012"},
-		{"", ""},
-		{"arn:aws:sts::12345678901:assumed-role/x/y", ""},
-		{"arn:aws:sts::12345678901a:assumed-role/x/y", ""},
-		{"nope:aws:sts::123456789012:assumed-role/x/y", ""},
-		{"arn:aws:sts::123456789012", ""},
-	}
-	for _, tt := range tests {
-		if got := accountFromARN(tt.arn); got != tt.want {
-			t.Errorf("accountFromARN(%q) = %q, want %q", tt.arn, got, tt.want)
-		}
 	}
 }
 

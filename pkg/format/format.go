@@ -261,16 +261,8 @@ func Render(w io.Writer, f Format, c creds.Credentials, opt Options) error {
 		err error
 	)
 	switch f {
-	case Env:
-		out, err = renderEnv(c, opt)
-	case Fish:
-		out, err = renderFish(c, opt)
-	case PowerShell:
-		out, err = renderPowerShell(c, opt)
-	case Cmd:
-		out, err = renderCmd(c, opt)
-	case Dotenv:
-		out, err = renderDotenv(c, opt)
+	case Env, Fish, PowerShell, Cmd, Dotenv:
+		out, err = renderVars(f, EnvVars(c, opt), staleVars(c))
 	case JSON:
 		out, err = renderJSON(c, opt)
 	case Process:

@@ -143,7 +143,7 @@ func defaultDelimiter() string {
 // aws-region and aws-default-region (when the region is known).
 func GitHubOutputs(c creds.Credentials, opt Options) []Var {
 	var out []Var
-	if acct := accountFromARN(c.AssumedRoleARN); acct != "" {
+	if acct := c.AccountID(); acct != "" {
 		out = append(out, Var{"aws-account-id", acct})
 	}
 	if c.AssumedRoleARN != "" {

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf16"
-
-	"github.com/rolecall/rolecall/pkg/creds"
 )
 
 // QuotePOSIX quotes s as one word for a POSIX shell (sh, dash, bash, zsh),
@@ -148,41 +146,38 @@ func powerShellExpression(s string) string {
 // renderEnv writes POSIX export lines for sh, dash, bash and zsh. Values are
 // always single-quoted: inside single quotes none of $ ` \ ! * ? [ ~ # ; & |
 // or a line break has a meaning, so every byte except NUL comes back as is.
-func renderEnv(c creds.Credentials, opt Options) ([]byte, error) {
-	return renderShell(Env, c, opt, "unset %s\n", func(name, value string) string {
+func renderEnv(vars []Var, unset []string) ([]byte, error) {
+	return renderShell(Env, vars, unset, "unset %s\n", func(name, value string) string {
 		return "export " + name + "=" + singleQuotePOSIX(value) + "\n"
 	})
 }
 
-// renderFish writes set -gx lines for fish (`… | source`). Each erase is
-// followed by `or true`: `set -e` fails for a variable that is not set, and
-// fish's `set NAME VALUE` passes the last status through unchanged, so the
-// whole output would otherwise end with a failure that `… | source; and …`
-// stops at.
-func renderFish(c creds.Credentials, opt Options) ([]byte, error) {
-	return renderShell(Fish, c, opt, "set -e %s; or true\n", func(name, value string) string {
+// renderFish writes set -gx lines for fish (`… | source`). fish's set
+// leaves $status as it was, and set -e of a variable that is not set makes
+// it 4: without the `or true`, `… | source; and cmd` would skip cmd.
+func renderFish(vars []Var, unset []string) ([]byte, error) {
+	return renderShell(Fish, vars, unset, "set -e %s; or true\n", func(name, value string) string {
 		return "set -gx " + name + " " + QuoteFish(value) + "\n"
 	})
 }
 
 // renderPowerShell writes $Env: assignments, one statement per line, in
 // pure ASCII (see powerShellExpression).
-func renderPowerShell(c creds.Credentials, opt Options) ([]byte, error) {
-	return renderShell(PowerShell, c, opt, "$Env:%s = $null\n", func(name, value string) string {
+func renderPowerShell(vars []Var, unset []string) ([]byte, error) {
+	return renderShell(PowerShell, vars, unset, "$Env:%s = $null\n", func(name, value string) string {
 		return "$Env:" + name + " = " + powerShellExpression(value) + "\n"
 	})
 }
 
-// renderShell is the shape the shell formats share: clear the variables
-// earlier credentials may have left (unsetFormat takes the name), then
+// renderShell is the shape the shell formats share: unset the variables
+// that must not survive next to these (unsetFormat takes the name), then
 // assign each variable.
-func renderShell(f Format, c creds.Credentials, opt Options, unsetFormat string, assign func(name, value string) string) ([]byte, error) {
-	vars := EnvVars(c, opt)
+func renderShell(f Format, vars []Var, unset []string, unsetFormat string, assign func(name, value string) string) ([]byte, error) {
 	if err := checkVars(f, vars, nil); err != nil {
 		return nil, err
 	}
 	var b bytes.Buffer
-	for _, name := range staleVars(c) {
+	for _, name := range unset {
 		fmt.Fprintf(&b, unsetFormat, name)
 	}
 	for _, v := range vars {
@@ -204,8 +199,7 @@ func renderShell(f Format, c creds.Credentials, opt Options, unsetFormat string,
 //
 // cmd's parsing phases: https://stackoverflow.com/questions/4094699 (the
 // accepted answer is the reference most cmd quoting tools cite).
-func renderCmd(c creds.Credentials, opt Options) ([]byte, error) {
-	vars := EnvVars(c, opt)
+func renderCmd(vars []Var, unset []string) ([]byte, error) {
 	err := checkVars(Cmd, vars, func(name, value string) error {
 		for _, r := range value {
 			switch {
@@ -223,7 +217,7 @@ func renderCmd(c creds.Credentials, opt Options) ([]byte, error) {
 		return nil, err
 	}
 	var b bytes.Buffer
-	for _, name := range staleVars(c) {
+	for _, name := range unset {
 		fmt.Fprintf(&b, "set \"%s=\"\r\n", name)
 	}
 	for _, v := range vars {

@@ -75,12 +75,25 @@ var shells = []shell{
 // the hazards that run commands print there if they escape their quotes.
 func evalInShell(t testing.TB, sh shell, rendered []byte) map[string]string {
 	t.Helper()
-	return evalInShellEnv(t, sh, rendered)
+	return evalShell(t, sh, rendered, allEnvNames)
 }
 
 // evalInShellEnv is evalInShell in a shell whose environment also has env
 // (NAME=value entries).
 func evalInShellEnv(t testing.TB, sh shell, rendered []byte, env ...string) map[string]string {
+	t.Helper()
+	return evalShell(t, sh, rendered, allEnvNames, env...)
+}
+
+// evalNamesInShell is evalInShell for the variables in names.
+func evalNamesInShell(t testing.TB, sh shell, rendered []byte, names []string) map[string]string {
+	t.Helper()
+	return evalShell(t, sh, rendered, names)
+}
+
+// evalShell evaluates rendered in sh, with env added to the shell's
+// environment, and returns the variables in names that are set afterwards.
+func evalShell(t testing.TB, sh shell, rendered []byte, names []string, env ...string) map[string]string {
 	t.Helper()
 	path := requireProgram(t, sh.program)
 	dir := t.TempDir()
@@ -92,7 +105,7 @@ func evalInShellEnv(t testing.TB, sh shell, rendered []byte, env ...string) map[
 	if err := os.Mkdir(out, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.CommandContext(t.Context(), path, append(sh.args(sh.script(allEnvNames)), in, out)...)
+	cmd := exec.CommandContext(t.Context(), path, append(sh.args(sh.script(names)), in, out)...)
 	cmd.Env = append(hermeticEnv(t), env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -101,7 +114,7 @@ func evalInShellEnv(t testing.TB, sh shell, rendered []byte, env ...string) map[
 		t.Fatalf("%s: eval failed: %v\n%s", sh.program, err, stderr.Bytes())
 	}
 	got := map[string]string{}
-	for _, n := range allEnvNames {
+	for _, n := range names {
 		b, err := os.ReadFile(filepath.Join(out, n))
 		if errors.Is(err, os.ErrNotExist) {
 			continue

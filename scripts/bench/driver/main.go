@@ -27,6 +27,8 @@ func main() {
 	runs := flag.Int("runs", 60, "runs of each program (medians)")
 	concurrent := flag.Int("concurrent", 64, "concurrent cold calls")
 	latency := flag.Duration("latency", 200*time.Millisecond, "emulated STS latency for the cold calls")
+	fetches := flag.Int("fetches", 400, "endpoint fetches, each alternating with a cache-hit rolecall process (p50, p99)")
+	endpointConcurrent := flag.Int("endpoint-concurrent", 1000, "concurrent fetches of a warm, then a cold endpoint")
 	flag.Parse()
 
 	srv := ststest.NewServer(ststest.DemoConfig())
@@ -106,6 +108,9 @@ func main() {
 	fmt.Printf("  rolecall / version:  %s (the hit path's own work)\n", ratio(2, 3))
 	fmt.Printf("  peak RSS of a cache hit: %.1f MB (goal <= 10 MB)\n", float64(samples[2].maxRSS)/1024)
 	initSummary(env, rolecall)
+
+	benchEndpoint(srv, env, rolecall, role, *fetches, *endpointConcurrent, *latency)
+	srv.SetFaults()
 
 	// Cold: N concurrent processes with an empty cache and a slow STS.
 	check(os.RemoveAll(filepath.Join(work, "cache")))

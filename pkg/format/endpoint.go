@@ -1,0 +1,89 @@
+package format
+
+import (
+	"fmt"
+	"io"
+	"slices"
+)
+
+// The container credentials variables: every AWS SDK's default chain reads
+// them and then fetches credentials over HTTP, again whenever they near
+// expiry. rolecall's endpoint (`rolecall serve`, `rolecall exec --server`)
+// is found through them.
+const (
+	EnvContainerFullURI   = "AWS_CONTAINER_CREDENTIALS_FULL_URI"
+	EnvContainerToken     = "AWS_CONTAINER_AUTHORIZATION_TOKEN"      //nolint:gosec // a variable name, not a secret
+	EnvContainerTokenFile = "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE" //nolint:gosec // a variable name, not a secret
+)
+
+// Endpoint is a credential endpoint as an SDK finds it in its environment.
+type Endpoint struct {
+	// URI is the full URI of the credentials (AWS_CONTAINER_CREDENTIALS_FULL_URI).
+	URI string
+	// Token, when set, is exported itself (AWS_CONTAINER_AUTHORIZATION_TOKEN);
+	// otherwise TokenFile names the file that holds it (…_TOKEN_FILE), which
+	// the SDKs read again at every fetch.
+	Token     string
+	TokenFile string
+	// Region, when known, is exported as AWS_REGION and AWS_DEFAULT_REGION.
+	Region string
+}
+
+// EndpointVars returns the variables that point an SDK at e: the URI, the
+// token or its file, then the region when known.
+func EndpointVars(e Endpoint) []Var {
+	vars := []Var{{EnvContainerFullURI, e.URI}}
+	if e.Token != "" {
+		vars = append(vars, Var{EnvContainerToken, e.Token})
+	} else {
+		vars = append(vars, Var{EnvContainerTokenFile, e.TokenFile})
+	}
+	if e.Region != "" {
+		vars = append(vars, Var{envRegion, e.Region}, Var{envDefaultRegion, e.Region})
+	}
+	return vars
+}
+
+// RenderEndpoint writes the variables of e in a shell format (env, fish,
+// powershell, cmd), which first unset every other credential setting (keys,
+// AWS_PROFILE, web identity: the SDKs' chains try those before the
+// container endpoint), or as dotenv lines (docker run --env-file). Like
+// Render it validates first and writes once.
+func RenderEndpoint(w io.Writer, f Format, e Endpoint) error {
+	if !f.IsShell() && f != Dotenv {
+		return fmt.Errorf("format %s cannot carry an endpoint's variables: use env, fish, powershell, cmd or dotenv", f)
+	}
+	vars := EndpointVars(e)
+	var unset []string
+	for _, name := range ConflictingEnvVars() {
+		if !slices.ContainsFunc(vars, func(v Var) bool { return v.Name == name }) {
+			unset = append(unset, name)
+		}
+	}
+	out, err := renderVars(f, vars, unset)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(out); err != nil {
+		return fmt.Errorf("write %s output: %w", f, err)
+	}
+	return nil
+}
+
+// renderVars renders vars in a shell or dotenv format; the shell formats
+// first unset the variables named in unset.
+func renderVars(f Format, vars []Var, unset []string) ([]byte, error) {
+	switch f {
+	case Env:
+		return renderEnv(vars, unset)
+	case Fish:
+		return renderFish(vars, unset)
+	case PowerShell:
+		return renderPowerShell(vars, unset)
+	case Cmd:
+		return renderCmd(vars, unset)
+	case Dotenv:
+		return renderDotenv(vars)
+	}
+	return nil, fmt.Errorf("format %s renders no variables", f)
+}
