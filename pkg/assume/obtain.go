@@ -129,7 +129,7 @@ func newRunner(req Request, env Env) *Runner {
 			return r
 		}
 	}
-	store, err := cache.Open(dir, cache.Options{Now: env.Now, LockTimeout: req.Timeout, Warn: env.Warn})
+	store, err := cache.Open(dir, cache.Options{Now: env.Now, LockTimeout: req.Timeout, Warn: env.Warn, Trace: env.Trace})
 	if err != nil {
 		env.warn("%v: credentials will not be cached", err)
 		return r

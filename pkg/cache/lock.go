@@ -17,7 +17,14 @@ import (
 // is taken on a new file.
 func (s *Store) lock(ctx context.Context, key string) (*safefile.Lock, error) {
 	path := s.lockPath(key)
-	l, err := safefile.Acquire(ctx, path, s.lockTimeout)
+	l, ok, err := safefile.TryAcquire(path)
+	if err == nil && ok {
+		return l, nil
+	}
+	if err == nil && s.trace != nil {
+		s.trace("waiting for %s: another rolecall is fetching the same credentials", path)
+	}
+	l, err = safefile.Acquire(ctx, path, s.lockTimeout)
 	if errors.Is(err, safefile.ErrNotRegular) {
 		if rerr := os.Remove(path); rerr != nil { //nolint:gosec // the cache dir + a validated hex key
 			return nil, fmt.Errorf("cannot lock cache entry: %w", err)

@@ -45,6 +45,9 @@ type Options struct {
 	// whose mode was fixed, a cache that cannot be used. It is called from
 	// the goroutine that called the Store and never with a secret.
 	Warn func(msg string)
+	// Trace, if set, reports a wait on another process's lock for
+	// --debug; it never receives a secret.
+	Trace func(format string, args ...any)
 }
 
 // Store is a credential cache directory. Its methods are safe for concurrent
@@ -54,6 +57,7 @@ type Store struct {
 	now         func() time.Time
 	lockTimeout time.Duration
 	warn        func(string)
+	trace       func(string, ...any)
 	uid         int
 
 	// unusable, when set, is why the directory cannot be used at all: the
@@ -85,6 +89,7 @@ func Open(dir string, opt Options) (*Store, error) {
 		now:         opt.Now,
 		lockTimeout: cmp.Or(opt.LockTimeout, DefaultLockTimeout),
 		warn:        opt.Warn,
+		trace:       opt.Trace,
 		uid:         currentUID(),
 	}
 	if s.now == nil {

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gofrs/flock"
+
 	"github.com/rolecall/rolecall/pkg/safefile"
 )
 
@@ -204,5 +206,49 @@ func TestAcquireRefusesWhatIsNotARegularFile(t *testing.T) {
 			}
 			l.Release()
 		})
+	}
+}
+
+// TestLockWaitOpensOneDescriptor: a waiter polls the flock on the one lock
+// file it opened; a new descriptor a poll (closed only by the garbage
+// collector) would run a minute's wait out of descriptors.
+func TestLockWaitOpensOneDescriptor(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "k.lock")
+	holder := flock.New(path)
+	if err := holder.Lock(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = holder.Close() }()
+	fds := func() int {
+		entries, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Skip("no /proc/self/fd")
+		}
+		return len(entries)
+	}
+	before := fds()
+	done := make(chan struct{})
+	most := before
+	go func() {
+		defer close(done)
+		_, err := safefile.Acquire(context.Background(), path, 300*time.Millisecond)
+		var te *safefile.LockTimeoutError
+		if !errors.As(err, &te) {
+			t.Errorf("Acquire: %v, want a timeout", err)
+		}
+	}()
+	for {
+		select {
+		case <-done:
+			if most-before > 2 {
+				t.Fatalf("a 300ms wait held %d descriptors at once (want at most 2 more than the %d before)", most-before, before)
+			}
+			if after := fds(); after > before {
+				t.Fatalf("%d descriptors after the wait, %d before", after, before)
+			}
+			return
+		case <-time.After(5 * time.Millisecond):
+			most = max(most, fds())
+		}
 	}
 }
