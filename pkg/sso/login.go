@@ -223,18 +223,17 @@ func (c *Client) deviceFlow(ctx context.Context, s Session, reg Registration, op
 		}
 		return nil, false, &CallError{Service: "sso-oidc", Action: "CreateToken", Err: err}
 	}
-	// One try before asking anyone: a client may be authorized already
-	// (the AWS CLI does the same).
-	if res, done, err := poll(); done || err != nil {
-		return res, err
-	}
 	opt.notify("to sign in to %s, open %s and enter the code %s", s, aws.ToString(auth.VerificationUri), aws.ToString(auth.UserCode))
 	if opt.open(ctx, aws.ToString(auth.VerificationUriComplete)) {
 		opt.notify("opened the page in your browser; waiting for you to approve the code there")
 	}
-	for {
-		if err := opt.sleep(ctx, interval); err != nil {
-			return nil, err
+	// The first poll at once: a client may be authorized already (the AWS
+	// CLI tries once before it shows the code).
+	for first := true; ; first = false {
+		if !first {
+			if err := opt.sleep(ctx, interval); err != nil {
+				return nil, err
+			}
 		}
 		if res, done, err := poll(); done || err != nil {
 			return res, err

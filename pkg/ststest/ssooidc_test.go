@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -265,5 +266,59 @@ func TestSSOOIDCAuthorizationCodeFlow(t *testing.T) {
 	}
 	if _, err := exchange(verifier, redirect); errorCode(err) != "InvalidGrantException" {
 		t.Errorf("a code used twice: %v", err)
+	}
+}
+
+// TestSSOLoginControlRoute: without a browser, a pending authorization code
+// request is listed and approved through the admin route, which answers
+// the redirect carrying the code; the code then gets a token.
+func TestSSOLoginControlRoute(t *testing.T) {
+	s := newServer(t)
+	ctx := context.Background()
+	c := oidcClient(t, s)
+	reg, err := c.RegisterClient(ctx, &ssooidc.RegisterClientInput{ClientName: aws.String("headless"), ClientType: aws.String("public"),
+		GrantTypes: []string{"authorization_code", "refresh_token"}, RedirectUris: []string{"http://127.0.0.1/oauth/callback"},
+		IssuerUrl: aws.String(ststest.DemoSSOStartURL), Scopes: []string{"sso:account:access"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifier := strings.Repeat("0123456789", 5)
+	sum := sha256.Sum256([]byte(verifier))
+	redirect := "http://127.0.0.1:1234/oauth/callback"
+	q := url.Values{"response_type": {"code"}, "client_id": {aws.ToString(reg.ClientId)}, "redirect_uri": {redirect}, "state": {"s"},
+		"code_challenge_method": {"S256"}, "code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}}
+	page, err := http.Get(s.URL() + "/authorize?" + q.Encode()) //nolint:noctx // a test
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(page.Body)
+	_ = page.Body.Close()
+	if page.StatusCode != http.StatusOK || !strings.Contains(string(body), "Allow headless to access your data?") {
+		t.Fatalf("authorize page %d: %s", page.StatusCode, body)
+	}
+	waiting, err := s.WaitSSOLogin(ctx)
+	if err != nil || waiting.Grant != "authorization_code" || waiting.Client != "headless" {
+		t.Fatalf("waiting login %+v, %v", waiting, err)
+	}
+	resp, err := http.Post(s.URL()+"/_ststest/sso-login?decision=allow&user="+url.QueryEscape(ststest.DemoSSOUser), "", nil) //nolint:noctx // a test
+	if err != nil {
+		t.Fatal(err)
+	}
+	var answer struct{ Redirect string }
+	if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	loc, err := url.Parse(answer.Redirect)
+	if err != nil || !strings.HasPrefix(answer.Redirect, redirect+"?") || loc.Query().Get("state") != "s" {
+		t.Fatalf("redirect %q", answer.Redirect)
+	}
+	tok, err := c.CreateToken(ctx, &ssooidc.CreateTokenInput{ClientId: reg.ClientId, ClientSecret: reg.ClientSecret,
+		GrantType: aws.String("authorization_code"), Code: aws.String(loc.Query().Get("code")), CodeVerifier: aws.String(verifier), RedirectUri: aws.String(redirect)})
+	if err != nil || !portalWorks(t, s, aws.ToString(tok.AccessToken)) {
+		t.Fatalf("token from the approved code: %v", err)
+	}
+	if left := s.PendingSSOLogins(); len(left) != 0 {
+		t.Errorf("still waiting: %+v", left)
 	}
 }
