@@ -24,7 +24,7 @@ func (w *world) signIn(session string) sso.Token {
 	env := sso.Env{HomeDir: w.home, Getenv: func(k string) string { return w.env[k] }, Now: w.sts.Now}
 	browser := func(_ context.Context, u string) error {
 		go func() {
-			resp, err := http.PostForm(u, url.Values{"user": {ststest.DemoSSOUser}, "decision": {"allow"}}) //nolint:noctx // a browser
+			resp, err := http.PostForm(u, url.Values{"user": {ststest.DemoSSOUser}, "decision": {"allow"}})
 			if err == nil {
 				_, _ = io.Copy(io.Discard, resp.Body)
 				_ = resp.Body.Close()
@@ -187,5 +187,23 @@ func TestSSOErrors(t *testing.T) {
 	}
 	if w.sts.CallCount("") != calls {
 		t.Error("an expired token was sent to the portal")
+	}
+}
+
+// TestSSOLegacyProfile: a profile with its own sso_start_url and
+// sso_region finds the token the AWS CLI names by the start URL.
+func TestSSOLegacyProfile(t *testing.T) {
+	w := newWorld(t, matrixConfig(), "[profile legacy]\nsso_start_url = "+ststest.DemoSSOStartURL+"\nsso_region = "+ststest.DemoSSORegion+
+		"\nsso_account_id = 210987654321\nsso_role_name = ReadOnlyAccess\n", "")
+	req := w.request()
+	req.Profile = "legacy"
+	var lr *sso.LoginRequiredError
+	if _, err := Obtain(context.Background(), req, w.with(nil)); !errors.As(err, &lr) || lr.Hint() != "run rolecall login --profile legacy" {
+		t.Fatalf("never signed in: %v", err)
+	}
+	w.loginSSO(ststest.DemoSSOStartURL)
+	id, err := WhoAmI(context.Background(), req, w.with(nil))
+	if err != nil || id.Account != "210987654321" {
+		t.Fatalf("legacy SSO profile: %+v, %v", id, err)
 	}
 }

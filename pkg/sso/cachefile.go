@@ -32,7 +32,7 @@ func TokenPath(home string, s Session) string {
 // SHA-1 of the registration's cache key as the AWS CLI v2 builds it
 // (Python's json.dumps of the dict, keys sorted, default separators).
 func registrationPath(home string, s Session) string {
-	var sessionName, scopes string = "null", "null"
+	sessionName, scopes := "null", "null"
 	if s.Name != "" {
 		sessionName = pyString(s.Name)
 	}

@@ -267,7 +267,7 @@ func Profiles(ctx context.Context, req ProfilesRequest, env Env) (ProfilesResult
 	if !req.Write {
 		return res, nil
 	}
-	before, _ := os.ReadFile(res.File) //nolint:gosec // the AWS config file the user chose
+	before, _ := os.ReadFile(res.File)
 	remove := append([]string(nil), profileKeysRemoved...)
 	if s.Name != "" {
 		remove = append(remove, "sso_start_url", "sso_region")
@@ -284,7 +284,7 @@ func Profiles(ctx context.Context, req ProfilesRequest, env Env) (ProfilesResult
 			return res, &ConfigError{Err: err}
 		}
 	}
-	after, _ := os.ReadFile(res.File) //nolint:gosec // as above
+	after, _ := os.ReadFile(res.File)
 	res.Changed = !bytes.Equal(before, after)
 	return res, nil
 }

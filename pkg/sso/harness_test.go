@@ -30,14 +30,14 @@ const corpConfig = "[sso-session corp]\nsso_start_url = " + ststest.DemoSSOStart
 	"[profile legacy]\nsso_start_url = " + ststest.DemoSSOStartURL + "\nsso_region = " + ststest.DemoSSORegion +
 	"\nsso_account_id = " + ststest.DemoAccount + "\nsso_role_name = ReadOnlyAccess\n"
 
-func newWorld(t *testing.T, config string) *world {
+func newWorld(t *testing.T) *world {
 	t.Helper()
 	w := &world{t: t, home: t.TempDir(), sts: ststest.NewServer(ststest.DemoConfig())}
 	t.Cleanup(w.sts.Close)
 	if err := os.MkdirAll(filepath.Join(w.home, ".aws"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(w.home, ".aws", "config"), []byte(config), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(w.home, ".aws", "config"), []byte(corpConfig), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	w.vars = map[string]string{
@@ -76,7 +76,7 @@ func (w *world) browser(decision string) func(ctx context.Context, u string) err
 	return func(ctx context.Context, u string) error {
 		go func() {
 			form := url.Values{"user": {ststest.DemoSSOUser}, "decision": {decision}}
-			resp, err := http.PostForm(u, form) //nolint:noctx // a browser
+			resp, err := http.PostForm(u, form)
 			if err != nil {
 				w.t.Errorf("browser: %v", err)
 				return

@@ -22,7 +22,7 @@ import (
 // credentials with the token file rolecall's login wrote, and its token
 // provider refreshes it with the refresh token rolecall stored.
 func TestTokenFileReadByGoSDK(t *testing.T) {
-	w := newWorld(t, corpConfig)
+	w := newWorld(t)
 	ctx := context.Background()
 	res, err := Login(ctx, LoginRequest{Ref: Ref{Session: "corp"}, LoginOptions: LoginOptions{Browser: w.browser("allow")}}, w.env())
 	if err != nil {
@@ -116,7 +116,7 @@ print(f._registration_cache_key(a["start_url"], a["session"], a["scopes"]))`, st
 	}
 
 	// rolecall's token, loaded by the AWS CLI.
-	w := newWorld(t, corpConfig)
+	w := newWorld(t)
 	res, err := Login(context.Background(), LoginRequest{Ref: Ref{Session: "corp"}, LoginOptions: LoginOptions{Browser: w.browser("allow")}}, w.env())
 	if err != nil {
 		t.Fatal(err)

@@ -43,7 +43,7 @@ func readJSON(t *testing.T, path string) map[string]any {
 // registration are the AWS CLI v2's, the portal takes the token, a second
 // login keeps the valid token, and a forced one reuses the registration.
 func TestLoginAuthorizationCode(t *testing.T) {
-	w := newWorld(t, corpConfig)
+	w := newWorld(t)
 	ctx := context.Background()
 	res, err := Login(ctx, LoginRequest{Ref: Ref{Session: "corp"}, LoginOptions: LoginOptions{Browser: w.browser("allow")}}, w.env())
 	if err != nil {
@@ -104,7 +104,7 @@ func TestLoginAuthorizationCode(t *testing.T) {
 // approves; its token file is named by the start URL, and without
 // registration scopes there is no refresh token.
 func TestLoginDeviceCode(t *testing.T) {
-	w := newWorld(t, corpConfig)
+	w := newWorld(t)
 	ctx := context.Background()
 	var notes []string
 	sleeps := 0
@@ -187,7 +187,7 @@ func TestLoginDoesNotComplete(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			w := newWorld(t, corpConfig)
+			w := newWorld(t)
 			ctx := context.Background()
 			if tt.timeout > 0 {
 				var cancel context.CancelFunc
@@ -211,7 +211,7 @@ func TestLoginDoesNotComplete(t *testing.T) {
 // file keeps what rolecall does not know, and a sign-in that was ended
 // elsewhere needs a person.
 func TestFreshRefreshesNearExpiry(t *testing.T) {
-	w := newWorld(t, corpConfig)
+	w := newWorld(t)
 	ctx := context.Background()
 	first, err := Login(ctx, LoginRequest{Ref: Ref{Session: "corp"}, LoginOptions: LoginOptions{Browser: w.browser("allow")}}, w.env())
 	if err != nil {
@@ -281,7 +281,7 @@ func TestFreshRefreshesNearExpiry(t *testing.T) {
 // TestRoleCredentialsErrors: a role without an assignment says which; a
 // token the portal no longer takes needs a person.
 func TestRoleCredentialsErrors(t *testing.T) {
-	w := newWorld(t, corpConfig)
+	w := newWorld(t)
 	ctx := context.Background()
 	res, err := Login(ctx, LoginRequest{Ref: Ref{Session: "corp"}, LoginOptions: LoginOptions{Browser: w.browser("allow")}}, w.env())
 	if err != nil {
@@ -313,7 +313,7 @@ func TestRoleCredentialsErrors(t *testing.T) {
 }
 
 func TestResolveSession(t *testing.T) {
-	w := newWorld(t, corpConfig)
+	w := newWorld(t)
 	for _, tt := range []struct {
 		ref  Ref
 		env  map[string]string

@@ -506,7 +506,8 @@ func validVerifier(v string) bool {
 	}
 	for i := 0; i < len(v); i++ {
 		ch := v[i]
-		if !(ch >= 'A' && ch <= 'Z' || ch >= 'a' && ch <= 'z' || ch >= '0' && ch <= '9' || strings.IndexByte("-._~", ch) >= 0) {
+		unreserved := ch >= 'A' && ch <= 'Z' || ch >= 'a' && ch <= 'z' || ch >= '0' && ch <= '9' || strings.IndexByte("-._~", ch) >= 0
+		if !unreserved {
 			return false
 		}
 	}

@@ -287,7 +287,7 @@ func TestSSOLoginControlRoute(t *testing.T) {
 	redirect := "http://127.0.0.1:1234/oauth/callback"
 	q := url.Values{"response_type": {"code"}, "client_id": {aws.ToString(reg.ClientId)}, "redirect_uri": {redirect}, "state": {"s"},
 		"code_challenge_method": {"S256"}, "code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}}
-	page, err := http.Get(s.URL() + "/authorize?" + q.Encode()) //nolint:noctx // a test
+	page, err := http.Get(s.URL() + "/authorize?" + q.Encode())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,7 +300,7 @@ func TestSSOLoginControlRoute(t *testing.T) {
 	if err != nil || waiting.Grant != "authorization_code" || waiting.Client != "headless" {
 		t.Fatalf("waiting login %+v, %v", waiting, err)
 	}
-	resp, err := http.Post(s.URL()+"/_ststest/sso-login?decision=allow&user="+url.QueryEscape(ststest.DemoSSOUser), "", nil) //nolint:noctx // a test
+	resp, err := http.Post(s.URL()+"/_ststest/sso-login?decision=allow&user="+url.QueryEscape(ststest.DemoSSOUser), "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
