@@ -48,6 +48,9 @@ func obtainPlan(ctx context.Context, req Request, plan Plan, env Env) (Result, e
 			env.warn("%s lasts %s, no more than the refresh window (%s): it will never be reused from the cache; pass a longer --duration or a shorter --refresh-window", last.Label, lasts, req.RefreshWindow)
 		}
 	}
+	if plan.SSO != nil && plan.SSO.TokenErr != nil {
+		return Result{Plan: plan}, plan.SSO.TokenErr
+	}
 	runner := newRunner(req, env)
 	if c, ok := runner.Cached(plan); ok {
 		return Result{Credentials: c, Plan: plan}, nil

@@ -23,7 +23,13 @@ type SSORole struct {
 	RoleName  string
 	// Token is the session's cached token as Resolve read it; a fetch
 	// refreshes it first when it is about to expire.
-	Token     sso.Token
+	Token sso.Token
+	// TokenErr is why there is no token (never signed in, signed out): a
+	// *sso.LoginRequiredError that Obtain returns before anything else, as
+	// no cache key can be made without the login. Resolve itself does not
+	// fail on it: a plan is how credentials are reached, not whether the
+	// person is signed in now.
+	TokenErr  error
 	Endpoints sso.Endpoints
 }
 
@@ -41,9 +47,8 @@ func (s *SSORole) keyInput() cache.KeyInput {
 }
 
 // ssoRole reads what an SSO profile's first hop needs: the profile's
-// account and role, its session, the endpoints and the cached token.
-// Without a token (never signed in, signed out) no cache key can be made:
-// that is a *sso.LoginRequiredError.
+// account and role, its session, the endpoints and the cached token (see
+// TokenErr for a missing one).
 func (r *resolver) ssoRole(cfg *awsconfig.Config, p awsconfig.Profile) (*SSORole, error) {
 	if !validAccountID(p.SSOAccountID) || p.SSORoleName == "" {
 		return nil, configErrorf("give the profile sso_account_id (12 digits) and sso_role_name (a permission set); rolecall sso profiles --write makes such profiles",
@@ -58,10 +63,7 @@ func (r *resolver) ssoRole(cfg *awsconfig.Config, p awsconfig.Profile) (*SSORole
 		return nil, ssoConfigError(err)
 	}
 	t, err := sso.LoadToken(r.env.HomeDir, s)
-	if err != nil {
-		return nil, err
-	}
-	return &SSORole{Session: s, AccountID: p.SSOAccountID, RoleName: p.SSORoleName, Token: t, Endpoints: ep}, nil
+	return &SSORole{Session: s, AccountID: p.SSOAccountID, RoleName: p.SSORoleName, Token: t, TokenErr: err, Endpoints: ep}, nil
 }
 
 func ssoConfigError(err error) error {
