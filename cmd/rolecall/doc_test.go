@@ -151,8 +151,9 @@ type docFixture struct {
 
 // docFiles are the AWS files the pages assume: long-term keys of the
 // emulator's alice as the default credentials and as the profile base, role
-// profiles deploy and other, and admin, which requires MFA (the emulator's
-// device of alice).
+// profiles deploy and other, admin, which requires MFA (the emulator's
+// device of alice), and the emulator's IAM Identity Center as the
+// sso-session corp with an SSO profile dev (docs/sso.md).
 var docFiles = map[string]string{
 	".aws/credentials": `[default]
 aws_access_key_id = ` + ststest.DemoAccessKeyID + `
@@ -175,6 +176,16 @@ source_profile = base
 role_arn = arn:aws:iam::123456789012:role/admin
 source_profile = base
 mfa_serial = ` + ststest.DemoMFASerial + `
+
+[sso-session corp]
+sso_start_url = ` + ststest.DemoSSOStartURL + `
+sso_region = ` + ststest.DemoSSORegion + `
+sso_registration_scopes = sso:account:access
+
+[profile dev]
+sso_session = corp
+sso_account_id = ` + ststest.DemoAccount + `
+sso_role_name = ReadOnlyAccess
 `,
 }
 
@@ -225,7 +236,7 @@ func newDocFixture(t *testing.T) *docFixture {
 	for _, role := range []string{"deploy", "other", "admin"} {
 		cfg.Roles = append(cfg.Roles, ststest.Role{
 			ARN: ststest.DemoRoleARN(role), MaxSessionDuration: 12 * 3600,
-			Trust: ststest.Trust{Principals: []string{ststest.DemoUserARN}, RequireMFA: role == "admin"},
+			Trust: ststest.Trust{Principals: []string{ststest.DemoUserARN, ststest.SSORoleARN(ststest.DemoAccount, "ReadOnlyAccess")}, RequireMFA: role == "admin"},
 		})
 	}
 	s := ststest.NewServer(cfg)
@@ -242,10 +253,13 @@ func newDocFixture(t *testing.T) *docFixture {
 			"LANG=C.UTF-8",
 			"AWS_EC2_METADATA_DISABLED=true",
 			"AWS_ENDPOINT_URL_STS=" + s.URL(),
-			// rolecall console: the emulator's federation endpoint, and a
-			// browser that opens nothing.
+			// rolecall console: the emulator's federation endpoint. IAM
+			// Identity Center, and a person at a browser who signs in to it;
+			// the console's sign-in page that browser leaves alone.
 			"AWS_ENDPOINT_URL_SIGNIN=" + s.URL(),
-			"BROWSER=true",
+			"AWS_ENDPOINT_URL_SSO=" + s.URL(),
+			"AWS_ENDPOINT_URL_SSO_OIDC=" + s.URL(),
+			"BROWSER=ststest-browser",
 			"GORACE=" + raceOptions(),
 			"XDG_CONFIG_HOME=" + filepath.Join(home, ".config"),
 			"XDG_DATA_HOME=" + filepath.Join(home, ".local", "share"),

@@ -42,7 +42,8 @@ func TestMain(m *testing.M) {
 			installClockHook()
 			os.Exit(cli.Main())
 		},
-		"ststest": func() { os.Exit(ststestProgram()) },
+		"ststest":         func() { os.Exit(ststestProgram()) },
+		"ststest-browser": func() { os.Exit(ststestBrowser(os.Args[1:])) },
 		// aws-sdk-go-v2 as a program of its own, reading its environment
 		// as any SDK user's program does (see server_test.go).
 		"gosdk": goSDKMain,
@@ -100,6 +101,7 @@ func TestScripts(t *testing.T) {
 			"devenv":        cmdDevEnv,
 			"hideprogs":     cmdHideProgs,
 			"follow":        cmdFollow,
+			"sso":           cmdSSO,
 		},
 	})
 }
@@ -297,13 +299,15 @@ func cmdSTS(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // testConfig is the demo configuration plus roles that let scripts build
-// longer chains: third (trusts chained) and chained-from-ci (trusts
-// ci-deploy, for web identity chains).
+// longer chains: third (trusts chained), chained-from-ci (trusts
+// ci-deploy, for web identity chains) and from-sso (trusts the
+// ReadOnlyAccess permission set of the demo account).
 func testConfig() ststest.Config {
 	cfg := ststest.DemoConfig()
 	cfg.Roles = append(cfg.Roles,
 		ststest.Role{ARN: ststest.DemoRoleARN("third"), Trust: ststest.Trust{Principals: []string{ststest.DemoRoleARN("chained")}}},
 		ststest.Role{ARN: ststest.DemoRoleARN("chained-from-ci"), Trust: ststest.Trust{Principals: []string{ststest.DemoRoleARN("ci-deploy")}}},
+		ststest.Role{ARN: ststest.DemoRoleARN("from-sso"), MaxSessionDuration: 43200, Trust: ststest.Trust{Principals: []string{ststest.SSORoleARN(ststest.DemoAccount, "ReadOnlyAccess")}}},
 	)
 	return cfg
 }
@@ -361,7 +365,7 @@ func scriptEnv(ts *testscript.TestScript) []string {
 	var env []string
 	for _, k := range []string{"PATH", "HOME", "USER", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "ROLECALL_CACHE_DIR",
 		"AWS_EC2_METADATA_DISABLED", "AWS_ENDPOINT_URL_STS", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-		"AWS_REGION", "AWS_PROFILE", "TMPDIR"} {
+		"AWS_REGION", "AWS_PROFILE", "TMPDIR", "AWS_ENDPOINT_URL_SSO", "AWS_ENDPOINT_URL_SSO_OIDC"} {
 		env = append(env, k+"="+ts.Getenv(k))
 	}
 	return env

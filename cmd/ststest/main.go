@@ -1,6 +1,6 @@
 // Command ststest runs rolecall's STS emulator (with its IAM Identity Center
-// portal and console federation endpoint) as a program, for scripts, demos
-// and the AWS CLI:
+// portal and OIDC service, and the console federation endpoint) as a
+// program, for scripts, demos and the AWS CLI:
 //
 //	ststest --listen 127.0.0.1:0 [--config FILE]
 //

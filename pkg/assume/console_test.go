@@ -46,7 +46,7 @@ func TestResolveForConsole(t *testing.T) {
 			}},
 		{name: "a role from user keys is assumed, not federated", req: Request{Profile: "alice", Roles: []string{demo}}, hops: []string{"assume-role " + demo}},
 		{name: "temporary keys sign in as they are", env: sessionKeys},
-		{name: "an SSO session signs in as it is", req: Request{Profile: "sso"}},
+		{name: "an SSO session signs in as it is", req: Request{Profile: "sso"}, hops: []string{"sso-role "}},
 		{name: "a federated user takes no MFA", req: Request{Profile: "alice", MFASerial: ststest.DemoMFASerial}, wantErr: "GetFederationToken", usage: true},
 		{name: "nor transitive tag keys", req: Request{Profile: "alice", Tags: []string{"a=b"}, TransitiveTagKeys: []string{"a"}}, wantErr: "--transitive-tag-key", usage: true},
 		{name: "a federated user's name is at most 32", req: Request{Profile: "alice", SessionName: strings.Repeat("n", 33)}, wantErr: "federated user name", usage: true},

@@ -40,6 +40,7 @@ func newWorld(t *testing.T, cfg ststest.Config, config, credentials string) *wor
 		"USER":                      "tester",
 		"AWS_ENDPOINT_URL_STS":      w.sts.URL(),
 		"AWS_ENDPOINT_URL_SSO":      w.sts.URL(),
+		"AWS_ENDPOINT_URL_SSO_OIDC": w.sts.URL(),
 		"AWS_EC2_METADATA_DISABLED": "true",
 	}
 	return w

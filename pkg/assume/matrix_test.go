@@ -33,7 +33,7 @@ func TestProfileNamedAnyWayResolvesTheSame(t *testing.T) {
 		name     string
 		config   string
 		wantARN  string
-		wantHops int // AssumeRole-family calls on a cold cache
+		wantHops int // STS (and GetRoleCredentials) calls on a cold cache
 	}{
 		{"plain role", "[profile x]\nrole_arn = " + ststest.DemoRoleARN("demo") + "\nsource_profile = alice\n", "assumed-role/demo/", 1},
 		{"chain of 3", "[profile one]\nrole_arn = " + ststest.DemoRoleARN("demo") + "\nsource_profile = alice\n" +
@@ -43,7 +43,8 @@ func TestProfileNamedAnyWayResolvesTheSame(t *testing.T) {
 		{"external ID", "[profile x]\nrole_arn = " + ststest.DemoRoleARN("needs-external-id") + "\nsource_profile = alice\nexternal_id = rolecall-example\n", "assumed-role/needs-external-id/", 1},
 		{"web identity", "[profile x]\nrole_arn = " + ststest.DemoRoleARN("ci-deploy") + "\nweb_identity_token_file = TOKEN\n", "assumed-role/ci-deploy/", 1},
 		{"credential_process source", "[profile proc]\ncredential_process = " + process + "\n[profile x]\nrole_arn = " + ststest.DemoRoleARN("demo") + "\nsource_profile = proc\n", "assumed-role/demo/", 1},
-		{"SSO source", ssoConfig + "[profile x]\nrole_arn = " + ststest.DemoRoleARN("from-sso") + "\nsource_profile = sso\n", "assumed-role/from-sso/", 1},
+		// GetRoleCredentials is a cached hop of its own.
+		{"SSO source", ssoConfig + "[profile x]\nrole_arn = " + ststest.DemoRoleARN("from-sso") + "\nsource_profile = sso\n", "assumed-role/from-sso/", 2},
 	}
 	ways := []struct {
 		name string

@@ -44,9 +44,12 @@ func obtainPlan(ctx context.Context, req Request, plan Plan, env Env) (Result, e
 		if lasts == 0 {
 			lasts = stsDefaultDuration(last.Kind)
 		}
-		if lasts <= req.RefreshWindow {
+		if lasts > 0 && lasts <= req.RefreshWindow {
 			env.warn("%s lasts %s, no more than the refresh window (%s): it will never be reused from the cache; pass a longer --duration or a shorter --refresh-window", last.Label, lasts, req.RefreshWindow)
 		}
+	}
+	if plan.SSO != nil && plan.SSO.TokenErr != nil {
+		return Result{Plan: plan}, plan.SSO.TokenErr
 	}
 	runner := newRunner(req, env)
 	if c, ok := runner.Cached(plan); ok {
@@ -54,6 +57,10 @@ func obtainPlan(ctx context.Context, req Request, plan Plan, env Env) (Result, e
 	}
 	env.trace("cache miss for %s", plan.Target())
 	if err := checkRecursion(env, plan); err != nil {
+		return Result{}, err
+	}
+	plan, err := freshenSSO(ctx, plan, env)
+	if err != nil {
 		return Result{}, err
 	}
 	c, err := runner.Run(ctx, plan)
@@ -174,6 +181,9 @@ func (p Plan) describe() string {
 		if h.Label != h.RoleARN && h.RoleARN != "" {
 			fmt.Fprintf(&b, " (%s)", h.RoleARN)
 		}
+		if h.Kind == cache.KindSSORole && p.SSO != nil {
+			fmt.Fprintf(&b, " (%s in %s)", p.SSO.RoleName, p.SSO.AccountID)
+		}
 		if p.chained(i) {
 			b.WriteString(" [chained]")
 		}
@@ -187,10 +197,14 @@ func (p Plan) describe() string {
 
 // stsDefaultDuration is how long STS makes a session when DurationSeconds
 // is not sent: an hour for a role (AssumeRole, AssumeRoleWithWebIdentity),
-// 12 hours for GetSessionToken (API reference, DurationSeconds).
+// 12 hours for GetSessionToken (API reference, DurationSeconds); unknown
+// (0) for IAM Identity Center, whose permission set decides.
 func stsDefaultDuration(kind string) time.Duration {
-	if kind == cache.KindSessionToken {
+	switch kind {
+	case cache.KindSessionToken:
 		return 12 * time.Hour
+	case cache.KindSSORole:
+		return 0
 	}
 	return time.Hour
 }

@@ -57,7 +57,7 @@ func (s Source) longTermKeys() bool {
 
 // Hop is one STS call of a chain.
 type Hop struct {
-	Kind  string // cache.KindAssumeRole, KindSessionToken, KindWebIdentity or KindFederationToken
+	Kind  string // cache.KindAssumeRole, KindSessionToken, KindWebIdentity, KindFederationToken or KindSSORole
 	Label string // what the user named: a profile or a role ARN
 
 	RoleARN string
@@ -82,7 +82,10 @@ type Plan struct {
 	Source Source
 	// WebIdentity is the OIDC token of a SourceWebIdentity.
 	WebIdentity webIdentityToken
-	Hops        []Hop
+	// SSO is the IAM Identity Center role of a SourceSSO, whose
+	// credentials are the first hop (KindSSORole).
+	SSO  *SSORole
+	Hops []Hop
 	// Region is the region STS is called in; RegionKnown says whether the
 	// user named it (a flag, the environment, a profile) rather than it
 	// being the partition's default.
@@ -137,18 +140,23 @@ func (p Plan) useMFASession(sessionDuration time.Duration) Plan {
 }
 
 // chained reports whether hop i is assumed with a role session's
-// credentials, which STS caps at one hour: the hop after a role, and the
-// first hop when the source is itself a role session (SSO, web identity).
-// This is the one rule of role chaining.
+// credentials, which STS caps at one hour: the hop after a role (assumed,
+// by web identity, or IAM Identity Center's), and a first AssumeRole when
+// the source is itself a role session. The calls that make a role session
+// from a source (AssumeRoleWithWebIdentity, GetRoleCredentials) are no
+// chaining themselves. This is the one rule of role chaining.
 func (p Plan) chained(i int) bool {
 	if p.Hops[i].Kind == cache.KindFederationToken {
 		return false // called with long-term keys only
 	}
 	if i == 0 {
-		return p.Source.RoleSession()
+		return p.Hops[0].Kind == cache.KindAssumeRole && p.Source.RoleSession()
 	}
-	prev := p.Hops[i-1].Kind
-	return prev == cache.KindAssumeRole || prev == cache.KindWebIdentity
+	switch p.Hops[i-1].Kind {
+	case cache.KindAssumeRole, cache.KindWebIdentity, cache.KindSSORole:
+		return true
+	}
+	return false
 }
 
 // FederationAllowAllPolicy is the session policy of a GetFederationToken
@@ -182,7 +190,7 @@ func (p Plan) consoleDurationRefusal() string {
 	switch p.Hops[i].Kind {
 	case cache.KindFederationToken:
 		return "a federated user's session (GetFederationToken), whose console session lasts as long as the session itself"
-	case cache.KindWebIdentity:
+	case cache.KindWebIdentity, cache.KindSSORole:
 		return ""
 	}
 	switch {
@@ -207,6 +215,11 @@ func (p Plan) Keys() []string {
 	keys := make([]string, len(p.Hops))
 	source := p.Source.cacheID(p.WebIdentity.Token)
 	for i, h := range p.Hops {
+		if h.Kind == cache.KindSSORole && p.SSO != nil {
+			keys[i] = p.SSO.keyInput().Key()
+			source = "cache:" + keys[i]
+			continue
+		}
 		keys[i] = cache.KeyInput{
 			Kind:              h.Kind,
 			Source:            source,

@@ -67,6 +67,7 @@ type resolver struct {
 type base struct {
 	source   Source
 	token    webIdentityToken
+	sso      *SSORole
 	hops     []Hop
 	profiles []awsconfig.Profile
 }
@@ -106,7 +107,7 @@ func (r *resolver) resolve(ctx context.Context) (Plan, error) {
 		return Plan{}, err
 	}
 
-	p := Plan{Source: b.source, WebIdentity: b.token, Hops: b.hops}
+	p := Plan{Source: b.source, WebIdentity: b.token, SSO: b.sso, Hops: b.hops}
 	profiles := b.profiles
 	for i, role := range roles {
 		h := Hop{Kind: cache.KindAssumeRole, Label: role, RoleARN: role}
@@ -286,6 +287,13 @@ func (r *resolver) profileBase(name string) (base, error) {
 		if b.source, err = r.ambientSource(&sp); err != nil {
 			return base{}, err
 		}
+	case awsconfig.SourceSSO:
+		// rolecall makes the GetRoleCredentials call itself, so it is
+		// cached and locked like any hop.
+		if b.sso, err = r.ssoRole(cfg, sp); err != nil {
+			return base{}, err
+		}
+		b.hops = []Hop{{Kind: cache.KindSSORole, Label: sp.Name}}
 	case awsconfig.SourceWebIdentity:
 		// rolecall makes the AssumeRoleWithWebIdentity call itself, so it
 		// is cached like any hop.
@@ -360,9 +368,15 @@ func (r *resolver) config() (*awsconfig.Config, error) {
 // names last) and a session name on every hop that has none.
 func (r *resolver) applySession(p *Plan) error {
 	o := r.opts
+	if p.Hops[len(p.Hops)-1].Kind == cache.KindSSORole {
+		return o.forSSO()
+	}
 	defaultName := ""
 	for i := range p.Hops {
 		h := &p.Hops[i]
+		if h.Kind == cache.KindSSORole {
+			continue // no session name: the portal names the session after the user
+		}
 		if o.sessionName != "" && i == len(p.Hops)-1 {
 			h.SessionName = o.sessionName
 		}
@@ -425,6 +439,9 @@ func (r *resolver) applySession(p *Plan) error {
 // validateHops checks what came from config files as strictly as flags.
 func validateHops(hops []Hop) error {
 	for _, h := range hops {
+		if h.Kind == cache.KindSSORole {
+			continue // checked when the profile was read (ssoRole)
+		}
 		checks := []error{
 			ValidateRoleARN(h.RoleARN),
 			ValidateSessionName(h.SessionName),

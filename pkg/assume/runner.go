@@ -120,6 +120,10 @@ func (r *Runner) noteSkew(skew time.Duration) {
 // call makes hop i's STS call with the credentials of the hop before it
 // (zero for the first hop, which uses the plan's source).
 func (r *Runner) call(ctx context.Context, p Plan, h Hop, i int, base creds.Credentials) (creds.Credentials, time.Duration, error) {
+	if h.Kind == cache.KindSSORole {
+		c, err := ssoRoleCredentials(ctx, p, r.STS.Env)
+		return c, 0, err
+	}
 	code := h.TokenCode
 	if h.MFASerial != "" && code == "" && h.Kind != cache.KindWebIdentity {
 		if r.STS.Env.MFACode == nil {

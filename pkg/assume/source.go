@@ -2,11 +2,8 @@ package assume
 
 import (
 	"context"
-	"crypto/sha1" //nolint:gosec // the AWS CLI's SSO cache file name rule, not a security use
-	"encoding/hex"
 	"fmt"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strings"
 
@@ -15,10 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
 	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
 	"github.com/aws/aws-sdk-go-v2/credentials/processcreds"
-	"github.com/aws/aws-sdk-go-v2/credentials/ssocreds"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
-	"github.com/aws/aws-sdk-go-v2/service/sso"
-	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
 	"github.com/aws/smithy-go/logging"
 
 	"github.com/rolecall/rolecall/pkg/awsconfig"
@@ -45,11 +39,9 @@ func sourceProvider(p Plan, env Env) (aws.CredentialsProvider, error) {
 	case awsconfig.SourceProcess:
 		provider = processcreds.NewProviderCommand(processCommand(src.Settings.CredentialProcess, p.Target(), env))
 	case awsconfig.SourceSSO:
-		sp, err := ssoProvider(src.Settings, env)
-		if err != nil {
-			return nil, &SourceError{Source: src, Err: err}
-		}
-		provider = sp
+		// GetRoleCredentials is the plan's first hop (KindSSORole), made by
+		// the runner with the cache's lock, never a provider.
+		return nil, fmt.Errorf("an IAM Identity Center source has no provider: its role credentials are the plan's first hop")
 	case awsconfig.SourceECS:
 		provider = endpointcreds.New(src.ContainerURI, func(o *endpointcreds.Options) {
 			o.HTTPClient = env.HTTPClient
@@ -109,35 +101,6 @@ func withRecursionMark(environ []string, active, target string) []string {
 		active += "\n"
 	}
 	return append(out, RecursionEnv+"="+active+target)
-}
-
-// ssoProvider gets role credentials from IAM Identity Center with the token
-// `aws sso login` (or rolecall login) cached, named as the AWS CLI v2 names
-// it: the SHA-1 of the sso-session name, or of the start URL for legacy
-// profiles.
-func ssoProvider(p *awsconfig.Profile, env Env) (aws.CredentialsProvider, error) {
-	if p.SSOStartURL == "" || p.SSORegion == "" || p.SSOAccountID == "" || p.SSORoleName == "" {
-		return nil, fmt.Errorf("profile %q (%s) needs sso_start_url, sso_region (or sso_session), sso_account_id and sso_role_name", p.Name, p.Where())
-	}
-	key := firstNonEmpty(p.SSOSession, p.SSOStartURL)
-	sum := sha1.Sum([]byte(key)) //nolint:gosec // see import
-	tokenFile := filepath.Join(env.HomeDir, ".aws", "sso", "cache", hex.EncodeToString(sum[:])+".json")
-	client := sso.New(sso.Options{
-		Region:       p.SSORegion,
-		HTTPClient:   env.HTTPClient,
-		BaseEndpoint: optional(env.Getenv("AWS_ENDPOINT_URL_SSO")),
-	})
-	return ssocreds.New(client, p.SSOAccountID, p.SSORoleName, p.SSOStartURL, func(o *ssocreds.Options) {
-		o.CachedTokenFilepath = tokenFile
-		if p.SSOSession != "" {
-			oidc := ssooidc.New(ssooidc.Options{
-				Region:       p.SSORegion,
-				HTTPClient:   env.HTTPClient,
-				BaseEndpoint: optional(env.Getenv("AWS_ENDPOINT_URL_SSO_OIDC")),
-			})
-			o.SSOTokenProvider = ssocreds.NewSSOTokenProvider(oidc, tokenFile)
-		}
-	}), nil
 }
 
 // SourceError is a failure to load the base credentials (an SSO login that

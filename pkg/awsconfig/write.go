@@ -39,9 +39,9 @@ import (
 
 // Keys rolecall writes besides the credentials themselves.
 const (
-	// ManagedKey marks a credentials file section as written by rolecall,
-	// which may then refresh it without --force. The SDKs ignore unknown
-	// keys.
+	// ManagedKey marks a credentials file section (or a config profile) as
+	// written by rolecall, which may then refresh it without --force. The
+	// SDKs ignore unknown keys.
 	ManagedKey = "x_rolecall_managed"
 	// ExpiresKey holds the credentials' expiration in RFC 3339, under the
 	// name saml2aws and gimme-aws-creds use, so tools that show it keep
@@ -69,6 +69,10 @@ type WriteOptions struct {
 	// it too. A wait that runs out is a *safefile.LockTimeoutError, and
 	// nothing is written.
 	LockTimeout time.Duration
+	// Managed makes WriteConfigProfile treat the profile as rolecall's, as
+	// WriteCredentialsSection always does: it also sets ManagedKey, and an
+	// existing profile without that key is left alone unless Force.
+	Managed bool
 }
 
 // WriteCredentialsSection stores c in section name of the shared credentials
@@ -112,7 +116,7 @@ func WriteCredentialsSection(ctx context.Context, path, name string, c creds.Cre
 	}
 	if !opt.Force {
 		e.check = func(path string, _ sectionEdit, targets []*section) error {
-			return checkManaged(path, name, targets)
+			return checkManaged(path, e.label, targets)
 		}
 	}
 	return updateFile(ctx, path, e, opt.LockTimeout)
@@ -128,8 +132,10 @@ func WriteCredentialsSection(ctx context.Context, path, name string, c creds.Cre
 // unless opt.Force, it may gain keys but keeps every value it has, and a
 // write that would change or delete one is refused with an error (wrapping
 // ErrUnmanagedSection) that names the keys it would replace. Callers that
-// take a profile over set ManagedKey among keys. The wait for the file's
-// lock ends with ctx or opt.LockTimeout.
+// take a profile over set ManagedKey among keys. With opt.Managed the
+// profile is rolecall's: ManagedKey is set, and an existing profile without
+// it is not written at all (unless opt.Force). The wait for the file's lock
+// ends with ctx or opt.LockTimeout.
 func WriteConfigProfile(ctx context.Context, path, name string, keys []KeyValue, opt WriteOptions) error {
 	if err := ValidateProfileName(name); err != nil {
 		return err
@@ -148,20 +154,28 @@ func WriteConfigProfile(ctx context.Context, path, name string, keys []KeyValue,
 		set:    keys,
 		remove: opt.Remove,
 	}
-	if !opt.Force {
+	if opt.Managed {
+		e.set = append(append([]KeyValue(nil), keys...), KeyValue{ManagedKey, "true"})
+		if !opt.Force {
+			e.check = func(path string, _ sectionEdit, targets []*section) error {
+				return checkManaged(path, e.label, targets)
+			}
+		}
+	} else if !opt.Force {
 		e.check = checkProfileReplace
 	}
 	return updateFile(ctx, path, e, opt.LockTimeout)
 }
 
-// checkManaged refuses to overwrite a credentials section rolecall did not
-// write, and above all one holding an IAM user's long-term keys.
-func checkManaged(path, name string, targets []*section) error {
+// checkManaged refuses to overwrite a section (label: "[name]" or
+// "[profile name]") rolecall did not write, and above all one holding an
+// IAM user's long-term keys.
+func checkManaged(path, label string, targets []*section) error {
 	if len(targets) == 0 {
 		return nil
 	}
 	have := merged(targets)
-	at := fmt.Sprintf("section [%s] of %s (line %d)", name, path, targets[len(targets)-1].header+1)
+	at := fmt.Sprintf("section %s of %s (line %d)", label, path, targets[len(targets)-1].header+1)
 	if strings.HasPrefix(have["aws_access_key_id"], "AKIA") {
 		return fmt.Errorf("%s holds long-term access keys (AKIA…) that rolecall did not write; use --force to overwrite them, or pick another name: %w", at, ErrUnmanagedSection)
 	}

@@ -18,12 +18,16 @@ const (
 	// made from an IAM user's long-term keys, which can sign in to the
 	// console where the user's own keys cannot.
 	KindFederationToken = "federation-token"
+	// KindSSORole is IAM Identity Center's GetRoleCredentials: the role
+	// credentials of a permission set in an account, for the access token
+	// of a login. Not an STS call, but cached and locked like one.
+	KindSSORole = "sso-role"
 )
 
 // ValidKind reports whether kind is one of the kinds above.
 func ValidKind(kind string) bool {
 	switch kind {
-	case KindAssumeRole, KindSessionToken, KindWebIdentity, KindFederationToken:
+	case KindAssumeRole, KindSessionToken, KindWebIdentity, KindFederationToken, KindSSORole:
 		return true
 	}
 	return false
@@ -38,8 +42,8 @@ type Tag struct{ Key, Value string }
 // transitive tag keys) are sorted before hashing, so the same request written
 // with its flags in another order still hits.
 type KeyInput struct {
-	// Kind is KindAssumeRole, KindSessionToken, KindWebIdentity or
-	// KindFederationToken.
+	// Kind is KindAssumeRole, KindSessionToken, KindWebIdentity,
+	// KindFederationToken or KindSSORole.
 	Kind string
 	// Source identifies the base credentials: "profile:NAME", "env:AKIA…",
 	// "cache:<parent key>" for a chain hop, "web-identity:<issuer/subject or

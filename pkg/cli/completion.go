@@ -48,10 +48,13 @@ func registerCompletions(root *cobra.Command, io *IO) {
 				_ = cmd.RegisterFlagCompletionFunc(name, profiles)
 			}
 		}
+		if cmd.Flags().Lookup("sso-session") != nil {
+			_ = cmd.RegisterFlagCompletionFunc("sso-session", ssoSessionCompletion(io))
+		}
 		if f := cmd.Flags().Lookup("format"); f != nil {
 			values := format.Names()
 			switch cmd.CommandPath() {
-			case "rolecall whoami":
+			case "rolecall whoami", "rolecall sso accounts":
 				values = []string{"text", "json"}
 			case "rolecall serve":
 				values = []string{"env", "fish", "powershell", "cmd", "dotenv"}
@@ -66,6 +69,24 @@ func walk(cmd *cobra.Command, fn func(*cobra.Command)) {
 	fn(cmd)
 	for _, c := range cmd.Commands() {
 		walk(c, fn)
+	}
+}
+
+// ssoSessionCompletion completes the [sso-session NAME] sections of the
+// config file.
+func ssoSessionCompletion(io *IO) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		cfg, err := awsconfig.Load(awsconfig.DefaultFiles(io.Getenv, io.HomeDir))
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var out []string
+		for _, name := range cfg.SSOSessionNames() {
+			if strings.HasPrefix(name, toComplete) {
+				out = append(out, name)
+			}
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/rolecall/rolecall/pkg/awsconfig"
 	"github.com/rolecall/rolecall/pkg/console"
 	"github.com/rolecall/rolecall/pkg/safefile"
+	"github.com/rolecall/rolecall/pkg/sso"
 	"github.com/rolecall/rolecall/pkg/stshttp"
 )
 
@@ -30,7 +31,7 @@ const (
 	ExitConfig      = 3 // the AWS config or credentials file, or a profile in it
 	ExitRefused     = 4 // STS answered and said no
 	ExitUnreachable = 5 // STS could not be reached or kept failing (network, 5xx, throttling, timeout)
-	ExitNeedsPerson = 6 // an MFA code was needed and prompting was impossible or disabled
+	ExitNeedsPerson = 6 // a person was needed: an MFA code with no way to prompt, or an IAM Identity Center sign-in
 	ExitLocal       = 7 // a local file: a lock timeout, a section or profile rolecall may not overwrite
 )
 
@@ -100,6 +101,11 @@ func classify(err error) (code int, msg, hint string) {
 	var unusable *assume.UnusableAnswerError
 	var callErr *assume.CallError
 	var federationErr *console.FederationError
+	var ssoConfig *sso.ConfigError
+	var loginRequired *sso.LoginRequiredError
+	var loginErr *sso.LoginError
+	var noAccess *sso.NoAccessError
+	var ssoCall *sso.CallError
 	switch {
 	case errors.As(err, &federationErr):
 		return federationError(federationErr, hint)
@@ -120,6 +126,22 @@ func classify(err error) (code int, msg, hint string) {
 		return ExitRefused, msg, firstNonEmpty(hint, tokenErr.Hint)
 	case stshttp.IsCertificateError(err):
 		return ExitUnreachable, msg, firstNonEmpty(hint, "the endpoint's TLS certificate is not trusted: behind a TLS-inspecting proxy, point --ca-bundle or AWS_CA_BUNDLE at its CA")
+	case errors.As(err, &ssoConfig):
+		if ssoConfig.Usage {
+			return ExitUsage, msg, firstNonEmpty(hint, ssoConfig.Hint)
+		}
+		return ExitConfig, msg, firstNonEmpty(hint, ssoConfig.Hint)
+	case errors.As(err, &loginRequired):
+		return ExitNeedsPerson, msg, firstNonEmpty(hint, loginRequired.Hint())
+	case errors.As(err, &loginErr):
+		if loginErr.Reason == sso.LoginDenied {
+			return ExitRefused, msg, firstNonEmpty(hint, "run "+loginErr.Session.LoginCommand()+" again and allow the request")
+		}
+		return ExitNeedsPerson, msg, firstNonEmpty(hint, "run "+loginErr.Session.LoginCommand()+" again and approve it in the browser within --timeout")
+	case errors.As(err, &noAccess):
+		return ExitRefused, msg, firstNonEmpty(hint, noAccess.Hint())
+	case errors.As(err, &ssoCall):
+		return ssoCallError(err, ssoCall, hint)
 	case errors.As(err, &tooLarge), errors.As(err, &garbled), errors.As(err, &unusable):
 		if errors.As(err, &callErr) {
 			msg = fmt.Sprintf("%s: %s answered something that is no usable STS answer", strings.TrimSpace(callErr.Action+" "+callErr.Target), callErr.Endpoint)
@@ -179,6 +201,23 @@ func federationError(e *console.FederationError, hint string) (int, string, stri
 		return ExitUnreachable, msg, firstNonEmpty(hint, "check the network and the federation endpoint (--federation-url, AWS_ENDPOINT_URL_SIGNIN), or raise --timeout")
 	}
 	return ExitUnreachable, msg, firstNonEmpty(hint, "the federation endpoint failed or answered something unexpected: try again later, and check --federation-url and AWS_ENDPOINT_URL_SIGNIN")
+}
+
+// ssoCallError classifies a failed IAM Identity Center call: the service
+// refusing it (4), or not answering, failing or throttling (5).
+func ssoCallError(err error, call *sso.CallError, hint string) (int, string, string) {
+	where := "IAM Identity Center"
+	if call.Service == "sso-oidc" {
+		where = "IAM Identity Center's OIDC service"
+	}
+	var apiErr smithy.APIError
+	var re *awshttp.ResponseError
+	unreachable := !errors.As(err, &apiErr) || errors.As(err, &re) && (re.HTTPStatusCode() >= 500 || re.HTTPStatusCode() == 429)
+	if unreachable {
+		return ExitUnreachable, call.Action + ": cannot reach " + where + ": " + call.Err.Error(),
+			firstNonEmpty(hint, "check the network, AWS_ENDPOINT_URL_SSO and AWS_ENDPOINT_URL_SSO_OIDC, or raise --timeout")
+	}
+	return ExitRefused, fmt.Sprintf("%s: %s: %s", call.Action, apiErr.ErrorCode(), apiErr.ErrorMessage()), hint
 }
 
 // stsError turns an STS refusal into one line that says what to check.

@@ -261,6 +261,9 @@ func commands() []command {
 		{"whoami", func(io *IO) *cobra.Command { return NewCmdWhoami(io, nil) }},
 		{"console", func(io *IO) *cobra.Command { return NewCmdConsole(io, nil) }},
 		{"cache", NewCmdCache},
+		{"login", func(io *IO) *cobra.Command { return NewCmdLogin(io, nil) }},
+		{"logout", func(io *IO) *cobra.Command { return NewCmdLogout(io, nil) }},
+		{"sso", NewCmdSSO},
 		{"version", NewCmdVersion},
 		{"shell-init", func(io *IO) *cobra.Command { return NewCmdShellInit(io, nil) }},
 	}

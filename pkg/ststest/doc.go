@@ -13,8 +13,12 @@
 //
 // On the same URL it serves the IAM Identity Center portal that SSO
 // profiles use (GetRoleCredentials, ListAccounts, ListAccountRoles, Logout;
-// sso.go), whose credentials STS accepts like its own, with access tokens
-// from IssueSSOToken; and the console federation endpoint (/federation,
+// sso.go), whose credentials STS accepts like its own; the IAM Identity
+// Center OIDC service that signs people in (RegisterClient,
+// StartDeviceAuthorization, CreateToken; ssooidc.go) with its browser pages
+// and a test control standing in for the person (ssologin.go), whose
+// access tokens the portal takes, as it takes those of IssueSSOToken; and
+// the console federation endpoint (/federation,
 // getSigninToken and login; federation.go) with a stand-in console
 // (/console) that names who signed in.
 //
@@ -25,7 +29,7 @@
 // not also trip SigV4's fifteen-minute window.
 //
 // Secrets (secret access keys, session tokens, web identity tokens, access
-// and sign-in tokens) never
-// appear in the call log, in error messages or in anything the emulator
+// and refresh tokens, client secrets, device and authorization codes,
+// sign-in tokens) never appear in the call log, in error messages or in anything the emulator
 // writes to a log.
 package ststest

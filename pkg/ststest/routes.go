@@ -65,6 +65,7 @@ func (s *Server) newHandler() http.Handler {
 		mux.Handle("GET /_ststest/github-token", oidc.GitHubTokenHandler(g.RequestToken, s.mintGitHubToken))
 	}
 	mux.HandleFunc("POST /_ststest/sso-token", s.serveSSOToken)
+	s.addSSOOIDCRoutes(mux)
 	mux.HandleFunc("/_ststest/", http.NotFound)
 	// The portal answers without an Identity Center instance too: no token
 	// is valid then.

@@ -40,6 +40,7 @@ type Server struct {
 	faults      []*activeFault
 	usedTOTP    map[string]int64 // serial → last accepted time step
 	ssoTokens   map[string]*ssoToken
+	oidcSSO     *oidcState
 	signin      signinState
 }
 
@@ -66,6 +67,7 @@ func New(cfg Config) (*Server, error) {
 		usedTOTP:    map[string]int64{},
 		accounts:    map[string]Account{},
 		ssoTokens:   map[string]*ssoToken{},
+		oidcSSO:     newOIDCState(),
 		signin:      newSigninState(),
 	}
 	for _, a := range cfg.Accounts {

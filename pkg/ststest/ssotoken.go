@@ -19,8 +19,9 @@ import (
 //
 //   - a user's configured access_token, valid from the start, until Logout;
 //   - IssueSSOToken and POST /_ststest/sso-token, for tests and scripts;
-//   - later, the SSO OIDC flow, which will call issueSSOTokenLocked as they
-//     do and keep its refresh tokens and registered clients beside.
+//   - the SSO OIDC service (ssooidc.go), which links each token to its
+//     sign-in (ssoLogin) and keeps refresh tokens and registered clients
+//     beside.
 //
 // A token names its user and expires on the credential clock, so Advance
 // expires it; Logout revokes it.
@@ -36,6 +37,9 @@ type ssoToken struct {
 	user      *ssoUser
 	expiresAt time.Time // zero for a configured token, which does not expire
 	revoked   bool
+	// login is the OIDC sign-in that minted the token, nil for the other
+	// kinds; Logout ends the whole sign-in.
+	login *ssoLogin
 }
 
 // IssueSSOToken returns a new portal access token of the Identity Center
@@ -81,7 +85,8 @@ func (s *Server) ssoCallerLocked(r *http.Request, now time.Time) (*ssoUser, *api
 		return nil, errSSOUnauthorized
 	}
 	found := s.ssoTokens[token]
-	if found == nil || found.revoked || (!found.expiresAt.IsZero() && !now.Before(found.expiresAt)) {
+	if found == nil || found.revoked || (found.login != nil && found.login.revoked) ||
+		(!found.expiresAt.IsZero() && !now.Before(found.expiresAt)) {
 		return nil, errSSOUnauthorized
 	}
 	return found.user, nil
@@ -91,6 +96,9 @@ func (s *Server) ssoCallerLocked(r *http.Request, now time.Time) (*ssoUser, *api
 func (s *Server) revokeSSOTokenLocked(r *http.Request) {
 	if t, ok := s.ssoTokens[r.Header.Get("X-Amz-Sso_bearer_token")]; ok {
 		t.revoked = true
+		if t.login != nil {
+			t.login.revoked = true
+		}
 	}
 }
 
