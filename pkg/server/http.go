@@ -20,7 +20,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	switch {
-	case !s.limiter.Allow():
+	case !s.limiter.AllowN(s.opt.Now(), 1): // the server's clock: a test's stands still
 		h.Set("Retry-After", "1")
 		s.refuse(w, r, http.StatusTooManyRequests, "Throttling", "too many requests a second: slow down")
 		return
