@@ -33,38 +33,11 @@ func mfaProfileEnv(t *testing.T) *rcEnv {
 }
 
 // onTerminal runs shell (which must exec rolecall after writing its PID to
-// pidFile) under script(1), on a terminal of its own; the terminal's output
-// collects in the returned buffer.
+// pidFile) under script(1), on a terminal of its own that nobody types on;
+// the terminal's output collects in the returned buffer.
 func (e *rcEnv) onTerminal(shell string) (*exec.Cmd, *syncBuffer) {
 	e.t.Helper()
-	if _, err := exec.LookPath("script"); err != nil {
-		if os.Getenv("CI") != "" {
-			e.t.Fatal("script (bsdutils) is required when CI is set")
-		}
-		e.t.Skip("needs script(1) for a terminal")
-	}
-	cmd := exec.Command("script", "-qfec", shell, "/dev/null")
-	cmd.Dir, cmd.Env = e.work, e.environ()
-	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	// A keyboard nobody types on: script passes an end of input on to the
-	// terminal, which would answer the prompt.
-	keyboard, typist, err := os.Pipe()
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	cmd.Stdin = keyboard
-	if err := cmd.Start(); err != nil {
-		e.t.Fatal(err)
-	}
-	_ = keyboard.Close()
-	e.t.Cleanup(func() {
-		_ = typist.Close()
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	})
+	cmd, out, _ := e.onTerminalTyping(shell)
 	return cmd, out
 }
 
