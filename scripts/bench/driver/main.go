@@ -194,7 +194,7 @@ func peakRSS(env, args []string) int64 {
 // (GODEBUG=inittrace=1 on `rolecall version`): the package count, the
 // total, and the ten dearest, so that a regression is seen where it starts.
 func initSummary(env []string, rolecall string) {
-	cmd := exec.CommandContext(context.Background(), rolecall, "version") //nolint:gosec // the program under measurement
+	cmd := exec.CommandContext(context.Background(), rolecall, "version")
 	cmd.Env = append(env, "GODEBUG=inittrace=1")
 	var trace bytes.Buffer
 	cmd.Stderr = &trace
