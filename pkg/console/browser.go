@@ -2,17 +2,16 @@ package console
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"html"
 	"io"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
+
+	"github.com/rolecall/rolecall/pkg/browser"
 )
 
 // How a browser gets the link. A command line is visible to every user of
@@ -35,14 +34,9 @@ import (
 // pagePrefix names the directories the pages go in.
 const pagePrefix = "rolecall-console-"
 
-// launchWait is how long a started browser command has to fail before it
-// counts as started: xdg-open and open exit at once, with a status that
-// says whether a browser took the page; a browser started directly runs on.
-const launchWait = 3 * time.Second
-
 // ErrNoBrowser is returned when no browser could be started: no BROWSER, no
 // launcher for the platform, or no display to show one on.
-var ErrNoBrowser = errors.New("no browser")
+var ErrNoBrowser = browser.ErrNoBrowser
 
 // Browser starts a web browser on a sign-in link.
 type Browser struct {
@@ -74,111 +68,21 @@ type Opened struct {
 // there is a display. With none it returns an error wrapping ErrNoBrowser,
 // and the caller prints the link instead.
 func (b Browser) Open(ctx context.Context, link Link) (Opened, error) {
-	commands, err := b.commands()
-	if err != nil {
-		return Opened{}, err
-	}
 	b.removeStalePages()
 	page, err := b.writePage(link.URL)
 	if err != nil {
 		return Opened{}, fmt.Errorf("write the sign-in page: %w", err)
 	}
-	var failures []string
-	for _, argv := range commands {
-		cmd := expand(argv, page)
-		if err := b.start(ctx, cmd); err != nil {
-			failures = append(failures, fmt.Sprintf("%s: %v", cmd[0], err))
-			continue
-		}
-		return Opened{Command: cmd[0], Page: page}, nil
-	}
-	_ = os.RemoveAll(filepath.Dir(page))
-	return Opened{}, fmt.Errorf("%w: %s", ErrNoBrowser, strings.Join(failures, "; "))
-}
-
-// commands are the command lines to try, each with a "%s" where the page
-// goes.
-func (b Browser) commands() ([][]string, error) {
-	getenv := b.Getenv
-	if getenv == nil {
-		getenv = func(string) string { return "" }
-	}
-	goos := b.GOOS
-	if goos == "" {
-		goos = runtime.GOOS
-	}
-	if v := getenv("BROWSER"); strings.TrimSpace(v) != "" {
-		sep := ":"
-		if goos == "windows" {
-			sep = ";"
-		}
-		var out [][]string
-		for _, c := range strings.Split(v, sep) {
-			if f := strings.Fields(c); len(f) > 0 {
-				out = append(out, f)
-			}
-		}
-		return out, nil
-	}
-	switch goos {
-	case "darwin":
-		return [][]string{{"open", "%p"}}, nil
-	case "windows":
-		return [][]string{{"rundll32", "url.dll,FileProtocolHandler", "%p"}}, nil
-	}
-	if getenv("DISPLAY") == "" && getenv("WAYLAND_DISPLAY") == "" {
-		return nil, fmt.Errorf("%w: BROWSER is not set and there is no display (DISPLAY, WAYLAND_DISPLAY)", ErrNoBrowser)
-	}
-	return [][]string{{"xdg-open", "%s"}}, nil
-}
-
-// expand puts the page into a command line: %s is its file URL, %p (the
-// platform launchers' own) its path; a command with neither gets the URL
-// appended, as BROWSER commands do.
-func expand(argv []string, page string) []string {
 	fileURL := (&url.URL{Scheme: "file", Path: filepath.ToSlash(page)}).String()
 	if !strings.HasPrefix(filepath.ToSlash(page), "/") {
 		fileURL = "file:///" + filepath.ToSlash(page) // C:/… on Windows
 	}
-	out := make([]string, 0, len(argv)+1)
-	placed := false
-	for _, a := range argv {
-		if strings.Contains(a, "%s") || strings.Contains(a, "%p") {
-			placed = true
-		}
-		a = strings.ReplaceAll(a, "%s", fileURL)
-		out = append(out, strings.ReplaceAll(a, "%p", page))
-	}
-	if !placed {
-		out = append(out, fileURL)
-	}
-	return out
-}
-
-// start runs a launcher and waits up to launchWait for it to fail.
-func (b Browser) start(ctx context.Context, argv []string) error {
-	path, err := exec.LookPath(argv[0])
+	command, err := browser.Launcher{Getenv: b.Getenv, GOOS: b.GOOS, Stderr: b.Stderr}.Open(ctx, fileURL, page)
 	if err != nil {
-		return err
+		_ = os.RemoveAll(filepath.Dir(page))
+		return Opened{}, err
 	}
-	// Not CommandContext: a browser started directly must outlive rolecall.
-	cmd := exec.Command(path, argv[1:]...) //nolint:gosec,noctx // the user's BROWSER or the platform's launcher, with a file name
-	cmd.Stderr = b.Stderr
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	timer := time.NewTimer(launchWait)
-	defer timer.Stop()
-	select {
-	case err := <-done:
-		return err
-	case <-timer.C:
-		return nil // still running: a browser, started
-	case <-ctx.Done():
-		return nil // interrupted after it started: leave it be
-	}
+	return Opened{Command: command, Page: page}, nil
 }
 
 // writePage writes the page that redirects to link, 0600 in a new 0700

@@ -136,31 +136,6 @@ func TestNoBrowser(t *testing.T) {
 	}
 }
 
-// TestPlatformLaunchers: the command each platform's default browser is
-// started with, given the page.
-func TestPlatformLaunchers(t *testing.T) {
-	tests := []struct {
-		goos string
-		vars map[string]string
-		want []string
-	}{
-		{"darwin", nil, []string{"open", "/tmp/p/signin.html"}},
-		{"windows", nil, []string{"rundll32", "url.dll,FileProtocolHandler", "/tmp/p/signin.html"}},
-		{"linux", map[string]string{"DISPLAY": ":0"}, []string{"xdg-open", "file:///tmp/p/signin.html"}},
-		{"freebsd", map[string]string{"WAYLAND_DISPLAY": "wayland-0"}, []string{"xdg-open", "file:///tmp/p/signin.html"}},
-		{"windows", map[string]string{"BROWSER": "a;b %s"}, []string{"a", "file:///tmp/p/signin.html"}},
-	}
-	for _, tt := range tests {
-		cmds, err := Browser{Getenv: env(tt.vars), GOOS: tt.goos}.commands()
-		if err != nil {
-			t.Fatalf("%s: %v", tt.goos, err)
-		}
-		if got := expand(cmds[0], "/tmp/p/signin.html"); !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("%s %v: %q, want %q", tt.goos, tt.vars, got, tt.want)
-		}
-	}
-}
-
 // TestStalePagesAreRemoved: a page whose link has expired goes at the next
 // Open; a page still in use stays.
 func TestStalePagesAreRemoved(t *testing.T) {
