@@ -535,3 +535,26 @@ func TestCredentialProcessEnvironment(t *testing.T) {
 		t.Fatalf("with no environment the child has no SECRET: %v, want a refusal of the empty secret", err)
 	}
 }
+
+// TestSourceErrorNamesTheSource: a failure to load the base credentials
+// names the profile they come from, else the instance metadata or the
+// container endpoint, else the kind of source.
+func TestSourceErrorNamesTheSource(t *testing.T) {
+	cause := errors.New("boom")
+	tests := []struct {
+		source awsconfig.Source
+		uri    string
+		want   string
+	}{
+		{awsconfig.Source{Kind: awsconfig.SourceProcess, Profile: "proc"}, "", "load base credentials from profile proc: boom"},
+		{awsconfig.Source{Kind: awsconfig.SourceEC2}, "", "load base credentials from instance metadata: boom"},
+		{awsconfig.Source{Kind: awsconfig.SourceECS}, "http://169.254.170.2/creds", "load base credentials from the container endpoint http://169.254.170.2/creds: boom"},
+		{awsconfig.Source{Kind: awsconfig.SourceEnvironment}, "", "load base credentials from the environment source: boom"},
+	}
+	for _, tt := range tests {
+		err := &SourceError{Source: Source{Source: tt.source, ContainerURI: tt.uri}, Err: cause}
+		if got := err.Error(); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.source.Kind, got, tt.want)
+		}
+	}
+}

@@ -64,6 +64,7 @@ func TestValidateNames(t *testing.T) {
 	}{
 		{"session ok", ValidateSessionName, "alice@example.com", ""},
 		{"session all allowed", ValidateSessionName, "a_b+c=d,e.f@g-h", ""},
+		{"session letters and digits at the ends of their ranges", ValidateSessionName, "azAZ09", ""},
 		{"session short", ValidateSessionName, "a", "2 to 64"},
 		{"session long", ValidateSessionName, long, "2 to 64"},
 		{"session space", ValidateSessionName, "a b", "may hold only"},

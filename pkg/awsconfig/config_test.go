@@ -365,3 +365,24 @@ func TestExpandVars(t *testing.T) {
 		}
 	}
 }
+
+// TestExpandPathHome: ~ and ~/ are the home directory; ~\ too, but only
+// where \ separates paths (Windows).
+func TestExpandPathHome(t *testing.T) {
+	getenv := func(string) string { return "" }
+	backslash := `~\x`
+	if filepath.Separator == '\\' {
+		backslash = filepath.Join("/home/me", "x")
+	}
+	for in, want := range map[string]string{
+		"~":      "/home/me",
+		"~/x":    filepath.Join("/home/me", "x"),
+		`~\x`:    backslash,
+		"~x":     "~x",
+		"/abs/x": "/abs/x",
+	} {
+		if got := expandPath(in, getenv, "/home/me"); got != want {
+			t.Errorf("expandPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -306,3 +306,20 @@ func TestQuotePOSIXWordsInBash(t *testing.T) {
 		}
 	}
 }
+
+// TestCmdTakesAllPrintableASCII: cmd carries every printable ASCII
+// character but % ! and ", space and ~ (the ends of the range) included.
+func TestCmdTakesAllPrintableASCII(t *testing.T) {
+	var printable strings.Builder
+	for r := rune(0x20); r <= 0x7e; r++ {
+		if !strings.ContainsRune(`%!"`, r) {
+			printable.WriteRune(r)
+		}
+	}
+	c := testCreds()
+	c.SecretAccessKey = printable.String()
+	out := render(t, Cmd, c, Options{})
+	if want := "set \"AWS_SECRET_ACCESS_KEY=" + printable.String() + "\"\r\n"; !strings.Contains(string(out), want) {
+		t.Errorf("cmd output lacks %q:\n%s", want, out)
+	}
+}
