@@ -173,6 +173,8 @@ func TestFederatedUserNameFor(t *testing.T) {
 		"arn:aws:iam::123456789012:root":                            "root",
 		"arn:aws:iam::123456789012:user/" + strings.Repeat("x", 64): strings.Repeat("x", 32),
 		"arn:aws:iam::123456789012:user/a":                          "rolecall-a",
+		"arn:aws:iam::123456789012:user/ab":                         "ab", // two characters are enough
+		":carol":                                                    "carol",
 	}
 	for in, want := range tests {
 		got := FederatedUserNameFor(in)

@@ -269,3 +269,85 @@ func TestEveryHopFieldChangesTheKey(t *testing.T) {
 		}
 	}
 }
+
+// TestValidRegion: a region is a DNS label of letters, digits and inner
+// hyphens, at most 63 long; each character class is checked at both ends.
+func TestValidRegion(t *testing.T) {
+	valid := []string{"us-east-1", "a", "z", "A", "Z", "0", "9", "eu-central-1", strings.Repeat("r", 63)}
+	invalid := []string{"", "-us", "us-", strings.Repeat("r", 64), "us east", "us_east",
+		"`", "{", "@", "[", "/", ":", "us.east", "é"}
+	for _, s := range valid {
+		if !ValidRegion(s) {
+			t.Errorf("ValidRegion(%q) = false, want true", s)
+		}
+	}
+	for _, s := range invalid {
+		if ValidRegion(s) {
+			t.Errorf("ValidRegion(%q) = true, want false", s)
+		}
+	}
+}
+
+// TestRegionEndpointAndDurationFromProfiles: a chain takes its region and
+// STS endpoint from the most specific profile that has one, down to the
+// source profile at the far end; duration_seconds is seconds.
+func TestRegionEndpointAndDurationFromProfiles(t *testing.T) {
+	config := "[profile base]\naws_access_key_id = AKIABASE000000000001\naws_secret_access_key = s\n" +
+		"region = ap-southeast-2\nendpoint_url = https://sts.base.example\n" +
+		"[profile middle]\nrole_arn = " + demo + "\nsource_profile = base\nduration_seconds = 7200\n" +
+		"[profile top]\nrole_arn = " + chained + "\nsource_profile = middle\n"
+	p, err := resolveIn(t, config, "", nil, Request{Roles: []string{"top"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Region != "ap-southeast-2" || !p.RegionKnown || p.Endpoint != "https://sts.base.example" {
+		t.Errorf("region %q (known %v), endpoint %q; want the source profile's", p.Region, p.RegionKnown, p.Endpoint)
+	}
+	if got, want := strings.Join(hopSummary(p), " | "), "assume-role "+demo+" 2h0m0s | assume-role "+chained; got != want {
+		t.Errorf("hops %s, want %s", got, want)
+	}
+}
+
+// TestResolveErrorsFromProfiles: what comes from a config file is a config
+// error (exit 3) that names the profile or says how to fix the file.
+func TestResolveErrorsFromProfiles(t *testing.T) {
+	tests := []struct {
+		name   string
+		config string
+		req    Request
+		want   string
+	}{
+		{"a ROLE profile without role_arn", roleProfiles, Request{Roles: []string{"alice"}}, `profile "alice" has no role_arn`},
+		{"a bad setting names its profile", "[profile bad]\nrole_arn = " + demo + "\nsource_profile = alice\nrole_session_name = a b\n",
+			Request{Roles: []string{"bad"}}, "profile bad: "},
+		{"an unreadable config file says how to fix it", "[profile broken\n", Request{Roles: []string{demo}}, "AWS_CONFIG_FILE"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := resolveIn(t, tt.config, demoCredentials, nil, tt.req)
+			var ce *ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("error %v (%T), want a config error", err, err)
+			}
+			if !strings.Contains(err.Error()+" "+ce.Hint, tt.want) {
+				t.Errorf("error %q (hint %q) does not say %q", err, ce.Hint, tt.want)
+			}
+		})
+	}
+}
+
+// TestPlanKeyIsTheHopsCacheKey: a hop's cache key is cache.KeyInput's, with
+// the duration in seconds as the entry records it, so the same plan finds
+// the entries every rolecall version wrote.
+func TestPlanKeyIsTheHopsCacheKey(t *testing.T) {
+	p := Plan{
+		Source: staticSource(awsconfig.SourceEnvironment, "", &creds.Credentials{AccessKeyID: "AKIAKEY0000000000001"}),
+		Hops:   []Hop{{Kind: cache.KindAssumeRole, RoleARN: demo, SessionName: "s", Duration: 2 * time.Hour}},
+		Region: "us-east-1",
+	}
+	want := cache.KeyInput{Kind: cache.KindAssumeRole, Source: "keys:AKIAKEY0000000000001", RoleARN: demo,
+		SessionName: "s", DurationSeconds: 7200, Region: "us-east-1"}.Key()
+	if got := p.Keys()[0]; got != want {
+		t.Errorf("key %s, want %s", got, want)
+	}
+}

@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rolecall/rolecall/pkg/awsconfig"
+	"github.com/rolecall/rolecall/pkg/cache"
+	"github.com/rolecall/rolecall/pkg/creds"
 	"github.com/rolecall/rolecall/pkg/stshttp"
 	"github.com/rolecall/rolecall/pkg/ststest"
 )
@@ -280,6 +283,278 @@ func TestRefreshWindowNotShorterThanTheSession(t *testing.T) {
 		}
 		if got := strings.Contains(log.String(), "never be reused"); got != tt.warned {
 			t.Errorf("window %s, duration %q: warned %v, want %v", tt.window, tt.duration, got, tt.warned)
+		}
+	}
+}
+
+// TestPlanDescribe: --debug's plan line names the source, each hop with
+// the role ARN behind a profile name, the SSO role and account, which hops
+// are chained, the region and the endpoint, and nothing it does not have.
+func TestPlanDescribe(t *testing.T) {
+	tests := []struct {
+		name string
+		plan Plan
+		want string
+	}{
+		{"profiles, a chain and an endpoint", Plan{
+			Source: staticSource(awsconfig.SourceStatic, "alice", &creds.Credentials{AccessKeyID: "AKIAALICE00000000001"}),
+			Hops: []Hop{
+				{Kind: cache.KindAssumeRole, Label: "deploy", RoleARN: demo},
+				{Kind: cache.KindAssumeRole, Label: chained, RoleARN: chained},
+			},
+			Region: "eu-west-1", Endpoint: "https://sts.example",
+		}, "static (profile alice) -> assume-role deploy (" + demo + ") -> assume-role " + chained + " [chained]; region eu-west-1; endpoint https://sts.example"},
+		{"keys in the environment", Plan{
+			Source: staticSource(awsconfig.SourceEnvironment, "", &creds.Credentials{AccessKeyID: "AKIAENV0000000000001"}),
+			Hops:   []Hop{{Kind: cache.KindAssumeRole, Label: demo, RoleARN: demo}},
+			Region: "us-east-1",
+		}, "environment (AKIAENV0000000000001) -> assume-role " + demo + "; region us-east-1"},
+		{"an SSO role, then a role chained from it", Plan{
+			Source: Source{Source: awsconfig.Source{Kind: awsconfig.SourceSSO, Profile: "sso"}},
+			SSO:    &SSORole{AccountID: ststest.DemoAccount, RoleName: "ReadOnly"},
+			Hops: []Hop{
+				{Kind: cache.KindSSORole, Label: "sso"},
+				{Kind: cache.KindAssumeRole, Label: demo, RoleARN: demo},
+			},
+			Region: "us-east-1",
+		}, "sso (profile sso) -> sso-role sso (ReadOnly in " + ststest.DemoAccount + ") -> assume-role " + demo + " [chained]; region us-east-1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.plan.describe(); got != tt.want {
+				t.Errorf("describe()\n got  %s\n want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestWebIdentityHopIsNotChained: AssumeRoleWithWebIdentity makes a role
+// session from a token; it is no role chaining, so it gets the duration
+// asked for (the one-hour cap is for the role assumed after it).
+func TestWebIdentityHopIsNotChained(t *testing.T) {
+	cfg := ststest.DemoConfig()
+	for i := range cfg.Roles {
+		if cfg.Roles[i].ARN == ststest.DemoRoleARN("ci-deploy") {
+			cfg.Roles[i].MaxSessionDuration = 43200
+		}
+	}
+	w := newWorld(t, cfg, "", "")
+	token := filepath.Join(w.home, "token")
+	mintToken(t, w.sts, token)
+	env, log := w.traced()
+	req := w.request(ststest.DemoRoleARN("ci-deploy"))
+	req.WebIdentity.TokenFile, req.Duration = token, "2h"
+	res, err := Obtain(context.Background(), req, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := w.callLog(); len(got) != 1 || !strings.Contains(got[0], "DurationSeconds=7200") {
+		t.Errorf("calls %v, want one AssumeRoleWithWebIdentity for 7200 seconds", got)
+	}
+	if strings.Contains(log.String(), "role chaining") {
+		t.Errorf("warned about role chaining:\n%s", log)
+	}
+	if want := "arn:aws:sts::" + ststest.DemoAccount + ":assumed-role/ci-deploy/"; !strings.HasPrefix(res.Credentials.AssumedRoleARN, want) {
+		t.Errorf("AssumedRoleARN %q, want the session's %s…", res.Credentials.AssumedRoleARN, want)
+	}
+}
+
+// TestChainedHopOfAnHourIsNotClamped: exactly STS's hour is allowed for a
+// chained hop: sent as asked, no warning.
+func TestChainedHopOfAnHourIsNotClamped(t *testing.T) {
+	w := newWorld(t, ststest.DemoConfig(), "", demoCredentials)
+	env, log := w.traced()
+	req := w.request(demo, chained)
+	req.Profile, req.Duration = "alice", "1h"
+	res, err := Obtain(context.Background(), req, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := w.sts.Calls()[len(w.sts.Calls())-1]; last.Params["DurationSeconds"] != "3600" {
+		t.Errorf("last call %v, want DurationSeconds 3600", last.Params)
+	}
+	if strings.Contains(log.String(), "role chaining") {
+		t.Errorf("warned about role chaining for exactly an hour:\n%s", log)
+	}
+	if want := "arn:aws:sts::" + ststest.DemoAccount + ":assumed-role/chained/rolecall-tester"; res.Credentials.AssumedRoleARN != want {
+		t.Errorf("AssumedRoleARN %q, want %q (STS's AssumedRoleUser)", res.Credentials.AssumedRoleARN, want)
+	}
+}
+
+// TestCachedIsTheWholeHit: Runner.Cached serves a warm plan from the cache
+// (traced as a hit, no lock, no call) and nothing for a cold one.
+func TestCachedIsTheWholeHit(t *testing.T) {
+	w := newWorld(t, ststest.DemoConfig(), "", demoCredentials)
+	env, log := w.traced()
+	req := w.request(demo)
+	req.Profile = "alice"
+	plan, err := Resolve(context.Background(), req, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := newRunner(req, env).Cached(plan); ok {
+		t.Fatal("a cold cache hit")
+	}
+	first, err := Obtain(context.Background(), req, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, ok := newRunner(req, env).Cached(plan)
+	if !ok || c.AccessKeyID != first.Credentials.AccessKeyID {
+		t.Fatalf("warm cache: hit %v with %s, want the credentials fetched (%s)", ok, c.AccessKeyID, first.Credentials.AccessKeyID)
+	}
+	if !strings.Contains(log.String(), "cache hit for "+demo) {
+		t.Errorf("no cache hit traced:\n%s", log)
+	}
+}
+
+// TestNoteSkew: a clock more than 5 minutes from STS's is warned about,
+// once a command, saying which way; up to 5 minutes either way is quiet.
+func TestNoteSkew(t *testing.T) {
+	for _, tt := range []struct {
+		skew time.Duration
+		want string // "" for no warning
+	}{
+		{0, ""},
+		{5 * time.Minute, ""},
+		{-5 * time.Minute, ""},
+		{5*time.Minute + time.Second, "5m0s behind"},
+		{-5*time.Minute - time.Second, "5m0s ahead of"},
+		{-2 * time.Hour, "2h0m0s ahead of"},
+	} {
+		log := &traceLog{}
+		r := &Runner{STS: &STS{Env: Env{Warn: log.warn}}}
+		r.noteSkew(tt.skew)
+		r.noteSkew(tt.skew)
+		got := log.String()
+		switch {
+		case tt.want == "" && got != "":
+			t.Errorf("skew %s: warned %q", tt.skew, got)
+		case tt.want != "" && (!strings.Contains(got, "clock is "+tt.want+" STS's") || strings.Count(got, "warning:") != 1):
+			t.Errorf("skew %s: warned %q, want once %q", tt.skew, got, tt.want)
+		}
+	}
+}
+
+// TestExpirationIsTimedBySTSClock: credentials are timed by STS's clock
+// (its Date header): when this machine's clock is off by more than a
+// minute, the expiration moves by the difference, so the cache and the
+// SDKs, which go by this machine's clock, refresh when STS says; within a
+// minute it is STS's to the second.
+func TestExpirationIsTimedBySTSClock(t *testing.T) {
+	for _, skew := range []time.Duration{0, 10 * time.Minute, -10 * time.Minute} {
+		t.Run(skew.String(), func(t *testing.T) {
+			w := newWorld(t, ststest.DemoConfig(), "", demoCredentials)
+			w.sts.SetRequestClockSkew(skew)
+			env, _ := w.traced()
+			req := w.request(demo)
+			req.Profile = "alice"
+			res, err := Obtain(context.Background(), req, env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			exp := res.Credentials.Expiration
+			issued := w.sts.Calls()[0].Time.Add(time.Hour) // STS's clock
+			if skew == 0 {
+				if exp.Nanosecond() != 0 || exp.Sub(issued).Abs() > 2*time.Second {
+					t.Errorf("expiration %s, want STS's %s to the second", exp, issued)
+				}
+				return
+			}
+			if d := exp.Sub(issued.Add(-skew)); d.Abs() > 2*time.Second {
+				t.Errorf("expiration %s is %s from STS's %s moved by the skew %s", exp, d, issued, skew)
+			}
+		})
+	}
+}
+
+// TestMFACodeFlagServesTheHopThatNeedsIt: a code given up front is sent
+// with the call that needs MFA, and nobody is asked for one.
+func TestMFACodeFlagServesTheHopThatNeedsIt(t *testing.T) {
+	w := newWorld(t, ststest.DemoConfig(), "[profile mfa]\nrole_arn = "+ststest.DemoRoleARN("needs-mfa")+
+		"\nsource_profile = alice\nmfa_serial = "+ststest.DemoMFASerial+"\n", demoCredentials)
+	env := w.with(nil)
+	env.MFACode = func(context.Context, string) (string, error) {
+		t.Error("asked for an MFA code that was given")
+		return "", errors.New("no")
+	}
+	code := w.sts.TOTP(ststest.DemoMFASerial)
+	req := w.request("mfa")
+	req.MFACode = code
+	if _, err := Obtain(context.Background(), req, env); err != nil {
+		t.Fatal(err)
+	}
+	first := w.sts.Calls()[0]
+	if first.Action != "GetSessionToken" || first.Params["TokenCode"] != code || first.Params["SerialNumber"] != ststest.DemoMFASerial {
+		t.Errorf("first call %s %v, want GetSessionToken with the code given", first.Action, first.Params)
+	}
+}
+
+// TestPolicyFromStdinIsBounded: --policy - reads at most a MiB: exactly a
+// MiB is taken whole, one byte more is refused.
+func TestPolicyFromStdinIsBounded(t *testing.T) {
+	policy := func(size int) string {
+		const doc = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]`
+		return doc + strings.Repeat(" ", size-len(doc)-1) + "}"
+	}
+	w := newWorld(t, ststest.DemoConfig(), "", demoCredentials)
+	for _, tt := range []struct {
+		size int
+		ok   bool
+	}{{maxPolicyBytes, true}, {maxPolicyBytes + 1, false}} {
+		env := w.with(nil)
+		env.Stdin = strings.NewReader(policy(tt.size))
+		req := w.request(demo)
+		req.Profile, req.Policy = "alice", "-"
+		p, err := Resolve(context.Background(), req, env)
+		switch {
+		case tt.ok && err != nil:
+			t.Errorf("%d bytes: %v", tt.size, err)
+		case tt.ok && !strings.Contains(p.Hops[0].Policy, `"s3:*"`):
+			t.Errorf("%d bytes: policy %q", tt.size, p.Hops[0].Policy)
+		case !tt.ok && (err == nil || !strings.Contains(err.Error(), "more than")):
+			t.Errorf("%d bytes: %v, want a refusal of more than %d bytes", tt.size, err, maxPolicyBytes)
+		}
+	}
+}
+
+// TestCredentialProcessEnvironment: a credential_process child starts from
+// Env.Environ (it can read the variables it needs), or from nothing but
+// the recursion mark when the caller gives no environment.
+func TestCredentialProcessEnvironment(t *testing.T) {
+	process := `printf '{"Version":1,"AccessKeyId":"%s","SecretAccessKey":"%s"}' "${KEY_ID:-` + ststest.DemoAccessKeyID + `}" "$SECRET"`
+	w := newWorld(t, ststest.DemoConfig(), "[profile proc]\ncredential_process = "+process+"\n", "")
+	req := w.request(demo)
+	req.Profile, req.NoCache = "proc", true
+	if _, err := Obtain(context.Background(), req, w.with(map[string]string{"SECRET": ststest.DemoSecretAccessKey})); err != nil {
+		t.Fatalf("with the secret in Environ: %v", err)
+	}
+	env := w.with(map[string]string{"SECRET": ststest.DemoSecretAccessKey})
+	env.Environ = nil
+	if _, err := Obtain(context.Background(), req, env); err == nil || !strings.Contains(err.Error(), "SecretAccessKey") {
+		t.Fatalf("with no environment the child has no SECRET: %v, want a refusal of the empty secret", err)
+	}
+}
+
+// TestSourceErrorNamesTheSource: a failure to load the base credentials
+// names the profile they come from, else the instance metadata or the
+// container endpoint, else the kind of source.
+func TestSourceErrorNamesTheSource(t *testing.T) {
+	cause := errors.New("boom")
+	tests := []struct {
+		source awsconfig.Source
+		uri    string
+		want   string
+	}{
+		{awsconfig.Source{Kind: awsconfig.SourceProcess, Profile: "proc"}, "", "load base credentials from profile proc: boom"},
+		{awsconfig.Source{Kind: awsconfig.SourceEC2}, "", "load base credentials from instance metadata: boom"},
+		{awsconfig.Source{Kind: awsconfig.SourceECS}, "http://169.254.170.2/creds", "load base credentials from the container endpoint http://169.254.170.2/creds: boom"},
+		{awsconfig.Source{Kind: awsconfig.SourceEnvironment}, "", "load base credentials from the environment source: boom"},
+	}
+	for _, tt := range tests {
+		err := &SourceError{Source: Source{Source: tt.source, ContainerURI: tt.uri}, Err: cause}
+		if got := err.Error(); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.source.Kind, got, tt.want)
 		}
 	}
 }

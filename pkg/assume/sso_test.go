@@ -49,12 +49,18 @@ func TestSSORoleIsACachedHop(t *testing.T) {
 	ctx := context.Background()
 	req := w.request()
 	req.Profile = "sso"
-	res, err := Obtain(ctx, req, w.with(nil))
+	env, log := w.traced()
+	res, err := Obtain(ctx, req, env)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(res.Plan.Hops) != 1 || res.Plan.Hops[0].Kind != cache.KindSSORole || res.Credentials.SessionToken == "" {
 		t.Fatalf("plan %+v", res.Plan.Hops)
+	}
+	// The permission set decides how long it lasts: nothing to compare the
+	// refresh window with.
+	if strings.Contains(log.String(), "never be reused") {
+		t.Errorf("warned about the refresh window of a session of unknown length:\n%s", log)
 	}
 	if _, err := Obtain(ctx, req, w.with(nil)); err != nil {
 		t.Fatal(err)
@@ -152,7 +158,8 @@ func TestSSOTokenRefreshedBeforeAFetch(t *testing.T) {
 // cannot take.
 func TestSSOErrors(t *testing.T) {
 	w := newWorld(t, matrixConfig(), ssoConfig+"[profile other]\nsso_session = corp\nsso_account_id = 210987654321\nsso_role_name = AdministratorAccess\n"+
-		"[profile broken]\nsso_session = corp\nsso_account_id = 12345\nsso_role_name = x\n", "")
+		"[profile broken]\nsso_session = corp\nsso_account_id = 12345\nsso_role_name = x\n"+
+		"[profile letters]\nsso_session = corp\nsso_account_id = 12345678901x\nsso_role_name = x\n", "")
 	ctx := context.Background()
 	obtain := func(profile string, edit func(*Request)) error {
 		req := w.request()
@@ -177,8 +184,10 @@ func TestSSOErrors(t *testing.T) {
 		t.Errorf("--duration on an IAM Identity Center role: %v", err)
 	}
 	var ce *ConfigError
-	if err := obtain("broken", nil); !errors.As(err, &ce) || !strings.Contains(err.Error(), "sso_account_id") {
-		t.Errorf("a bad account ID: %v", err)
+	for _, profile := range []string{"broken", "letters"} {
+		if err := obtain(profile, nil); !errors.As(err, &ce) || !strings.Contains(err.Error(), "sso_account_id") {
+			t.Errorf("a bad account ID (profile %s): %v", profile, err)
+		}
 	}
 	w.sts.Advance(2 * time.Hour)
 	calls := w.sts.CallCount("")

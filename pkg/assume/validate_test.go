@@ -2,6 +2,7 @@ package assume
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +30,14 @@ func TestValidateRoleARN(t *testing.T) {
 		{"arn:aws:iam::123456789012:role/with space", "invalid role path or name"},
 		{"arn:aws:iam::123456789012:role/" + strings.Repeat("n", 65), "invalid role path or name"},
 		{"arn:aws:iam::123456789012:role/" + strings.Repeat("r", 2048), "characters"},
+		// The limits themselves: IAM's 2,048 characters and 64 for the
+		// name; a path is printable ASCII from ! to ~.
+		{arnOfLength(2048), ""},
+		{arnOfLength(2049), "characters"},
+		{"arn:aws:iam::123456789012:role/" + strings.Repeat("n", 64), ""},
+		{"arn:aws:iam::123456789012:role/!path~/demo", ""},
+		{"arn:aws:iam::123456789012:role/a path/demo", "invalid role path or name"},
+		{"arn:aws:iam::123456789012:role/path\x7f/demo", "invalid role path or name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.arn, func(t *testing.T) {
@@ -36,6 +45,13 @@ func TestValidateRoleARN(t *testing.T) {
 			checkErr(t, err, tt.want)
 		})
 	}
+}
+
+// arnOfLength is a valid role ARN of n characters: a long path, then a
+// one-letter name.
+func arnOfLength(n int) string {
+	const prefix = "arn:aws:iam::123456789012:role/"
+	return prefix + strings.Repeat("p", n-len(prefix)-2) + "/r"
 }
 
 func TestValidateNames(t *testing.T) {
@@ -48,6 +64,7 @@ func TestValidateNames(t *testing.T) {
 	}{
 		{"session ok", ValidateSessionName, "alice@example.com", ""},
 		{"session all allowed", ValidateSessionName, "a_b+c=d,e.f@g-h", ""},
+		{"session letters and digits at the ends of their ranges", ValidateSessionName, "azAZ09", ""},
 		{"session short", ValidateSessionName, "a", "2 to 64"},
 		{"session long", ValidateSessionName, long, "2 to 64"},
 		{"session space", ValidateSessionName, "a b", "may hold only"},
@@ -77,6 +94,61 @@ func TestValidateDuration(t *testing.T) {
 			t.Errorf("ValidateDuration(%s) = %v", d, err)
 		}
 	}
+}
+
+// TestValidateFederationAndConsoleDurations: GetFederationToken takes 15m
+// to 36h, the console's SessionDuration 15m to 12h, both ends included.
+func TestValidateFederationAndConsoleDurations(t *testing.T) {
+	tests := []struct {
+		name  string
+		check func(time.Duration) error
+		ok    []time.Duration
+		bad   []time.Duration
+	}{
+		{"federation", ValidateFederationDuration,
+			[]time.Duration{0, 15 * time.Minute, 36 * time.Hour},
+			[]time.Duration{15*time.Minute - time.Second, 36*time.Hour + time.Second, time.Hour + time.Millisecond}},
+		{"console", ValidateConsoleDuration,
+			[]time.Duration{0, 15 * time.Minute, 12 * time.Hour},
+			[]time.Duration{15*time.Minute - time.Second, 12*time.Hour + time.Second, time.Hour + time.Millisecond}},
+	}
+	for _, tt := range tests {
+		for _, d := range tt.ok {
+			if err := tt.check(d); err != nil {
+				t.Errorf("%s %s: %v, want valid", tt.name, d, err)
+			}
+		}
+		for _, d := range tt.bad {
+			checkErr(t, tt.check(d), "out of range")
+		}
+	}
+}
+
+// TestValidateAtTheLimits: exactly as many policy ARNs and tags, and as
+// long a tag key and value, as STS takes are valid; one more is not.
+func TestValidateAtTheLimits(t *testing.T) {
+	arns := func(n int) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = "arn:aws:iam::aws:policy/P" + strconv.Itoa(i)
+		}
+		return out
+	}
+	checkErr(t, ValidatePolicyARNs(arns(MaxPolicyARNs)), "")
+	checkErr(t, ValidatePolicyARNs(arns(MaxPolicyARNs+1)), "at most 10")
+
+	tags := func(n int) []cache.Tag {
+		out := make([]cache.Tag, n)
+		for i := range out {
+			out[i] = cache.Tag{Key: "k" + strconv.Itoa(i), Value: "v"}
+		}
+		return out
+	}
+	checkErr(t, ValidateTags(tags(MaxTags), nil), "")
+	checkErr(t, ValidateTags(tags(MaxTags+1), nil), "at most 50")
+	// Characters, not bytes: é is two bytes.
+	checkErr(t, ValidateTags([]cache.Tag{{Key: strings.Repeat("é", MaxTagKeyChars), Value: strings.Repeat("é", MaxTagValueChars)}}, nil), "")
+	checkErr(t, ValidateTags([]cache.Tag{{Key: strings.Repeat("k", MaxTagKeyChars+1)}}, nil), "key")
 }
 
 func TestCanonicalPolicy(t *testing.T) {

@@ -74,6 +74,8 @@ var compatCases = []struct {
 	{name: "CRLF and no final newline", config: "[default]\r\nregion = x\r\n\r\n[profile a]\r\nregion = y"},
 	{name: "tabs and unicode spaces", config: "[default]\n\tregion\t=\tx\t\n\u00a0output = json\u00a0\n"},
 	{name: "empty values", config: "[default]\nregion =\ncli_pager=\n"},
+	{name: "information separators are white space to Python", config: "[default]\nregion = \x1cx\x1f\nk\x1d = \x1by\x1e\n"},
+	{name: "backslashes in a double-quoted profile name", config: "[profile \"a\\b\"]\nregion = 1\n[profile \"c\\\"d\"]\nregion = 2\n[profile \"e\\\\f\"]\nregion = 3\n"},
 	{name: "comment lines inside a value", config: "[default]\nk = a\n  # not part\n  b\n;x\n  c\n"},
 	{name: "repeated section", config: "[default]\nregion = a\n[default]\noutput = json\n"},
 	{name: "repeated key", config: "[default]\nregion = a\nREGION = b\n"},

@@ -96,6 +96,27 @@ source_profile = spoke
 			want: chainSummary{Kind: SourceStatic, Profile: "base", KeyID: "AKIABASE0000000000001", Roles: []string{"hub", "spoke", "prod"}},
 		},
 		{
+			// botocore's order: keys from the credentials file, then
+			// credential_process, then keys from the config file.
+			name: "keys in the credentials file win over credential_process",
+			config: `[profile both]
+credential_process = /bin/false
+`,
+			creds:   "[both]\naws_access_key_id = AKIACREDSFILE0000001\naws_secret_access_key = s\n",
+			profile: "both",
+			want:    chainSummary{Kind: SourceStatic, Profile: "both", KeyID: "AKIACREDSFILE0000001"},
+		},
+		{
+			name: "credential_process wins over keys in the config file",
+			config: `[profile both]
+credential_process = /bin/false
+aws_access_key_id = AKIACONFIGFILE000001
+aws_secret_access_key = s
+`,
+			profile: "both",
+			want:    chainSummary{Kind: SourceProcess, Profile: "both"},
+		},
+		{
 			name: "self-referencing source_profile with static keys",
 			config: `[profile self]
 role_arn = arn:aws:iam::111111111111:role/self

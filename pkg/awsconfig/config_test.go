@@ -265,3 +265,124 @@ func TestWriteCreatesPrivateDirAndFollowsSymlinks(t *testing.T) {
 		t.Errorf("symlink target after write: %q", got)
 	}
 }
+
+// TestNotFoundSuggestsCloseNames: a missing profile's error names up to
+// three profiles within a third of its length in edits (at least two), or
+// that contain it when it has three letters or more; nothing far off.
+func TestNotFoundSuggestsCloseNames(t *testing.T) {
+	tests := []struct {
+		name    string
+		config  string
+		missing string
+		want    string // the suggestions as the error lists them; "" for none
+	}{
+		{"two edits away", "[profile deploy]\n[profile production]\n", "dpeloy", `"deploy"`},
+		{"three edits away is too far", "[profile deploy]\n", "dxxxoy", ""},
+		{"a third of a long name", "[profile production-eu]\n[profile staging-eu]\n", "prodcton-eu", `"production-eu"`},
+		{"contained, three letters", "[profile my-dev-account]\n[profile prod]\n", "dev", `"my-dev-account"`},
+		{"contained, two letters is not enough", "[profile my-dv-account]\n", "dv", ""},
+		{"three at most, nearest first", "[profile prod-1]\n[profile prod-2]\n[profile prod-3]\n[profile prod-4]\n[profile prod]\n", "prod-",
+			`"prod" or "prod-1" or "prod-2"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := mustLoad(t, writeFiles(t, tt.config, ""))
+			_, err := c.Profile(tt.missing)
+			if err == nil {
+				t.Fatal("found a missing profile")
+			}
+			_, got, _ := strings.Cut(err.Error(), "did you mean ")
+			got = strings.TrimSuffix(got, "?")
+			if got != tt.want {
+				t.Errorf("suggested %q, want %q (error: %v)", got, tt.want, err)
+			}
+		})
+	}
+}
+
+// TestEditDistance is Levenshtein's distance, in runes.
+func TestEditDistance(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want int
+	}{
+		{"", "", 0}, {"", "abc", 3}, {"abc", "", 3}, {"abc", "abc", 0},
+		{"kitten", "sitting", 3}, {"flaw", "lawn", 2}, {"deploy", "dpeloy", 2},
+		{"ab", "ba", 2}, {"a", "b", 1}, {"añb", "anb", 1}, {"prod", "production", 6},
+	}
+	for _, tt := range tests {
+		if got := editDistance(tt.a, tt.b); got != tt.want {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
+
+// TestDurationSecondsMustBePositive: duration_seconds of 0 or less is an
+// error naming where it was set, [DEFAULT] included.
+func TestDurationSecondsMustBePositive(t *testing.T) {
+	for _, tt := range []struct{ config, want string }{
+		{"[profile a]\nrole_arn = x\nduration_seconds = 0\n", "line 3"},
+		{"[profile a]\nrole_arn = x\nduration_seconds = -5\n", "line 3"},
+		{"[DEFAULT]\n\nduration_seconds = soon\n[profile a]\nrole_arn = x\n", "line 3"},
+	} {
+		c := mustLoad(t, writeFiles(t, tt.config, ""))
+		_, err := c.Profile("a")
+		if err == nil || !strings.Contains(err.Error(), "duration_seconds must be a whole number") || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q: error %v, want one about duration_seconds at %s", tt.config, err, tt.want)
+		}
+	}
+	c := mustLoad(t, writeFiles(t, "[profile a]\nrole_arn = x\nduration_seconds = 1\n", ""))
+	if p, err := c.Profile("a"); err != nil || p.DurationSeconds != 1 {
+		t.Errorf("duration_seconds = 1: %+v, %v", p.DurationSeconds, err)
+	}
+}
+
+// TestExpandVars expands $NAME and ${NAME} as Python's os.path.expandvars
+// does: names of letters, digits and _, an unset or empty variable left as
+// written, a lone $ kept.
+func TestExpandVars(t *testing.T) {
+	vars := map[string]string{"HOME": "/home/me", "aAzZ09_": "V", "X": "x"}
+	getenv := func(k string) string { return vars[k] }
+	tests := []struct{ in, want string }{
+		{"$HOME/.aws", "/home/me/.aws"},
+		{"${HOME}/.aws", "/home/me/.aws"},
+		{"a/$HOME/b", "a//home/me/b"},
+		{"a${HOME}b", "a/home/meb"},
+		{"$aAzZ09_", "V"},
+		{"$X/$X:$X@$X[$X`$X{$X.", "x/x:x@x[x`x{x."},
+		{"$UNSET/x", "$UNSET/x"},
+		{"${UNSET}", "${UNSET}"},
+		{"${HOME", "${HOME"},
+		{"${}", "${}"},
+		{"end$", "end$"},
+		{"$", "$"},
+		{"$$HOME", "$/home/me"},
+		{"no dollar", "no dollar"},
+	}
+	for _, tt := range tests {
+		if got := expandVars(tt.in, getenv); got != tt.want {
+			t.Errorf("expandVars(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestExpandPathHome: ~ and ~/ are the home directory; ~\ too, but only
+// where \ separates paths (Windows).
+func TestExpandPathHome(t *testing.T) {
+	getenv := func(string) string { return "" }
+	backslash := `~\x`
+	if filepath.Separator == '\\' {
+		backslash = filepath.Join("/home/me", "x")
+	}
+	for in, want := range map[string]string{
+		"~":      "/home/me",
+		"~/x":    filepath.Join("/home/me", "x"),
+		`~\x`:    backslash,
+		"~x":     "~x",
+		"/abs/x": "/abs/x",
+	} {
+		if got := expandPath(in, getenv, "/home/me"); got != want {
+			t.Errorf("expandPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -77,6 +77,18 @@ func TestWriteCredentialsSectionExact(t *testing.T) {
 			"[work]\n" + managed + "aws_security_token = oldtok\n",
 			"[work]\n" + newKeys,
 		},
+		{
+			"an empty value is filled after the key as written",
+			"[work]\nx_rolecall_managed = true\naws_access_key_id =\naws_secret_access_key = \naws_session_token=old\n",
+			"[work]\nx_rolecall_managed = true\naws_access_key_id = ASIANEW\naws_secret_access_key = secret-for-ASIANEW\naws_session_token=token-for-ASIANEW\nx_security_token_expires = 2030-01-02T03:04:05Z\n",
+		},
+		{
+			// More line breaks than text: the size of the result is no
+			// sum that could go negative.
+			"a file of blank lines",
+			strings.Repeat("\n", 500),
+			strings.Repeat("\n", 500) + "[work]\n" + newKeys,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -105,6 +117,7 @@ func TestWriteCredentialsSectionManaged(t *testing.T) {
 		{name: "empty existing section is filled", before: "[work]\n# nothing yet\n"},
 		{name: "unmanaged section is refused", before: "[work]\nregion = us-east-1\n", wantErr: "was not written by rolecall; use --force"},
 		{name: "long-term keys are refused", before: "[work]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = x\n", wantErr: "long-term access keys"},
+		{name: "the refusal names the section's line", before: "# mine\n\n[work]\nregion = us-east-1\n", wantErr: "(line 3) was not written by rolecall"},
 		{name: "long-term keys are refused even if marked", before: "[work]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = x\nx_rolecall_managed = true\n", wantErr: "long-term access keys"},
 		{name: "force overrides unmanaged", before: "[work]\nregion = us-east-1\n", force: true},
 		{name: "force overrides long-term keys", before: "[work]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = x\n", force: true},
@@ -335,5 +348,80 @@ func TestWriteConfigProfileUnmanaged(t *testing.T) {
 				t.Errorf("file after write:\n%q\nwant:\n%q", got, tt.after)
 			}
 		})
+	}
+}
+
+// TestWriteThroughSymlinks: a chain of symlinks is followed to the file at
+// its end, every link stays a link; a link to a directory is refused.
+func TestWriteThroughSymlinks(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "real")
+	writeFile(t, target, "[keep]\nk = v\n")
+	middle, link := filepath.Join(dir, "middle"), filepath.Join(dir, "credentials")
+	if err := os.Symlink(target, middle); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("middle", link); err != nil { // relative, as dotfiles managers make them
+		t.Fatal(err)
+	}
+	if err := WriteCredentialsSection(t.Context(), link, "x", testCreds("ASIAX"), WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []string{link, middle} {
+		if fi, err := os.Lstat(l); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			t.Errorf("%s is no longer a symlink", filepath.Base(l))
+		}
+	}
+	if got := readFile(t, target); !strings.HasPrefix(got, "[keep]\nk = v\n\n[x]\n") {
+		t.Errorf("the file at the end of the links: %q", got)
+	}
+
+	toDir := filepath.Join(dir, "to-dir")
+	if err := os.Symlink(dir, toDir); err != nil {
+		t.Fatal(err)
+	}
+	err := WriteCredentialsSection(t.Context(), toDir, "x", testCreds("ASIAX"), WriteOptions{})
+	if err == nil || !strings.Contains(err.Error(), "it is a directory") {
+		t.Errorf("a symlink to a directory: %v, want a refusal", err)
+	}
+}
+
+// TestValidateKeyValue: keys are letters, digits, _ - and . (each range
+// checked at both ends and just outside); values have no line break and no
+// white space, Python's included, at either end.
+func TestValidateKeyValue(t *testing.T) {
+	for _, k := range []string{"a", "z", "A", "Z", "0", "9", "_", "-", ".", "aws_access_key_id"} {
+		if err := validateKeyValue(KeyValue{k, "v"}); err != nil {
+			t.Errorf("key %q: %v", k, err)
+		}
+	}
+	for _, k := range []string{"", "/", ":", "@", "[", "`", "{", "a b", "a=b", "é"} {
+		if err := validateKeyValue(KeyValue{k, "v"}); err == nil {
+			t.Errorf("key %q accepted", k)
+		}
+	}
+	for _, v := range []string{"a\nb", "a\rb", " a", "a\t", "a\x1c", "\x1fa"} {
+		if err := validateKeyValue(KeyValue{"k", v}); err == nil {
+			t.Errorf("value %q accepted", v)
+		}
+	}
+	if err := validateKeyValue(KeyValue{"k", "a\x1bb"}); err != nil {
+		t.Errorf("a value with ESC inside: %v", err)
+	}
+}
+
+// TestSyntaxErrorNamesTheLine: "PATH line N: what", or "PATH: what" for a
+// problem of no one line.
+func TestSyntaxErrorNamesTheLine(t *testing.T) {
+	if got := (&SyntaxError{Path: "config", Line: 1, Msg: "m"}).Error(); got != "config line 1: m" {
+		t.Errorf("line 1: %q", got)
+	}
+	if got := (&SyntaxError{Path: "config", Msg: "m"}).Error(); got != "config: m" {
+		t.Errorf("no line: %q", got)
+	}
+	_, err := Load(writeFiles(t, "[profile a]\nregion = x\n= value\n", ""))
+	var se *SyntaxError
+	if !errors.As(err, &se) || se.Line != 3 || !strings.Contains(se.Msg, "no key name") {
+		t.Errorf("a value with no key: %v, want line 3 saying so", err)
 	}
 }

@@ -3,6 +3,8 @@ package cache
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -739,5 +741,90 @@ func TestEveryKindIsStoredAndHit(t *testing.T) {
 				t.Fatalf("Lookup = %v %v, want the %s entry", e.Kind, ok, kind)
 			}
 		})
+	}
+}
+
+// TestLockWaitIsTraced: a Fetch that finds the entry's lock held says so
+// through Options.Trace before it waits (--debug shows it), and says
+// nothing when the lock is free.
+func TestLockWaitIsTraced(t *testing.T) {
+	traced := make(chan string, 4)
+	trace := func(format string, args ...any) { traced <- fmt.Sprintf(format, args...) }
+	s, _ := openStore(t, cacheDir(t), Options{LockTimeout: 3 * time.Second, Trace: trace})
+	key := testKey("app")
+	lockPath := filepath.Join(s.Dir(), key+lockSuffix)
+	c := newCounter()
+
+	mustFetch(t, s, key, time.Hour, c.fetch) // window past expiry: fetches again next time
+	if len(traced) != 0 {
+		t.Errorf("traced %q with the lock free", <-traced)
+	}
+
+	other := lockAsOtherProcess(t, lockPath)
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := s.Fetch(context.Background(), key, time.Hour, c.fetch)
+		done <- err
+	}()
+	select {
+	case msg := <-traced:
+		if !strings.Contains(msg, lockPath) || !strings.Contains(msg, "another rolecall") {
+			t.Errorf("trace %q does not name the lock and its holder", msg)
+		}
+	case err := <-done:
+		t.Fatalf("Fetch ended (%v) without tracing its wait for the lock", err)
+	}
+	if err := other.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Fetch after the lock was released: %v", err)
+	}
+}
+
+// TestOpenMakesDirAbsolute: a relative directory is resolved when the Store
+// is opened, so the process may change directory afterwards and the Store
+// still uses the same cache (and Dir names it fully in messages).
+func TestOpenMakesDirAbsolute(t *testing.T) {
+	base := t.TempDir()
+	t.Chdir(base)
+	s, _ := openStore(t, "rolecall", Options{})
+	want := filepath.Join(base, "rolecall")
+	if s.Dir() != want {
+		t.Errorf("Dir() = %q, want %q", s.Dir(), want)
+	}
+	t.Chdir(t.TempDir())
+	mustFetch(t, s, testKey("app"), DefaultRefreshWindow, newCounter().fetch)
+	if _, err := os.Stat(filepath.Join(want, testKey("app")+entrySuffix)); err != nil {
+		t.Errorf("entry not in the directory opened: %v", err)
+	}
+}
+
+// TestRemoveDeletesStaleTempFiles: Remove (rolecall cache clear) also
+// deletes temporary files a dead writer left, of any entry, and keeps
+// recent ones, which may belong to a writer still running.
+func TestRemoveDeletesStaleTempFiles(t *testing.T) {
+	dir := cacheDir(t)
+	s, _ := openStore(t, dir, Options{})
+	key := testKey("gone") // no entry: its writer died before the rename
+	stale := filepath.Join(dir, "."+key+entrySuffix+".rolecall-12345.tmp")
+	recent := filepath.Join(dir, "."+key+entrySuffix+".rolecall-67890.tmp")
+	for _, p := range []string{stale, recent} {
+		if err := os.WriteFile(p, []byte(`{"version":`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-2 * safefile.StaleTempAge) // the file system's clock
+	if err := os.Chtimes(stale, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Remove(func(Entry) bool { return true }); n != 0 || err != nil {
+		t.Fatalf("Remove = %d, %v; want 0, nil", n, err)
+	}
+	if _, err := os.Stat(stale); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("stale temporary file kept (%v)", err)
+	}
+	if _, err := os.Stat(recent); err != nil {
+		t.Errorf("recent temporary file removed: %v", err)
 	}
 }

@@ -114,6 +114,10 @@ func TestEscapeQuotesAndBackslashes(t *testing.T) {
 		{`"\n\u00e9\\n"`, `"\n\u00e9\u005cn"`},
 		{`{"k": 1}`, `{"k": 1}`},
 	}
+	// Not JSON, but no panic either: a lone backslash at the end is kept.
+	if got := string(escapeQuotesAndBackslashes([]byte(`a\`))); got != `a\` {
+		t.Errorf("escapeQuotesAndBackslashes(a\\) = %s, want it unchanged", got)
+	}
 	for _, tt := range tests {
 		got := string(escapeQuotesAndBackslashes([]byte(tt.in)))
 		if got != tt.want {

@@ -3,6 +3,7 @@ package format
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -197,18 +198,46 @@ func TestShellsClearProfile(t *testing.T) {
 
 func TestShellFormatsRefuseNUL(t *testing.T) {
 	for _, f := range []Format{Env, Fish, PowerShell, Cmd} {
-		t.Run(string(f), func(t *testing.T) {
-			c := testCreds()
-			c.SessionToken = "a\x00b"
-			var out bytes.Buffer
-			err := Render(&out, f, c, Options{})
-			if !isUnrepresentable(err, f) {
-				t.Fatalf("Render = %v, want an UnrepresentableError", err)
-			}
-			if out.Len() != 0 {
-				t.Errorf("Render wrote %d bytes before failing", out.Len())
-			}
-		})
+		// In the middle, and first: a NUL at index 0 is a NUL too.
+		for _, token := range []string{"a\x00b", "\x00ab"} {
+			t.Run(string(f)+fmt.Sprintf("/%q", token), func(t *testing.T) {
+				c := testCreds()
+				c.SessionToken = token
+				var out bytes.Buffer
+				err := Render(&out, f, c, Options{})
+				if !isUnrepresentable(err, f) || !strings.Contains(err.Error(), "NUL") {
+					t.Fatalf("Render = %v, want an UnrepresentableError for the NUL", err)
+				}
+				if out.Len() != 0 {
+					t.Errorf("Render wrote %d bytes before failing", out.Len())
+				}
+			})
+		}
+	}
+}
+
+// TestQuoteEmpty: the empty string is a quoted empty word in every shell.
+func TestQuoteEmpty(t *testing.T) {
+	for name, quote := range map[string]func(string) string{"POSIX": QuotePOSIX, "fish": QuoteFish, "PowerShell": QuotePowerShell} {
+		if got := quote(""); got != "''" {
+			t.Errorf("%s quotes the empty string as %q, want ''", name, got)
+		}
+	}
+}
+
+// TestPowerShellExpressionKeepsPrintableASCIILiteral: printable ASCII,
+// space to ~, stays in single quotes; the characters either side of that
+// range are [char] codes.
+func TestPowerShellExpressionKeepsPrintableASCIILiteral(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{" ~", "' ~'"},
+		{"\x1fa", "'' + [char]0x001F + 'a'"},
+		{"a\x7f", "'a' + [char]0x007F"},
+	}
+	for _, tt := range tests {
+		if got := powerShellExpression(tt.in); got != tt.want {
+			t.Errorf("powerShellExpression(%q) = %s, want %s", tt.in, got, tt.want)
+		}
 	}
 }
 
@@ -225,6 +254,12 @@ func TestQuotePOSIX(t *testing.T) {
 		{"~", "'~'"},
 		{"$x", "'$x'"},
 		{"/Users/me/My Tools/rolecall", "'/Users/me/My Tools/rolecall'"},
+		// The ends of each safe range are safe; their neighbours are not.
+		{"azAZ09", "azAZ09"},
+		{"`", "'`'"},
+		{"{", "'{'"},
+		{"[", "'['"},
+		{"<", "'<'"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -269,5 +304,22 @@ func TestQuotePOSIXWordsInBash(t *testing.T) {
 		if err := sameValue(words[i], got[i]); err != nil {
 			t.Errorf("word %d: %v", i, err)
 		}
+	}
+}
+
+// TestCmdTakesAllPrintableASCII: cmd carries every printable ASCII
+// character but % ! and ", space and ~ (the ends of the range) included.
+func TestCmdTakesAllPrintableASCII(t *testing.T) {
+	var printable strings.Builder
+	for r := rune(0x20); r <= 0x7e; r++ {
+		if !strings.ContainsRune(`%!"`, r) {
+			printable.WriteRune(r)
+		}
+	}
+	c := testCreds()
+	c.SecretAccessKey = printable.String()
+	out := render(t, Cmd, c, Options{})
+	if want := "set \"AWS_SECRET_ACCESS_KEY=" + printable.String() + "\"\r\n"; !strings.Contains(string(out), want) {
+		t.Errorf("cmd output lacks %q:\n%s", want, out)
 	}
 }
