@@ -53,16 +53,3 @@ func withHint(err error, hint string) error {
 	}
 	return &UsageError{Err: err, Hint: hint}
 }
-
-// Hint returns the hint an error of this package carries, if any.
-func Hint(err error) string {
-	var ue *UsageError
-	if errors.As(err, &ue) {
-		return ue.Hint
-	}
-	var ce *ConfigError
-	if errors.As(err, &ce) {
-		return ce.Hint
-	}
-	return ""
-}
