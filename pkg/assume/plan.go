@@ -27,6 +27,11 @@ type Source struct {
 	Settings *awsconfig.Profile
 	// ContainerURI is the container credentials endpoint (SourceECS).
 	ContainerURI string
+	// ContainerTokenDigest is the SHA-256 of the authorization token the
+	// endpoint is sent (the token file's content, else the token
+	// variable's): one endpoint serves each token's own identity, as EKS
+	// Pod Identity gives every service account its own token.
+	ContainerTokenDigest string
 }
 
 // cacheID names the base identity in the cache key without holding a
@@ -44,7 +49,7 @@ func (s Source) cacheID(token string) string {
 	case awsconfig.SourceProcess, awsconfig.SourceSSO:
 		return string(s.Kind) + ":" + s.Settings.Fingerprint()
 	case awsconfig.SourceECS:
-		return "container:" + s.ContainerURI
+		return "container:" + s.ContainerURI + " token:" + s.ContainerTokenDigest
 	}
 	return string(s.Kind)
 }

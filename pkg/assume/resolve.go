@@ -2,6 +2,8 @@ package assume
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/url"
 	"os/user"
@@ -10,7 +12,6 @@ import (
 
 	"github.com/rolecall/rolecall/pkg/awsconfig"
 	"github.com/rolecall/rolecall/pkg/cache"
-	"github.com/rolecall/rolecall/pkg/creds"
 )
 
 // Resolve turns a request into a plan: where the base credentials come from,
@@ -81,7 +82,8 @@ func (r *resolver) resolve(ctx context.Context) (Plan, error) {
 			}
 		}
 	}
-	profile := r.namedProfile()
+	profile, from := r.namedProfile()
+	firstIsProfile := len(roles) > 0 && !LooksLikeARN(roles[0])
 	var b base
 	var err error
 	switch {
@@ -91,15 +93,25 @@ func (r *resolver) resolve(ctx context.Context) (Plan, error) {
 		}
 		b, err = r.webIdentityFlagsBase(ctx, roles[0])
 		roles = roles[1:]
-	case len(roles) > 0 && !LooksLikeARN(roles[0]) && profile == "":
-		b, err = r.profileBase(roles[0])
+	case firstIsProfile && from != fromFlag:
+		// A role profile's own source_profile or credential_source stands
+		// against a profile named only by the environment: an AWS_PROFILE
+		// exported weeks ago must not re-route the chain the profile
+		// describes (aws --profile X keeps it too).
+		if profile != "" {
+			r.env.trace("%s=%s is not used: profile %s has a source of its own", from, profile, roles[0])
+		}
+		b, err = r.profileBase(roles[0], "")
 		if err == nil && len(b.hops) == 0 {
 			err = configErrorf("name a profile with role_arn, or pass a role ARN with --profile "+roles[0],
 				"profile %q has no role_arn: there is no role to assume", roles[0])
 		}
 		roles = roles[1:]
 	case profile != "":
-		b, err = r.profileBase(profile)
+		b, err = r.profileBase(profile, from)
+		if err == nil && firstIsProfile {
+			r.warnReplacedSource(roles[0], profile)
+		}
 	default:
 		b, err = r.defaultBase()
 	}
@@ -162,41 +174,61 @@ func (r *resolver) resolve(ctx context.Context) (Plan, error) {
 	return p.useMFASession(r.req.MFASessionTTL), nil
 }
 
+// Where a profile name came from, for messages: the flag, or the variable.
+const fromFlag = "--profile"
+
 // namedProfile is --profile, else AWS_PROFILE, else AWS_DEFAULT_PROFILE
-// (the AWS CLI v2's order). A profile named only by the environment gives
-// way to keys in the environment, as in every AWS SDK.
-func (r *resolver) namedProfile() string {
+// (the AWS CLI v2's order), and which of them named it. A profile named
+// only by the environment gives way to keys in the environment, as in
+// every AWS SDK.
+func (r *resolver) namedProfile() (name, from string) {
 	if r.req.Profile != "" {
-		return r.req.Profile
+		return r.req.Profile, fromFlag
 	}
-	getenv := r.env.Getenv
-	name, from := getenv("AWS_PROFILE"), "AWS_PROFILE"
-	if name == "" {
-		name, from = getenv("AWS_DEFAULT_PROFILE"), "AWS_DEFAULT_PROFILE"
+	if name, from = awsconfig.EnvProfile(r.env.Getenv); name == "" {
+		return "", ""
 	}
-	if name != "" && r.envKeys() != nil {
+	if r.envKeys() != nil {
 		r.env.trace("%s=%s is not used: AWS_ACCESS_KEY_ID is set, and keys in the environment come first", from, name)
-		return ""
+		return "", ""
 	}
-	return name
+	return name, from
 }
 
-// envKeys are the keys in the environment, nil when there are none.
-func (r *resolver) envKeys() *creds.Credentials {
-	getenv := r.env.Getenv
-	id, secret := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY")
-	if id == "" || secret == "" {
-		return nil
+// warnReplacedSource says, on one line, that --profile takes the place of
+// the source a role profile names itself: the user asked for both, and
+// the chain they get is not the one the profile describes.
+func (r *resolver) warnReplacedSource(roleProfile, profile string) {
+	if roleProfile == profile {
+		return // the profile's own role, reached through its own chain
 	}
-	return &creds.Credentials{AccessKeyID: id, SecretAccessKey: secret, SessionToken: getenv("AWS_SESSION_TOKEN")}
+	cfg, err := r.config()
+	if err != nil {
+		return
+	}
+	p, err := cfg.Profile(roleProfile)
+	if err != nil {
+		return
+	}
+	own := ""
+	switch {
+	case p.SourceProfile != "":
+		own = "source_profile = " + p.SourceProfile
+	case p.CredentialSource != "":
+		own = "credential_source = " + p.CredentialSource
+	}
+	if own != "" && p.SourceProfile != profile {
+		r.env.warn("--profile %s replaces profile %s's own %s: %s is assumed with %s's credentials", profile, roleProfile, own, roleProfile, profile)
+	}
 }
 
 // defaultBase is the base when no profile is named: the environment, the
 // [default] profile, then the container and instance endpoints.
 func (r *resolver) defaultBase() (base, error) {
 	getenv := r.env.Getenv
-	if keys := r.envKeys(); keys != nil {
-		return base{source: staticSource(awsconfig.SourceEnvironment, "", keys)}, nil
+	if r.envKeys() != nil {
+		src, err := r.envSource("")
+		return base{source: src}, err
 	}
 	if roleARN, file := getenv("AWS_ROLE_ARN"), getenv("AWS_WEB_IDENTITY_TOKEN_FILE"); roleARN != "" && file != "" {
 		if err := ValidateRoleARN(roleARN); err != nil {
@@ -214,7 +246,7 @@ func (r *resolver) defaultBase() (base, error) {
 		return base{}, err
 	}
 	if cfg.HasProfile("default") {
-		return r.profileBase("default")
+		return r.profileBase("default", "")
 	}
 	src, err := r.ambientSource(nil)
 	return base{source: src}, err
@@ -225,8 +257,8 @@ func (r *resolver) defaultBase() (base, error) {
 // the profile that had none, if any.
 func (r *resolver) ambientSource(settings *awsconfig.Profile) (Source, error) {
 	getenv := r.env.Getenv
-	if uri := containerURI(getenv); uri != "" {
-		return Source{Source: awsconfig.Source{Kind: awsconfig.SourceECS}, Settings: settings, ContainerURI: uri}, nil
+	if containerURI(getenv) != "" {
+		return containerSource(getenv, settings)
 	}
 	if !strings.EqualFold(getenv("AWS_EC2_METADATA_DISABLED"), "true") {
 		return Source{Source: awsconfig.Source{Kind: awsconfig.SourceEC2}, Settings: settings}, nil
@@ -251,14 +283,40 @@ func containerURI(getenv func(string) string) string {
 	return getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI")
 }
 
+// containerSource is the container endpoint the environment names, with
+// the digest of the token it will be sent, which tells identities behind
+// one URI apart in the cache key.
+func containerSource(getenv func(string) string, settings *awsconfig.Profile) (Source, error) {
+	src := Source{Source: awsconfig.Source{Kind: awsconfig.SourceECS}, Settings: settings, ContainerURI: containerURI(getenv)}
+	token := getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN")
+	// The file wins, as in the SDKs (and sourceProvider): it is what is sent.
+	if file := getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"); file != "" {
+		b, err := readRegularFile(file, maxTokenBytes)
+		if err != nil {
+			return Source{}, configError(fmt.Errorf("read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE %s: %w", file, err),
+				"point AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE at the endpoint's token file, or unset it")
+		}
+		token = strings.TrimSpace(string(b))
+	}
+	sum := sha256.Sum256([]byte(token))
+	src.ContainerTokenDigest = hex.EncodeToString(sum[:])
+	return src, nil
+}
+
 // profileBase resolves a profile's chain: its source and the roles to
 // assume from it.
-func (r *resolver) profileBase(name string) (base, error) {
+// from names what named the profile: "" for a ROLE, the flag, or the
+// variable, which a message must then name.
+func (r *resolver) profileBase(name, from string) (base, error) {
 	cfg, err := r.config()
 	if err != nil {
 		return base{}, err
 	}
 	if _, err := cfg.Profile(name); err != nil {
+		if from != "" && from != fromFlag {
+			return base{}, configError(fmt.Errorf("%s=%s names no profile: %w", from, name, err),
+				"unset "+from+" (it was exported earlier), or set it to a profile that exists")
+		}
 		return base{}, configError(err, "list profiles with: aws configure list-profiles; or pass a role ARN")
 	}
 	chain, err := cfg.Chain(name)
@@ -272,17 +330,21 @@ func (r *resolver) profileBase(name string) (base, error) {
 	b := base{source: Source{Source: chain.Source, Settings: &sp}, profiles: []awsconfig.Profile{sp}}
 	switch chain.Source.Kind {
 	case awsconfig.SourceEnvironment:
-		keys := r.envKeys()
-		if keys == nil {
-			return base{}, configErrorf("export the keys, or change credential_source",
-				"profile %q has credential_source = Environment but AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set", sp.Name)
+		src, err := r.envSource(sp.Name)
+		if err != nil {
+			return base{}, err
 		}
-		b.source.StaticKeys = keys
+		b.source.StaticKeys = src.StaticKeys
 	case awsconfig.SourceECS:
-		if b.source.ContainerURI = containerURI(r.env.Getenv); b.source.ContainerURI == "" {
+		if containerURI(r.env.Getenv) == "" {
 			return base{}, configErrorf("run it in a container with a credentials endpoint, or change credential_source",
 				"profile %q has credential_source = EcsContainer but AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and _FULL_URI are not set", sp.Name)
 		}
+		container, err := containerSource(r.env.Getenv, &sp)
+		if err != nil {
+			return base{}, err
+		}
+		b.source.ContainerURI, b.source.ContainerTokenDigest = container.ContainerURI, container.ContainerTokenDigest
 	case awsconfig.SourceNone:
 		if b.source, err = r.ambientSource(&sp); err != nil {
 			return base{}, err

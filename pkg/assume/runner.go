@@ -2,10 +2,12 @@ package assume
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"time"
 
+	"github.com/rolecall/rolecall/pkg/awsconfig"
 	"github.com/rolecall/rolecall/pkg/cache"
 	"github.com/rolecall/rolecall/pkg/creds"
 )
@@ -67,6 +69,10 @@ func (r *Runner) hop(ctx context.Context, p Plan, keys []string, i int) (creds.C
 			}
 		}
 		c, skew, err := r.call(ctx, p, h, i, base)
+		var callErr *CallError
+		if i == 0 && p.Source.Kind == awsconfig.SourceEnvironment && errors.As(err, &callErr) {
+			callErr.BaseFromEnvironment = true
+		}
 		if err != nil {
 			return cache.Entry{}, err
 		}

@@ -350,6 +350,10 @@ type CallError struct {
 	// LastAnswer is what STS said on the last attempt when the call ran out
 	// of time between retries (Throttling, InternalFailure), else nil.
 	LastAnswer error
+	// BaseFromEnvironment says the call was signed with the keys in the
+	// environment (AWS_ACCESS_KEY_ID…): an ExpiredToken then means those
+	// variables are stale, which no cache clear or new sign-in mends.
+	BaseFromEnvironment bool
 }
 
 // fail wraps a call's error, naming STS's last answer if time ran out

@@ -28,16 +28,26 @@ func DefaultFiles(getenv func(string) string, home string) Files {
 }
 
 // ProfileFromEnv returns the profile the AWS CLI v2 uses when none is named:
-// AWS_PROFILE, else AWS_DEFAULT_PROFILE, else "default". (AWS CLI v2's
-// botocore lists them in that order; v1 checked AWS_DEFAULT_PROFILE first.)
+// EnvProfile's, else "default".
 func ProfileFromEnv(getenv func(string) string) string {
-	if p := getenv("AWS_PROFILE"); p != "" {
-		return p
-	}
-	if p := getenv("AWS_DEFAULT_PROFILE"); p != "" {
+	if p, _ := EnvProfile(getenv); p != "" {
 		return p
 	}
 	return "default"
+}
+
+// EnvProfile returns the profile the environment names and the variable
+// that names it: AWS_PROFILE, else AWS_DEFAULT_PROFILE (AWS CLI v2's
+// botocore lists them in that order; v1 checked AWS_DEFAULT_PROFILE
+// first), else "", "". Messages about such a profile name the variable:
+// it was often exported long before.
+func EnvProfile(getenv func(string) string) (name, variable string) {
+	for _, v := range []string{"AWS_PROFILE", "AWS_DEFAULT_PROFILE"} {
+		if p := getenv(v); p != "" {
+			return p, v
+		}
+	}
+	return "", ""
 }
 
 // expandPath expands variables the way Python's os.path.expandvars does

@@ -105,8 +105,9 @@ func configureRun(ctx context.Context, opts *ConfigureOptions) error {
 	// that gets its credentials from itself.
 	base := firstNonEmpty(opts.SourceProfile, opts.Request.Profile)
 	if base == "" {
-		if base = firstNonEmpty(io.Getenv("AWS_PROFILE"), io.Getenv("AWS_DEFAULT_PROFILE")); base != "" {
-			io.Infof("base credentials from profile %s (AWS_PROFILE); pass --source-profile to choose another", base)
+		var from string
+		if base, from = awsconfig.EnvProfile(io.Getenv); base != "" {
+			io.Infof("base credentials from profile %s (%s); pass --source-profile to choose another", base, from)
 		}
 	}
 	if base == opts.Name {

@@ -242,7 +242,10 @@ func stsError(err error, apiErr smithy.APIError) (int, string, string) {
 		}
 	case "ExpiredToken", "ExpiredTokenException":
 		hint = "the base credentials expired: renew them (aws sso login, a new session) or clear rolecall's cache with: rolecall cache clear --all"
-		if call != nil && call.Action == "AssumeRoleWithWebIdentity" {
+		switch {
+		case call != nil && call.BaseFromEnvironment:
+			hint = "the keys in the environment (AWS_ACCESS_KEY_ID…) expired: " + assume.StaleEnvKeysHint
+		case call != nil && call.Action == "AssumeRoleWithWebIdentity":
 			hint = "the web identity token expired: fetch a fresh one (a new CI job token, or whatever writes the token file)"
 		}
 	case "InvalidClientTokenId", "SignatureDoesNotMatch", "IncompleteSignature", "MissingAuthenticationToken":
