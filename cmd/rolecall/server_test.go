@@ -74,17 +74,23 @@ func installClockHook() {
 // gives it a retryer of its own, three attempts with backoff), so that a
 // script checking an error need not wait for the retries.
 //
-//	gosdk whoami
+// With PROFILE, the program names that profile itself
+// (config.WithSharedConfigProfile), as a tool given --profile does.
+//
+//	gosdk whoami [PROFILE]
 func goSDKMain() {
 	ctx := context.Background()
 	fail := func(err error) {
 		fmt.Fprintln(os.Stderr, "gosdk:", err)
 		os.Exit(1)
 	}
-	if len(os.Args) != 2 || os.Args[1] != "whoami" {
-		fail(fmt.Errorf("usage: gosdk whoami"))
+	if len(os.Args) < 2 || len(os.Args) > 3 || os.Args[1] != "whoami" {
+		fail(fmt.Errorf("usage: gosdk whoami [PROFILE]"))
 	}
 	opts := []func(*config.LoadOptions) error{config.WithDefaultRegion("us-east-1")}
+	if len(os.Args) == 3 {
+		opts = append(opts, config.WithSharedConfigProfile(os.Args[2]))
+	}
 	if n, err := strconv.Atoi(os.Getenv("AWS_MAX_ATTEMPTS")); err == nil {
 		opts = append(opts, config.WithEndpointCredentialOptions(func(o *endpointcreds.Options) {
 			o.Retryer = retry.AddWithMaxAttempts(retry.NewStandard(), n)

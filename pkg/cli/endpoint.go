@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/rolecall/rolecall/pkg/assume"
+	"github.com/rolecall/rolecall/pkg/awsconfig"
 	"github.com/rolecall/rolecall/pkg/creds"
 	"github.com/rolecall/rolecall/pkg/format"
 	"github.com/rolecall/rolecall/pkg/server"
@@ -31,9 +32,11 @@ type endpoint struct {
 	ln    net.Listener
 	uri   string
 	token string
-	// tokenDir is the private directory of the token file, removed by
-	// close; empty when no file was written.
-	tokenDir, tokenFile string
+	// privateDir holds the token file and the isolated AWS files; close
+	// removes it. Empty until something is written there.
+	privateDir, tokenFile string
+	// isolated are the AWS files consumers get instead of the user's.
+	isolated awsconfig.Isolated
 	region              string // exported when the user named one
 	label               string // what "/" serves; "" for no default route
 	allowed             []string
@@ -128,6 +131,9 @@ func startEndpoint(ctx context.Context, io *IO, cfg endpointConfig) (_ *endpoint
 			return nil, withCode(ExitLocal, err, "check TMPDIR: rolecall writes the token to a private directory there")
 		}
 	}
+	if err := e.isolate(); err != nil {
+		return nil, err
+	}
 
 	if e.srv, err = server.New(server.Options{
 		Fetch:         e.fetch,
@@ -211,15 +217,10 @@ func (e *endpoint) mfaSource(fl *requestFlags, terminal bool) func(context.Conte
 // file's content as it is and refuse a line break), to a file only the
 // user can read, in a directory of its own that close removes.
 func (e *endpoint) writeTokenFile() error {
-	base := ""
-	if runtime.GOOS != "windows" {
-		base = e.io.Getenv("TMPDIR")
-	}
-	dir, err := os.MkdirTemp(base, "rolecall-serve-") // 0700
+	dir, err := e.dir()
 	if err != nil {
-		return fmt.Errorf("make the token directory: %w", err)
+		return err
 	}
-	e.tokenDir = dir
 	path := filepath.Join(dir, "token")
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600) //nolint:gosec // a fresh private directory
 	if err != nil {
@@ -236,9 +237,53 @@ func (e *endpoint) writeTokenFile() error {
 	return nil
 }
 
+// dir returns the endpoint's private directory, made on first use.
+func (e *endpoint) dir() (string, error) {
+	if e.privateDir != "" {
+		return e.privateDir, nil
+	}
+	base := ""
+	if runtime.GOOS != "windows" {
+		base = e.io.Getenv("TMPDIR")
+	}
+	dir, err := os.MkdirTemp(base, "rolecall-serve-") // 0700
+	if err != nil {
+		return "", fmt.Errorf("make the endpoint's private directory: %w", err)
+	}
+	e.privateDir = dir
+	return dir, nil
+}
+
+// isolate makes the endpoint the first source its consumers' SDKs reach:
+// where the user's AWS files give the default profile credentials, which
+// every SDK tries before the container endpoint, consumers get copies
+// without them (docs/config.md, "What each output hands its consumer").
+// A file that cannot be read or made safe stops the endpoint: a command
+// must never run as someone other than the role asked for.
+func (e *endpoint) isolate() error {
+	files := awsconfig.DefaultFiles(e.env.Getenv, e.env.HomeDir)
+	if files.Config == "" && files.Credentials == "" {
+		return nil
+	}
+	dir, err := e.dir()
+	if err != nil {
+		return withCode(ExitLocal, err, "check TMPDIR: rolecall writes the endpoint's files to a private directory there")
+	}
+	if e.isolated, err = awsconfig.WriteIsolated(dir, files); err != nil {
+		return withCode(ExitConfig, err, "fix the file, or remove the default profile's credentials from it")
+	}
+	for _, path := range []string{e.isolated.Config, e.isolated.Credentials} {
+		if path != "" {
+			e.io.Debugf("the command reads %s: the user's file without the default profile's credentials, which its SDKs would use before the endpoint", path)
+		}
+	}
+	return nil
+}
+
 // vars is the endpoint as an SDK finds it: the token itself, or its file.
 func (e *endpoint) vars(tokenInEnv bool) format.Endpoint {
-	ep := format.Endpoint{URI: e.uri, TokenFile: e.tokenFile, Region: e.region}
+	ep := format.Endpoint{URI: e.uri, TokenFile: e.tokenFile, Region: e.region,
+		ConfigFile: e.isolated.Config, CredentialsFile: e.isolated.Credentials}
 	if tokenInEnv {
 		ep.Token = e.token
 	}
@@ -263,8 +308,8 @@ func (e *endpoint) close() {
 	if e.ln != nil {
 		_ = e.ln.Close()
 	}
-	if e.tokenDir != "" {
-		_ = os.RemoveAll(e.tokenDir)
+	if e.privateDir != "" {
+		_ = os.RemoveAll(e.privateDir)
 	}
 }
 

@@ -99,7 +99,13 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	defer e.close()
 
 	var out bytes.Buffer
-	if err := format.RenderEndpoint(&out, f, e.vars(opts.TokenVia == tokenViaEnv)); err != nil {
+	ep := e.vars(opts.TokenVia == tokenViaEnv)
+	// What the exports replace is recorded beside them, for unassume.
+	ep.Outer = func(name string) (string, bool) {
+		v := io.Getenv(name)
+		return v, v != ""
+	}
+	if err := format.RenderEndpoint(&out, f, ep); err != nil {
 		return err
 	}
 	if _, err := io.Out.Write(out.Bytes()); err != nil {

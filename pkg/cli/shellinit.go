@@ -176,6 +176,8 @@ func shellInitScript(shell, name string) ([]byte, error) {
 		MarkerEnv:    shellInitEnv,
 		CredVars:     credVars,
 		RestoredVars: restoredVars,
+		OuterVars:    format.EndpointRestoredVars(),
+		OuterPrefix:  format.OuterPrefix,
 		ValueFlags:   assumeValueFlags(),
 	}
 	var b bytes.Buffer
@@ -198,6 +200,12 @@ type shellInitData struct {
 	// before is saved (in an unexported shell variable) and put back by
 	// unassume.
 	RestoredVars []string
+	// OuterVars are what the exports of `rolecall serve` may replace, each
+	// recorded in OuterPrefix+NAME ("x" + its old value, or
+	// format.OuterUnset); unassume puts them back, and assume runs
+	// rolecall as if it had.
+	OuterVars   []string
+	OuterPrefix string
 	// ValueFlags are assume's flags that take a value, so that the function
 	// can find the role among its arguments for ROLECALL_ROLE.
 	ValueFlags []string
@@ -321,6 +329,16 @@ var shellInitTemplates = sync.OnceValue(func() *template.Template {
 }
 unassume() {
   local __rolecall_n __rolecall_v
+  # What rolecall serve's exports replaced (see format.EndpointRestoredVars).
+  for __rolecall_n in {{join .OuterVars " "}}; do
+    eval "__rolecall_v=\${{"{"}}{{.OuterPrefix}}$__rolecall_n-}"
+    [ -n "$__rolecall_v" ] || continue
+    case $__rolecall_v in
+      x*) export "$__rolecall_n=${__rolecall_v#x}" ;;
+      *) unset "$__rolecall_n" ;;
+    esac
+    unset "{{.OuterPrefix}}$__rolecall_n"
+  done
   [ -n "${ROLECALL_SET_VARS-}" ] || return 0
   for __rolecall_n in {{join .CredVars " "}} {{join .RestoredVars " "}}; do
     case " $ROLECALL_SET_VARS " in *" $__rolecall_n "*) ;; *) continue ;; esac
@@ -347,6 +365,18 @@ function {{.Name}} --description "Set an AWS role's credentials in this shell (r
     # fish has no subshell: env runs rolecall as if after unassume.
     set -l unset_args
     set -l set_args
+    for n in {{join .OuterVars " "}}
+        set -l outer {{.OuterPrefix}}$n
+        set -q $outer; or continue
+        set -a unset_args -u $outer
+        switch "$$outer"
+            case 'x*'
+                set -l v (string sub -s 2 -- "$$outer")
+                set -a set_args "$n=$v"
+            case '*'
+                set -a unset_args -u $n
+        end
+    end
     for n in $ROLECALL_SET_VARS
         set -l saved __rolecall_saved_$n
         if set -q $saved
@@ -401,6 +431,18 @@ function {{.Name}} --description "Set an AWS role's credentials in this shell (r
     set -gx ROLECALL_ROLE $role
 end
 function unassume --description 'Remove the AWS role credentials assume set (rolecall)'
+    for n in {{join .OuterVars " "}}
+        set -l outer {{.OuterPrefix}}$n
+        set -q $outer; or continue
+        switch "$$outer"
+            case 'x*'
+                set -l v (string sub -s 2 -- "$$outer")
+                set -gx $n $v
+            case '*'
+                set -e $n
+        end
+        set -e $outer
+    end
     set -q ROLECALL_SET_VARS; or return 0
     for n in $ROLECALL_SET_VARS
         set -l saved __rolecall_saved_$n
@@ -431,6 +473,14 @@ function global:{{.Name}} {
     foreach ($n in $global:ROLECALL_SET_VARS) {
         $hidden[$n] = [Environment]::GetEnvironmentVariable($n)
         [Environment]::SetEnvironmentVariable($n, $global:__rolecall_saved[$n])
+    }
+    foreach ($n in @({{psList .OuterVars}})) {
+        $outer = [Environment]::GetEnvironmentVariable('{{.OuterPrefix}}' + $n)
+        if ($null -eq $outer -or $hidden.ContainsKey($n)) { continue }
+        $hidden[$n] = [Environment]::GetEnvironmentVariable($n)
+        $v = $null
+        if ($outer.StartsWith('x')) { $v = $outer.Substring(1) }
+        [Environment]::SetEnvironmentVariable($n, $v)
     }
     try {
         $Env:{{.MarkerEnv}} = '{{.Format}}'
@@ -471,6 +521,14 @@ function global:{{.Name}} {
     $Env:ROLECALL_ROLE = $role
 }
 function global:unassume {
+    foreach ($n in @({{psList .OuterVars}})) {
+        $outer = [Environment]::GetEnvironmentVariable('{{.OuterPrefix}}' + $n)
+        if ($null -eq $outer) { continue }
+        $v = $null
+        if ($outer.StartsWith('x')) { $v = $outer.Substring(1) }
+        [Environment]::SetEnvironmentVariable($n, $v)
+        [Environment]::SetEnvironmentVariable('{{.OuterPrefix}}' + $n, $null)
+    }
     if ($null -eq $global:ROLECALL_SET_VARS) { return }
     foreach ($n in $global:ROLECALL_SET_VARS) {
         $v = $null

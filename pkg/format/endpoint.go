@@ -27,7 +27,40 @@ type Endpoint struct {
 	TokenFile string
 	// Region, when known, is exported as AWS_REGION and AWS_DEFAULT_REGION.
 	Region string
+	// ConfigFile and CredentialsFile, when set, replace the user's AWS
+	// files (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE) with copies whose
+	// default profile has no credentials: every SDK reads those files
+	// before the endpoint (see awsconfig.WriteIsolated).
+	ConfigFile, CredentialsFile string
+	// Outer, when not nil, is what the variables a shell format sets or
+	// unsets held before (the environment of the program that renders
+	// them): each is recorded in OuterPrefix+NAME, "x" + the value or
+	// OuterUnset, for shell-init's unassume to put back.
+	Outer func(name string) (string, bool)
 }
+
+// OuterPrefix starts the variables in which endpoint exports record what
+// they replaced; shell-init's unassume reads them.
+const OuterPrefix = "ROLECALL_OUTER_"
+
+// OuterUnset records a variable that was not set. Not "": PowerShell and
+// cmd remove a variable set to the empty string, which would lose the
+// record.
+const OuterUnset = "-"
+
+// EndpointRestoredVars are the variables endpoint exports set or unset that
+// unassume puts back from OuterPrefix records: the endpoint's own, the file
+// paths, the region and the profile selection. Credentials are never
+// recorded: a copy would be one more place for a key to leak from.
+func EndpointRestoredVars() []string {
+	return append([]string{EnvContainerFullURI, EnvContainerToken, EnvContainerTokenFile, envConfigFile, envCredentialsFile, envRegion, envDefaultRegion}, ProfileEnvVars()...)
+}
+
+// The files every SDK reads, and exec --server and serve may replace.
+const (
+	envConfigFile      = "AWS_CONFIG_FILE"
+	envCredentialsFile = "AWS_SHARED_CREDENTIALS_FILE"
+)
 
 // EndpointVars returns the variables that point an SDK at e: the URI, the
 // token or its file, then the region when known.
@@ -41,7 +74,32 @@ func EndpointVars(e Endpoint) []Var {
 	if e.Region != "" {
 		vars = append(vars, Var{envRegion, e.Region}, Var{envDefaultRegion, e.Region})
 	}
+	if e.ConfigFile != "" {
+		vars = append(vars, Var{envConfigFile, e.ConfigFile})
+	}
+	if e.CredentialsFile != "" {
+		vars = append(vars, Var{envCredentialsFile, e.CredentialsFile})
+	}
 	return vars
+}
+
+// outerVars records, for unassume, what each restorable variable the
+// exports change held before.
+func outerVars(e Endpoint, vars []Var) []Var {
+	var out []Var
+	for _, name := range EndpointRestoredVars() {
+		set := slices.ContainsFunc(vars, func(v Var) bool { return v.Name == name })
+		if !set && !slices.Contains(ProfileEnvVars(), name) {
+			continue // not changed by these exports
+		}
+		value, had := e.Outer(name)
+		record := OuterUnset
+		if had {
+			record = "x" + value
+		}
+		out = append(out, Var{OuterPrefix + name, record})
+	}
+	return out
 }
 
 // RenderEndpoint writes the variables of e in a shell format (env, fish,
@@ -54,6 +112,9 @@ func RenderEndpoint(w io.Writer, f Format, e Endpoint) error {
 		return fmt.Errorf("format %s cannot carry an endpoint's variables: use env, fish, powershell, cmd or dotenv", f)
 	}
 	vars := EndpointVars(e)
+	if e.Outer != nil && f != Dotenv {
+		vars = append(vars, outerVars(e, vars)...)
+	}
 	var unset []string
 	for _, name := range ConflictingEnvVars() {
 		if !slices.ContainsFunc(vars, func(v Var) bool { return v.Name == name }) {

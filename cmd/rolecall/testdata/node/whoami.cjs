@@ -1,8 +1,9 @@
 // The AWS SDK for JavaScript v3 as a consumer of rolecall's credentials:
 // calls STS GetCallerIdentity and prints the caller's ARN.
 //
-//   node whoami.cjs chain            the SDK's default chain (environment,
-//                                    AWS_PROFILE, the shared files, ...)
+//   node whoami.cjs chain [PROFILE]  the SDK's default chain (environment,
+//                                    AWS_PROFILE, the shared files, ...), for
+//                                    PROFILE when given (fromNodeProviderChain)
 //   node whoami.cjs process PROFILE  fromProcess: the profile's credential_process
 //   node whoami.cjs ini PROFILE      fromIni: the profile as the shared files say
 //
@@ -12,16 +13,16 @@
 // the packages scripts/node-deps.sh installed.
 "use strict";
 const { STSClient, GetCallerIdentityCommand } = require("@aws-sdk/client-sts");
-const { fromIni, fromProcess } = require("@aws-sdk/credential-providers");
+const { fromIni, fromNodeProviderChain, fromProcess } = require("@aws-sdk/credential-providers");
 
 const [mode, profile] = process.argv.slice(2);
 const providers = {
-  chain: () => undefined,
+  chain: () => (profile ? fromNodeProviderChain({ profile }) : undefined),
   process: () => fromProcess({ profile }),
   ini: () => fromIni({ profile }),
 };
 if (!providers[mode] || (mode !== "chain" && !profile)) {
-  console.error("usage: node whoami.cjs chain | process PROFILE | ini PROFILE");
+  console.error("usage: node whoami.cjs chain [PROFILE] | process PROFILE | ini PROFILE");
   process.exit(2);
 }
 if (!process.env.AWS_ENDPOINT_URL_STS) {
