@@ -10,9 +10,7 @@ package awsconfig
 // settings would be used instead of the role the endpoint serves.
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"path/filepath"
 	"slices"
 
@@ -80,22 +78,8 @@ func WriteIsolated(dir string, f Files) (Isolated, error) {
 // withoutDefaultCredentials returns the file at path without the credential
 // keys of the default profile's sections, and whether anything was removed.
 func withoutDefaultCredentials(path string, isConfig bool) ([]byte, bool, error) {
-	if path == "" {
-		return nil, false, nil
-	}
-	data, err := readAWSFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, false, nil
-	}
-	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, false, fmt.Errorf("read %s: %w", path, err)
-	}
-	doc, err := parseDocument(path, data)
-	if err != nil {
+	doc, err := loadDoc(path)
+	if err != nil || doc == nil {
 		return nil, false, err
 	}
 	drop := map[int]bool{}
