@@ -24,13 +24,16 @@ import (
 //
 //  1. --web-identity-token-file, --web-identity-token-env or --oidc: the
 //     first ROLE is assumed with the token.
-//  2. A first ROLE that names a profile, with no profile named otherwise:
-//     that profile's own chain (its source_profile or credential_source).
-//  3. --profile P: P's chain, then the ROLEs from it.
-//  4. AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
-//  5. AWS_PROFILE, else AWS_DEFAULT_PROFILE: exactly as --profile. (Keys in
-//     the environment come first, as in every AWS SDK; --profile does not
-//     give way to them.)
+//  2. A first ROLE that names a profile, unless --profile is given: that
+//     profile's own chain (its source_profile or credential_source), which
+//     stands against AWS_PROFILE and AWS_DEFAULT_PROFILE.
+//  3. --profile P: P's chain, then the ROLEs from it; a role profile's own
+//     source is replaced, with a warning.
+//  4. AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, refused when
+//     AWS_CREDENTIAL_EXPIRATION has passed.
+//  5. AWS_PROFILE, else AWS_DEFAULT_PROFILE: as --profile, for a role ARN or
+//     no role. (Keys in the environment come first, as in every AWS SDK;
+//     --profile does not give way to them.) Messages name the variable.
 //  6. AWS_ROLE_ARN with AWS_WEB_IDENTITY_TOKEN_FILE (EKS): web identity.
 //  7. The [default] profile.
 //  8. The container credentials endpoint, then instance metadata.
