@@ -56,7 +56,7 @@ func TestWriteIsolated(t *testing.T) {
 	}
 	// As a consumer reads them: the default profile has no source; the
 	// others are as they were.
-	cfg, err := Load(Files{Config: iso.Config, Credentials: iso.Credentials})
+	cfg, err := Load(Files(iso))
 	if err != nil {
 		t.Fatal(err)
 	}

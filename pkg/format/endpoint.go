@@ -59,7 +59,7 @@ func EndpointRestoredVars() []string {
 // The files every SDK reads, and exec --server and serve may replace.
 const (
 	envConfigFile      = "AWS_CONFIG_FILE"
-	envCredentialsFile = "AWS_SHARED_CREDENTIALS_FILE"
+	envCredentialsFile = "AWS_SHARED_CREDENTIALS_FILE" //nolint:gosec // a variable name, not a secret
 )
 
 // EndpointVars returns the variables that point an SDK at e: the URI, the
