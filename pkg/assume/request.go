@@ -60,6 +60,12 @@ type Request struct {
 
 	Region      string
 	EndpointURL string
+	// RegionFor names the program the credentials are handed to (exec's
+	// command, the shell that evaluates assume's exports). When set and
+	// nothing names a region, Resolve warns that the program gets none:
+	// rolecall calls STS in the partition's global region, but does not
+	// guess a region for the program.
+	RegionFor string
 	// CABundle is a PEM file of CAs to trust for STS instead of the
 	// system's (a TLS-inspecting proxy's), over AWS_CA_BUNDLE and ca_bundle.
 	CABundle    string

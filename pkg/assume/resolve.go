@@ -492,12 +492,11 @@ func (r *resolver) placeCalls(p *Plan, profiles []awsconfig.Profile) error {
 			region, regionProfile = profiles[i].Region, &profiles[i]
 		}
 	}
-	if region != "" && !ValidRegion(region) {
-		if regionProfile != nil {
-			return configErrorf("fix region in the profile (a comment after a value is part of it)",
-				"profile %q (%s): region %q is not a region name such as us-east-1", regionProfile.Name, regionProfile.KeyWhere("region"), region)
-		}
-		return usageErrorf("pass a region name such as us-east-1", "%s %q is not a region name such as us-east-1", from, region)
+	if err := checkRegion(region, from, regionProfile, r.env); err != nil {
+		return err
+	}
+	if region == "" && r.req.RegionFor != "" && !r.defaultProfileHasRegion() {
+		r.env.warn("%s", noRegionWarning(r.req.RegionFor, profiles))
 	}
 	p.Region, p.RegionKnown = region, region != ""
 	if region == "" && len(p.Hops) > 0 {
@@ -530,22 +529,6 @@ func (r *resolver) placeCalls(p *Plan, profiles []awsconfig.Profile) error {
 		p.CABundle = profiles[i].CABundle
 	}
 	return nil
-}
-
-// ValidRegion reports whether s can be a region name: what the SDKs accept
-// as a host label (letters, digits and inner hyphens, at most 63), which
-// is what keeps "us-east-1 # eu later" from reaching a hostname.
-func ValidRegion(s string) bool {
-	if s == "" || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c != '-' && (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') {
-			return false
-		}
-	}
-	return true
 }
 
 func hopFromProfile(p awsconfig.Profile) Hop {

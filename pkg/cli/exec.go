@@ -89,6 +89,7 @@ func execRun(ctx context.Context, opts *ExecOptions) error {
 		return usageErrorf("exit that shell first, or pass --force", "already inside rolecall exec for %s", outer)
 	}
 	opts.Request.Roles = []string{opts.Role}
+	opts.Request.RegionFor = opts.Command[0]
 	if opts.Server {
 		return execServerRun(ctx, opts)
 	}

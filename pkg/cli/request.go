@@ -60,7 +60,7 @@ func (f *requestFlags) env(io *IO) assume.Env {
 		Stderr:  io.ErrOut,
 		Now:     io.Now,
 		MFACode: mfaCodeSource(io, f),
-		Warn:    func(msg string) { io.Warnf("%s", msg) },
+		Warn:    io.warnOnce,
 		Trace:   io.Debugf,
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fatih/color"
@@ -49,6 +50,11 @@ type IO struct {
 	debug   bool
 	quiet   bool
 	noColor bool
+
+	// warned holds the warnings already given: a request resolved more
+	// than once in a run (exec --server, serve) says each thing once.
+	warnMu sync.Mutex
+	warned map[string]bool
 }
 
 // testHookNow, when set, is rolecall's clock instead of time.Now. The
@@ -101,6 +107,22 @@ func (io *IO) Warnf(format string, args ...any) {
 		label = paint(label, color.FgYellow)
 	}
 	fmt.Fprintf(io.ErrOut, "rolecall: %s %s\n", label, oneLine(fmt.Sprintf(format, args...)))
+}
+
+// warnOnce is Warnf for what a request's resolution says: a request
+// resolved more than once in a run (exec --server, serve) says each thing
+// once.
+func (io *IO) warnOnce(msg string) {
+	io.warnMu.Lock()
+	seen := io.warned[msg]
+	if io.warned == nil {
+		io.warned = map[string]bool{}
+	}
+	io.warned[msg] = true
+	io.warnMu.Unlock()
+	if !seen {
+		io.Warnf("%s", msg)
+	}
 }
 
 // Infof tells a person something on stderr unless --quiet.
