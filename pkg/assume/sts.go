@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -248,8 +249,10 @@ func (s *STS) getFederationToken(ctx context.Context, client *Conn, h Hop) (cred
 	if err != nil {
 		return creds.Credentials{}, client.fail("GetFederationToken", name, err)
 	}
-	s.traceCall("GetFederationToken", start, out.ResultMetadata)
-	c := fromSTS(out.Credentials)
+	c, err := s.issued(client, "GetFederationToken", name, start, out.ResultMetadata, out.Credentials)
+	if err != nil {
+		return creds.Credentials{}, err
+	}
 	if out.FederatedUser != nil {
 		c.AssumedRoleARN = aws.ToString(out.FederatedUser.Arn)
 	}
@@ -300,8 +303,27 @@ func (s *STS) issued(client *Conn, action, target string, start time.Time, md mi
 	return c, nil
 }
 
+// unreadableAnswer is an UnusableAnswerError for a 2xx answer the SDK
+// could not read (an empty <Expiration>, a control character XML forbids):
+// what no STS sends, reported as one line rather than the SDK's parse
+// errors. Nil for any other error.
+func unreadableAnswer(err error) error {
+	var re *awshttp.ResponseError
+	var apiErr smithy.APIError
+	if !errors.As(err, &re) || re.HTTPStatusCode()/100 != 2 || errors.As(err, &apiErr) || re.Err == nil ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return nil // a body cut short is the network's doing (retried)
+	}
+	msg := re.Err.Error()
+	// smithy-go lists every layout it tried after the first line.
+	if i := strings.Index(msg, ", parse errors:"); i >= 0 {
+		msg = msg[:i]
+	}
+	return &UnusableAnswerError{Err: errors.New("nothing readable: " + msg)}
+}
+
 // UnusableAnswerError is an STS answer that parsed but holds no usable
-// credentials.
+// credentials, or could not be read at all.
 type UnusableAnswerError struct{ Err error }
 
 func (e *UnusableAnswerError) Error() string { return "the answer holds " + e.Err.Error() }
@@ -356,6 +378,10 @@ type CallError struct {
 // while the SDK was backing off from it.
 func (c *Conn) fail(action, target string, err error) *CallError {
 	e := &CallError{Action: action, Target: target, Endpoint: c.endpoint, Err: err}
+	if unreadable := unreadableAnswer(err); unreadable != nil {
+		e.Err = unreadable
+		return e
+	}
 	var apiErr smithy.APIError
 	if errors.Is(err, context.DeadlineExceeded) && errors.As(c.last, &apiErr) {
 		e.LastAnswer = c.last

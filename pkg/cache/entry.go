@@ -52,6 +52,11 @@ var (
 // was not written by rolecall from an STS answer.
 const maxLifetime = 36 * time.Hour
 
+// maxClockSkew bounds an entry's ClockSkew: a machine whose clock is more
+// than a day off STS's cannot sign a request at all (SigV4 allows 15
+// minutes), so a larger skew was never measured.
+const maxClockSkew = 24 * time.Hour
+
 // maxClockStep is how far in the future an entry's creation time may be:
 // the clock that stamped it is this machine's, which can be stepped back a
 // little by NTP, but an entry from further in the future is corrupt or
@@ -74,6 +79,11 @@ func (e Entry) validate() error {
 		// Only temporary credentials are cached: long-term keys (no
 		// session token) already live in the user's credentials file.
 		return fmt.Errorf("%w: incomplete credentials", errInvalidEntry)
+	case e.Credentials.CheckControl() != nil:
+		// What STS answered was checked; this was planted or corrupted.
+		return fmt.Errorf("%w: %w", errInvalidEntry, e.Credentials.CheckControl())
+	case e.ClockSkew > maxClockSkew || e.ClockSkew < -maxClockSkew:
+		return fmt.Errorf("%w: a clock skew beyond %s", errInvalidEntry, maxClockSkew)
 	case !inRange(e.Credentials.Expiration):
 		return fmt.Errorf("%w: no usable expiration", errInvalidEntry)
 	case !inRange(e.CreatedAt):
