@@ -194,6 +194,9 @@ func parseSession(r Request, env Env) (sessionOptions, error) {
 	} else if err := ValidateDuration(o.duration); err != nil {
 		return o, withHint(err, "pass --duration between 15m and 12h")
 	}
+	if err := ValidateMFASessionDuration(r.MFASessionTTL); err != nil {
+		return o, withHint(err, "pass --mfa-session-duration between 15m and 36h")
+	}
 	if err := ValidateConsoleDuration(r.ConsoleDuration); err != nil {
 		return o, withHint(err, "pass --console-duration between 15m and 12h, or leave it out")
 	}
