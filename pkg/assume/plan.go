@@ -27,6 +27,11 @@ type Source struct {
 	Settings *awsconfig.Profile
 	// ContainerURI is the container credentials endpoint (SourceECS).
 	ContainerURI string
+	// LookedIn is, for instance metadata reached because nothing else
+	// had credentials, where rolecall looked before it: a failure then
+	// says "no AWS credentials found" with what instance metadata said
+	// last, as when it is turned off.
+	LookedIn string
 }
 
 // cacheID names the base identity in the cache key without holding a

@@ -228,17 +228,17 @@ func (r *resolver) ambientSource(settings *awsconfig.Profile) (Source, error) {
 	if uri := containerURI(getenv); uri != "" {
 		return Source{Source: awsconfig.Source{Kind: awsconfig.SourceECS}, Settings: settings, ContainerURI: uri}, nil
 	}
-	if !strings.EqualFold(getenv("AWS_EC2_METADATA_DISABLED"), "true") {
-		return Source{Source: awsconfig.Source{Kind: awsconfig.SourceEC2}, Settings: settings}, nil
-	}
 	where := "AWS_ACCESS_KEY_ID, AWS_PROFILE"
 	if r.cfg != nil {
 		files := r.cfg.Files()
 		where += ", the [default] profile in " + files.Config + " and " + files.Credentials
 	}
-	where += ", AWS_WEB_IDENTITY_TOKEN_FILE and the container endpoint; instance metadata is off (AWS_EC2_METADATA_DISABLED)"
-	return Source{}, configErrorf("add keys to ~/.aws/credentials (aws configure), pass --profile NAME, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
-		"no AWS credentials found: looked in %s", where)
+	where += ", AWS_WEB_IDENTITY_TOKEN_FILE"
+	if !strings.EqualFold(getenv("AWS_EC2_METADATA_DISABLED"), "true") {
+		return Source{Source: awsconfig.Source{Kind: awsconfig.SourceEC2}, Settings: settings, LookedIn: where + ", the container endpoint"}, nil
+	}
+	return Source{}, configErrorf(NoCredentialsHint,
+		"no AWS credentials found: looked in %s and the container endpoint; instance metadata is off (AWS_EC2_METADATA_DISABLED)", where)
 }
 
 // containerURI is the container credentials endpoint the environment names,
@@ -259,7 +259,7 @@ func (r *resolver) profileBase(name string) (base, error) {
 		return base{}, err
 	}
 	if _, err := cfg.Profile(name); err != nil {
-		return base{}, configError(err, "list profiles with: aws configure list-profiles; or pass a role ARN")
+		return base{}, configError(err, "profiles are the [profile NAME] sections of ~/.aws/config (or AWS_CONFIG_FILE) and the [NAME] sections of ~/.aws/credentials; or pass a role ARN")
 	}
 	chain, err := cfg.Chain(name)
 	if err != nil {
@@ -342,7 +342,7 @@ func (r *resolver) roleProfile(name string) (awsconfig.Profile, error) {
 	}
 	prof, err := cfg.Profile(name)
 	if err != nil {
-		return prof, configError(err, "list profiles with: aws configure list-profiles; or pass a role ARN")
+		return prof, configError(err, "profiles are the [profile NAME] sections of ~/.aws/config (or AWS_CONFIG_FILE) and the [NAME] sections of ~/.aws/credentials; or pass a role ARN")
 	}
 	if prof.RoleARN == "" {
 		return prof, configErrorf("name a profile with role_arn, or a role ARN", "profile %q has no role_arn", name)

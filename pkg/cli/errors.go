@@ -165,7 +165,7 @@ func classify(err error) (code int, msg, hint string) {
 	case errors.As(err, &lockFileErr):
 		return ExitLocal, msg, firstNonEmpty(hint, "remove "+lockFileErr.Path+": rolecall creates its lock files itself")
 	case errors.As(err, &sourceErr):
-		return ExitConfig, sourceErr.Error(), firstNonEmpty(hint, "check the base credentials: aws sso login, the profile's credential_process, or AWS_* variables")
+		return ExitConfig, sourceErr.Error(), firstNonEmpty(hint, sourceErr.Hint(), "check the base credentials: aws sso login, the profile's credential_process, or AWS_* variables")
 	case errors.As(err, &inputErr):
 		return pick(code, ExitUsage), msg, hint
 	case errors.As(err, &needsPerson):
