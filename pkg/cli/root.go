@@ -260,9 +260,47 @@ a child process, or a CI job.`,
 		return checkShellInitAssume(io, cmd)
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return withCode(ExitUsage, err, fmt.Sprintf("see '%s --help'", c.CommandPath()))
+		return withCode(ExitUsage, err, flagErrorHint(c, err))
 	})
+	root.SetHelpCommand(newHelpCommand())
 	return root
+}
+
+// newHelpCommand is `rolecall help [COMMAND]`: cobra's own answers a topic
+// it does not know with the usage and exit 0, so a script (or a person)
+// that mistyped the command never learns it.
+func newHelpCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		Long:  "Help provides help for any command in the application.\nSimply type rolecall help [path to command] for full details.",
+		ValidArgsFunction: func(c *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			cmd, _, err := c.Root().Find(args)
+			if err != nil || cmd == nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var names []string
+			for _, sub := range cmd.Commands() {
+				if sub.IsAvailableCommand() && strings.HasPrefix(sub.Name(), toComplete) {
+					names = append(names, sub.Name()+"\t"+sub.Short)
+				}
+			}
+			return names, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			root := c.Root()
+			cmd, rest, err := root.Find(args)
+			if err != nil || cmd == nil {
+				return unknownCommand(root, args[0])
+			}
+			if len(rest) > 0 && cmd.HasAvailableSubCommands() {
+				return unknownCommand(cmd, rest[0])
+			}
+			cmd.InitDefaultHelpFlag()
+			cmd.InitDefaultVersionFlag()
+			return cmd.Help()
+		},
+	}
 }
 
 // command is a subcommand and the name that runs it.
