@@ -3,8 +3,10 @@
 package main
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -66,5 +68,57 @@ func TestImplausibleSTSAnswers(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAnswerWithDateDaysOff (issue 23, item 10): an answer whose Date is
+// more than a day from this machine's clock is refused (exit 5, a hint
+// about the clock) rather than timing the credentials by it; a few hours
+// are still corrected (TestCredentialsTimedBySTSClock).
+func TestAnswerWithDateDaysOff(t *testing.T) {
+	e := newRCEnv(t, ststest.DemoConfig())
+	e.vars["AWS_REGION"] = "us-east-1"
+	e.sts.SetRequestClockSkew(48 * time.Hour)
+	r := e.run("process", "--timeout", "20s", ststest.DemoRoleARN("demo"))
+	if r.code != 5 || r.stdout != "" {
+		t.Fatalf("exit %d, %d bytes on stdout; want 5 and nothing:\n%s", r.code, len(r.stdout), r.stderr)
+	}
+	if !strings.Contains(r.stderr, "more than a day from this machine's clock") || !strings.Contains(r.stderr, "hint: set this machine's clock") {
+		t.Errorf("the error does not say the clock is days off:\n%s", r.stderr)
+	}
+}
+
+// TestImplausiblePortalAnswer (issue 23, item 10): IAM Identity Center's
+// GetRoleCredentials answering an expiration in the year 9999 is refused
+// like STS's (exit 5): credentials that seem to live forever would reach
+// exec's child and never be refreshed by serve.
+func TestImplausiblePortalAnswer(t *testing.T) {
+	e := newRCEnv(t, ststest.DemoConfig())
+	portal := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"roleCredentials":{"accessKeyId":"ASIAEXAMPLE000000001","secretAccessKey":"` + strings.Repeat("s", 40) +
+			`","sessionToken":"token","expiration":253402300799000}}`))
+	}))
+	t.Cleanup(portal.Close)
+	entry, ok := e.sts.SSOTokenCacheEntry(e.sts.IssueSSOToken(ststest.DemoSSOUser, time.Hour))
+	if !ok {
+		t.Fatal("the emulator has no Identity Center")
+	}
+	data, err := json.Marshal(entry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.writeFile(filepath.Join(e.home, ".aws", "sso", "cache", ststest.SSOTokenCacheFile("corp")), string(data), 0o600)
+	e.writeFile(e.vars["AWS_CONFIG_FILE"], "[sso-session corp]\nsso_start_url = "+ststest.DemoSSOStartURL+"\nsso_region = us-east-1\n"+
+		"[profile dev]\nsso_session = corp\nsso_account_id = 123456789012\nsso_role_name = ReadOnlyAccess\nregion = us-east-1\n", 0o600)
+	delete(e.vars, "AWS_ACCESS_KEY_ID")
+	delete(e.vars, "AWS_SECRET_ACCESS_KEY")
+	e.vars["AWS_ENDPOINT_URL_SSO"] = portal.URL
+	r := e.run("exec", "--timeout", "20s", "dev", "--", "sh", "-c", "echo the command ran")
+	if r.code != 5 || r.stdout != "" {
+		t.Fatalf("exit %d, %d bytes on stdout; want 5 and nothing:\n%s", r.code, len(r.stdout), r.stderr)
+	}
+	if !strings.Contains(r.stderr, "an expiration 9999-12-31T23:59:59Z, more than 36h away") {
+		t.Errorf("the error does not name the expiration:\n%s", r.stderr)
 	}
 }

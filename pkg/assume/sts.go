@@ -3,6 +3,7 @@ package assume
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -291,8 +292,15 @@ func (s *STS) issued(client *Conn, action, target string, start time.Time, md mi
 		return creds.Credentials{}, &CallError{Action: action, Target: target, Endpoint: client.endpoint, Err: &UnusableAnswerError{Err: err}}
 	}
 	if respondedAt, ok := awsmiddleware.GetResponseAt(md); ok && known {
+		skew := serverNow.Sub(respondedAt)
+		if skew > maxAnswerSkew || skew < -maxAnswerSkew {
+			return creds.Credentials{}, &CallError{Action: action, Target: target, Endpoint: client.endpoint, Err: &UnusableAnswerError{
+				Err:  fmt.Errorf("a Date (%s) more than a day from this machine's clock (%s)", serverNow.UTC().Format(time.RFC3339), respondedAt.UTC().Format(time.RFC3339)),
+				Hint: "set this machine's clock (timedatectl, or ntpdate), or check that the endpoint is STS",
+			}}
+		}
 		// The Date header has whole seconds; a skew under a minute is noise.
-		if skew := serverNow.Sub(respondedAt); skew > time.Minute || skew < -time.Minute {
+		if skew > time.Minute || skew < -time.Minute {
 			// Time the credentials by this machine's clock, so that the
 			// cache and every consumer (whose SDK judges by this clock too)
 			// refresh them when STS's clock says so.
@@ -324,7 +332,18 @@ func unreadableAnswer(err error) error {
 
 // UnusableAnswerError is an STS answer that parsed but holds no usable
 // credentials, or could not be read at all.
-type UnusableAnswerError struct{ Err error }
+type UnusableAnswerError struct {
+	Err error
+	// Hint says what to do where the answer points at something local
+	// (the clock); empty for the usual advice.
+	Hint string
+}
+
+// maxAnswerSkew is how far an answer's Date may be from this machine's
+// clock: further than a day, either the clock is not set or the answer
+// is no STS answer, and credentials timed by it would be served long
+// expired or never refreshed.
+const maxAnswerSkew = 24 * time.Hour
 
 func (e *UnusableAnswerError) Error() string { return "the answer holds " + e.Err.Error() }
 func (e *UnusableAnswerError) Unwrap() error { return e.Err }

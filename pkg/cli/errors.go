@@ -156,7 +156,11 @@ func classify(err error) (code int, msg, hint string) {
 				msg += ": " + garbled.Err.Error()
 			}
 		}
-		return ExitUnreachable, msg, firstNonEmpty(hint, "check that --endpoint-url or AWS_ENDPOINT_URL_STS names an STS endpoint, or try again later")
+		unusableHint := ""
+		if unusable != nil {
+			unusableHint = unusable.Hint
+		}
+		return ExitUnreachable, msg, firstNonEmpty(hint, unusableHint, "check that --endpoint-url or AWS_ENDPOINT_URL_STS names an STS endpoint, or try again later")
 	case errors.As(err, &syntaxErr):
 		// A file the AWS CLI cannot parse is a configuration problem,
 		// whichever of the two files it is and whatever rolecall was
