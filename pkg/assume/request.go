@@ -61,7 +61,7 @@ type Request struct {
 	Region      string
 	EndpointURL string
 	// RegionFor names the program the credentials are handed to (exec's
-	// command, the shell that evaluates assume's exports). When set and
+	// command). When set and
 	// nothing names a region, Resolve warns that the program gets none:
 	// rolecall calls STS in the partition's global region, but does not
 	// guess a region for the program.

@@ -101,9 +101,6 @@ func assumeRun(ctx context.Context, opts *AssumeOptions) error {
 		return usageErrorf("use --github-output with -f github inside a GitHub Actions step", "--github-output needs -f github and GITHUB_OUTPUT")
 	}
 	opts.Request.Roles = opts.Roles
-	if f.IsShell() && opts.WriteProfile == "" {
-		opts.Request.RegionFor = "the shell"
-	}
 	res, err := assume.Obtain(ctx, opts.Request.Request, opts.Request.env(opts.IO))
 	if err != nil {
 		return err
