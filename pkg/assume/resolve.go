@@ -237,7 +237,7 @@ func (r *resolver) ambientSource(settings *awsconfig.Profile) (Source, error) {
 	if !strings.EqualFold(getenv("AWS_EC2_METADATA_DISABLED"), "true") {
 		return Source{Source: awsconfig.Source{Kind: awsconfig.SourceEC2}, Settings: settings, LookedIn: where + ", the container endpoint"}, nil
 	}
-	return Source{}, configErrorf(NoCredentialsHint,
+	return Source{}, configErrorf(lookedEverywhereHint,
 		"no AWS credentials found: looked in %s and the container endpoint; instance metadata is off (AWS_EC2_METADATA_DISABLED)", where)
 }
 

@@ -137,13 +137,13 @@ func (e *SourceError) Unwrap() error { return e.Err }
 // give rolecall credentials at all.
 func (e *SourceError) Hint() string {
 	if e.Source.Kind == awsconfig.SourceEC2 && e.Source.LookedIn != "" {
-		return NoCredentialsHint
+		return lookedEverywhereHint
 	}
 	return ""
 }
 
-// NoCredentialsHint is the way out when no credentials were found.
-const NoCredentialsHint = "add keys to ~/.aws/credentials (aws configure), pass --profile NAME, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+// lookedEverywhereHint is the way out when no credentials were found.
+const lookedEverywhereHint = "add keys to ~/.aws/credentials (aws configure), pass --profile NAME, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
 
 // imdsSaid is what instance metadata answered, in a few words: off an EC2
 // instance, or on one without a role, it answers 403 or 404, or nothing.
