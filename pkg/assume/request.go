@@ -327,6 +327,8 @@ func (r Request) Pinned(env Env) (Request, error) {
 // Check parses and checks the request's flags without resolving anything,
 // for commands that store them (configure) rather than use them.
 func (r Request) Check(env Env) error {
-	_, err := parseSession(r, env)
-	return err
+	if _, err := parseSession(r, env); err != nil {
+		return err
+	}
+	return checkRegion(r.Region, "--region", nil, env)
 }
