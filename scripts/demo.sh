@@ -36,9 +36,37 @@ fi
 skip() { printf '(skipped: %s)\n' "$*"; }
 shorten() { sed -E 's/((SECRET_ACCESS_KEY|SESSION_TOKEN|SecretAccessKey|SessionToken)["'"'"'=: ]+)([A-Za-z0-9/+=]{6})[A-Za-z0-9/+=]*/\1\3…/g'; }
 
-echo "building rolecall and the STS emulator…"
-go build -o "$work/bin/rolecall" ./cmd/rolecall
-go build -o "$work/bin/ststest" ./cmd/ststest
+# The build, one line per step and per stretch of work within it: on a
+# fresh machine it downloads the modules and compiles the AWS SDK, which
+# takes minutes, and a silent minute looks like a hang.
+echo "building rolecall and the STS emulator: the first build on a machine downloads the Go modules and compiles the AWS SDK, about 1 to 5 minutes; later builds take seconds"
+build_step() { # build_step N/3 WHAT: a line when a step starts
+	step_started=$SECONDS
+	echo "build step $1: $2…"
+}
+build_done() { echo "  done in $((SECONDS - step_started))s"; }
+# downloads lists each module as its download starts (go's -x trace,
+# "# get https://PROXY/MODULE/@v/VERSION.zip"); nothing when all are cached.
+downloads() { sed -nE 's|^# get [a-z]+://[^/]+/(.+)/@v/(v[^/]+)\.zip$|  downloading \1 \2|p'; }
+# compiled counts the packages go build -v names as it compiles them, one
+# line per 20 (and the total): nothing when all are in the build cache.
+compiled() {
+	local n=0
+	while IFS= read -r _; do
+		n=$((n + 1))
+		((n % 20 == 0)) && echo "  compiled $n packages…"
+	done
+	((n == 0)) || echo "  compiled $n packages"
+}
+build_step 1/3 "downloading the Go modules rolecall needs (go mod download)"
+go mod download -x 2>&1 | downloads
+build_done
+build_step 2/3 "compiling rolecall"
+go build -v -o "$work/bin/rolecall" ./cmd/rolecall 2>&1 | compiled
+build_done
+build_step 3/3 "compiling the STS emulator"
+go build -v -o "$work/bin/ststest" ./cmd/ststest 2>&1 | compiled
+build_done
 export PATH="$work/bin:$PATH"
 
 ststest --listen 127.0.0.1:0 >"$work/ststest.out" 2>"$work/ststest.err" &

@@ -32,6 +32,11 @@ type Source struct {
 	// variable's): one endpoint serves each token's own identity, as EKS
 	// Pod Identity gives every service account its own token.
 	ContainerTokenDigest string
+	// LookedIn is, for instance metadata reached because nothing else
+	// had credentials, where rolecall looked before it: a failure then
+	// says "no AWS credentials found" with what instance metadata said
+	// last, as when it is turned off.
+	LookedIn string
 }
 
 // cacheID names the base identity in the cache key without holding a
@@ -217,33 +222,68 @@ func (p Plan) consoleDurationRefusal() string {
 // includes the key of the hop before it, so a chain is a path of keys, and
 // the first includes the identity of the source.
 func (p Plan) Keys() []string {
-	keys := make([]string, len(p.Hops))
+	inputs := p.keyInputs()
+	keys := make([]string, len(inputs))
+	for i, in := range inputs {
+		keys[i] = in.Key()
+	}
+	return keys
+}
+
+// keyInputs are what each hop's cache key is made of.
+func (p Plan) keyInputs() []cache.KeyInput {
+	inputs := make([]cache.KeyInput, len(p.Hops))
 	source := p.Source.cacheID(p.WebIdentity.Token)
 	for i, h := range p.Hops {
 		if h.Kind == cache.KindSSORole && p.SSO != nil {
-			keys[i] = p.SSO.keyInput().Key()
-			source = "cache:" + keys[i]
-			continue
+			inputs[i] = p.SSO.keyInput()
+		} else {
+			inputs[i] = cache.KeyInput{
+				Kind:              h.Kind,
+				Source:            source,
+				RoleARN:           h.RoleARN,
+				SessionName:       h.SessionName,
+				ExternalID:        h.ExternalID,
+				MFASerial:         h.MFASerial,
+				Policy:            h.Policy,
+				PolicyARNs:        h.PolicyARNs,
+				Tags:              h.Tags,
+				TransitiveTagKeys: h.TransitiveTagKeys,
+				SourceIdentity:    h.SourceIdentity,
+				DurationSeconds:   int(h.Duration / time.Second),
+				Region:            p.Region,
+				Endpoint:          p.Endpoint,
+			}
 		}
-		keys[i] = cache.KeyInput{
-			Kind:              h.Kind,
-			Source:            source,
-			RoleARN:           h.RoleARN,
-			SessionName:       h.SessionName,
-			ExternalID:        h.ExternalID,
-			MFASerial:         h.MFASerial,
-			Policy:            h.Policy,
-			PolicyARNs:        h.PolicyARNs,
-			Tags:              h.Tags,
-			TransitiveTagKeys: h.TransitiveTagKeys,
-			SourceIdentity:    h.SourceIdentity,
-			DurationSeconds:   int(h.Duration / time.Second),
-			Region:            p.Region,
-			Endpoint:          p.Endpoint,
-		}.Key()
-		source = "cache:" + keys[i]
+		source = "cache:" + inputs[i].Key()
 	}
-	return keys
+	return inputs
+}
+
+// sourceLabel says in words where hop i's credentials come from, for
+// `cache list`: the hop before it, else the plan's source.
+func (p Plan) sourceLabel(i int) string {
+	if i > 0 {
+		return "via " + p.Hops[i-1].Label
+	}
+	s := p.Source
+	switch {
+	case p.Hops[0].Kind == cache.KindSSORole && p.SSO != nil && p.SSO.Session.Name != "":
+		return "sso-session " + p.SSO.Session.Name
+	case p.Hops[0].Kind == cache.KindSSORole && p.SSO != nil:
+		return "sso " + p.SSO.Session.StartURL
+	case s.Kind == awsconfig.SourceWebIdentity:
+		return "web identity token"
+	case s.Profile != "":
+		return "profile " + s.Profile
+	case s.StaticKeys != nil:
+		return "AWS_ACCESS_KEY_ID " + s.StaticKeys.AccessKeyID
+	case s.Kind == awsconfig.SourceECS:
+		return "container endpoint"
+	case s.Kind == awsconfig.SourceEC2:
+		return "instance metadata"
+	}
+	return string(s.Kind)
 }
 
 // staticSource is a source of keys already in hand.

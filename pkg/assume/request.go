@@ -60,6 +60,12 @@ type Request struct {
 
 	Region      string
 	EndpointURL string
+	// RegionFor names the program the credentials are handed to (exec's
+	// command). When set and
+	// nothing names a region, Resolve warns that the program gets none:
+	// rolecall calls STS in the partition's global region, but does not
+	// guess a region for the program.
+	RegionFor string
 	// CABundle is a PEM file of CAs to trust for STS instead of the
 	// system's (a TLS-inspecting proxy's), over AWS_CA_BUNDLE and ca_bundle.
 	CABundle    string
@@ -187,6 +193,9 @@ func parseSession(r Request, env Env) (sessionOptions, error) {
 		}
 	} else if err := ValidateDuration(o.duration); err != nil {
 		return o, withHint(err, "pass --duration between 15m and 12h")
+	}
+	if err := ValidateMFASessionDuration(r.MFASessionTTL); err != nil {
+		return o, withHint(err, "pass --mfa-session-duration between 15m and 36h")
 	}
 	if err := ValidateConsoleDuration(r.ConsoleDuration); err != nil {
 		return o, withHint(err, "pass --console-duration between 15m and 12h, or leave it out")
@@ -318,6 +327,8 @@ func (r Request) Pinned(env Env) (Request, error) {
 // Check parses and checks the request's flags without resolving anything,
 // for commands that store them (configure) rather than use them.
 func (r Request) Check(env Env) error {
-	_, err := parseSession(r, env)
-	return err
+	if _, err := parseSession(r, env); err != nil {
+		return err
+	}
+	return checkRegion(r.Region, "--region", nil, env)
 }

@@ -263,17 +263,17 @@ func (r *resolver) ambientSource(settings *awsconfig.Profile) (Source, error) {
 	if containerURI(getenv) != "" {
 		return containerSource(getenv, settings)
 	}
-	if !strings.EqualFold(getenv("AWS_EC2_METADATA_DISABLED"), "true") {
-		return Source{Source: awsconfig.Source{Kind: awsconfig.SourceEC2}, Settings: settings}, nil
-	}
 	where := "AWS_ACCESS_KEY_ID, AWS_PROFILE"
 	if r.cfg != nil {
 		files := r.cfg.Files()
 		where += ", the [default] profile in " + files.Config + " and " + files.Credentials
 	}
-	where += ", AWS_WEB_IDENTITY_TOKEN_FILE and the container endpoint; instance metadata is off (AWS_EC2_METADATA_DISABLED)"
-	return Source{}, configErrorf("add keys to ~/.aws/credentials (aws configure), pass --profile NAME, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
-		"no AWS credentials found: looked in %s", where)
+	where += ", AWS_WEB_IDENTITY_TOKEN_FILE"
+	if !strings.EqualFold(getenv("AWS_EC2_METADATA_DISABLED"), "true") {
+		return Source{Source: awsconfig.Source{Kind: awsconfig.SourceEC2}, Settings: settings, LookedIn: where + ", the container endpoint"}, nil
+	}
+	return Source{}, configErrorf(lookedEverywhereHint,
+		"no AWS credentials found: looked in %s and the container endpoint; instance metadata is off (AWS_EC2_METADATA_DISABLED)", where)
 }
 
 // containerURI is the container credentials endpoint the environment names,
@@ -320,7 +320,7 @@ func (r *resolver) profileBase(name, from string) (base, error) {
 			return base{}, configError(fmt.Errorf("%s=%s names no profile: %w", from, name, err),
 				"unset "+from+" (it was exported earlier), or set it to a profile that exists")
 		}
-		return base{}, configError(err, "list profiles with: aws configure list-profiles; or pass a role ARN")
+		return base{}, configError(err, "profiles are the [profile NAME] sections of ~/.aws/config (or AWS_CONFIG_FILE) and the [NAME] sections of ~/.aws/credentials; or pass a role ARN")
 	}
 	chain, err := cfg.Chain(name)
 	if err != nil {
@@ -407,7 +407,7 @@ func (r *resolver) roleProfile(name string) (awsconfig.Profile, error) {
 	}
 	prof, err := cfg.Profile(name)
 	if err != nil {
-		return prof, configError(err, "list profiles with: aws configure list-profiles; or pass a role ARN")
+		return prof, configError(err, "profiles are the [profile NAME] sections of ~/.aws/config (or AWS_CONFIG_FILE) and the [NAME] sections of ~/.aws/credentials; or pass a role ARN")
 	}
 	if prof.RoleARN == "" {
 		return prof, configErrorf("name a profile with role_arn, or a role ARN", "profile %q has no role_arn", name)
@@ -557,12 +557,11 @@ func (r *resolver) placeCalls(p *Plan, profiles []awsconfig.Profile) error {
 			region, regionProfile = profiles[i].Region, &profiles[i]
 		}
 	}
-	if region != "" && !ValidRegion(region) {
-		if regionProfile != nil {
-			return configErrorf("fix region in the profile (a comment after a value is part of it)",
-				"profile %q (%s): region %q is not a region name such as us-east-1", regionProfile.Name, regionProfile.KeyWhere("region"), region)
-		}
-		return usageErrorf("pass a region name such as us-east-1", "%s %q is not a region name such as us-east-1", from, region)
+	if err := checkRegion(region, from, regionProfile, r.env); err != nil {
+		return err
+	}
+	if region == "" && r.req.RegionFor != "" && !r.defaultProfileHasRegion() {
+		r.env.warn("%s", noRegionWarning(r.req.RegionFor, profiles))
 	}
 	p.Region, p.RegionKnown = region, region != ""
 	if region == "" && len(p.Hops) > 0 {
@@ -595,22 +594,6 @@ func (r *resolver) placeCalls(p *Plan, profiles []awsconfig.Profile) error {
 		p.CABundle = profiles[i].CABundle
 	}
 	return nil
-}
-
-// ValidRegion reports whether s can be a region name: what the SDKs accept
-// as a host label (letters, digits and inner hyphens, at most 63), which
-// is what keeps "us-east-1 # eu later" from reaching a hostname.
-func ValidRegion(s string) bool {
-	if s == "" || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c != '-' && (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') {
-			return false
-		}
-	}
-	return true
 }
 
 func hopFromProfile(p awsconfig.Profile) Hop {

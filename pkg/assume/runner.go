@@ -84,6 +84,7 @@ func (r *Runner) hop(ctx context.Context, p Plan, keys []string, i int) (creds.C
 			SessionName: h.SessionName,
 			Credentials: c,
 			ClockSkew:   skew,
+			Request:     p.keyInputs()[i].Fields(p.sourceLabel(i)),
 		}, nil
 	}
 	if r.Cache == nil {

@@ -2,7 +2,9 @@ package assume
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"os/exec"
 	"runtime"
 	"strings"
@@ -14,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/processcreds"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/smithy-go/logging"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/rolecall/rolecall/pkg/awsconfig"
 )
@@ -112,6 +115,9 @@ type SourceError struct {
 }
 
 func (e *SourceError) Error() string {
+	if e.Source.Kind == awsconfig.SourceEC2 && e.Source.LookedIn != "" {
+		return "no AWS credentials found: looked in " + e.Source.LookedIn + " and instance metadata, which " + imdsSaid(e.Err)
+	}
 	where := "the " + string(e.Source.Kind) + " source"
 	switch {
 	case e.Source.Profile != "":
@@ -125,6 +131,36 @@ func (e *SourceError) Error() string {
 }
 
 func (e *SourceError) Unwrap() error { return e.Err }
+
+// Hint says what to do, where the source says more than the CLI's
+// general advice: for instance metadata that was the last resort, how to
+// give rolecall credentials at all.
+func (e *SourceError) Hint() string {
+	if e.Source.Kind == awsconfig.SourceEC2 && e.Source.LookedIn != "" {
+		return lookedEverywhereHint
+	}
+	return ""
+}
+
+// lookedEverywhereHint is the way out when no credentials were found.
+const lookedEverywhereHint = "add keys to ~/.aws/credentials (aws configure), pass --profile NAME, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+
+// imdsSaid is what instance metadata answered, in a few words: off an EC2
+// instance, or on one without a role, it answers 403 or 404, or nothing.
+func imdsSaid(err error) string {
+	var re *smithyhttp.ResponseError
+	switch {
+	case errors.As(err, &re):
+		return fmt.Sprintf("answered HTTP %d (no instance role here)", re.HTTPStatusCode())
+	case errors.Is(err, context.DeadlineExceeded):
+		return "did not answer in time"
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) {
+		return "did not answer (" + netErr.Error() + ")"
+	}
+	return "said: " + err.Error()
+}
 
 // markSourceErrors marks a source's errors so the CLI can tell them from
 // STS's answers.

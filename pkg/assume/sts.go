@@ -3,6 +3,7 @@ package assume
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/aws-sdk-go-v2/service/sts/types"
@@ -248,8 +250,10 @@ func (s *STS) getFederationToken(ctx context.Context, client *Conn, h Hop) (cred
 	if err != nil {
 		return creds.Credentials{}, client.fail("GetFederationToken", name, err)
 	}
-	s.traceCall("GetFederationToken", start, out.ResultMetadata)
-	c := fromSTS(out.Credentials)
+	c, err := s.issued(client, "GetFederationToken", name, start, out.ResultMetadata, out.Credentials)
+	if err != nil {
+		return creds.Credentials{}, err
+	}
 	if out.FederatedUser != nil {
 		c.AssumedRoleARN = aws.ToString(out.FederatedUser.Arn)
 	}
@@ -288,8 +292,15 @@ func (s *STS) issued(client *Conn, action, target string, start time.Time, md mi
 		return creds.Credentials{}, &CallError{Action: action, Target: target, Endpoint: client.endpoint, Err: &UnusableAnswerError{Err: err}}
 	}
 	if respondedAt, ok := awsmiddleware.GetResponseAt(md); ok && known {
+		skew := serverNow.Sub(respondedAt)
+		if skew > maxAnswerSkew || skew < -maxAnswerSkew {
+			return creds.Credentials{}, &CallError{Action: action, Target: target, Endpoint: client.endpoint, Err: &UnusableAnswerError{
+				Err:  fmt.Errorf("a Date (%s) more than a day from this machine's clock (%s)", serverNow.UTC().Format(time.RFC3339), respondedAt.UTC().Format(time.RFC3339)),
+				Hint: "set this machine's clock (timedatectl, or ntpdate), or check that the endpoint is STS",
+			}}
+		}
 		// The Date header has whole seconds; a skew under a minute is noise.
-		if skew := serverNow.Sub(respondedAt); skew > time.Minute || skew < -time.Minute {
+		if skew > time.Minute || skew < -time.Minute {
 			// Time the credentials by this machine's clock, so that the
 			// cache and every consumer (whose SDK judges by this clock too)
 			// refresh them when STS's clock says so.
@@ -300,9 +311,39 @@ func (s *STS) issued(client *Conn, action, target string, start time.Time, md mi
 	return c, nil
 }
 
+// unreadableAnswer is an UnusableAnswerError for a 2xx answer the SDK
+// could not read (an empty <Expiration>, a control character XML forbids):
+// what no STS sends, reported as one line rather than the SDK's parse
+// errors. Nil for any other error.
+func unreadableAnswer(err error) error {
+	var re *awshttp.ResponseError
+	var apiErr smithy.APIError
+	if !errors.As(err, &re) || re.HTTPStatusCode()/100 != 2 || errors.As(err, &apiErr) || re.Err == nil ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return nil // a body cut short is the network's doing (retried)
+	}
+	msg := re.Err.Error()
+	// smithy-go lists every layout it tried after the first line.
+	if i := strings.Index(msg, ", parse errors:"); i >= 0 {
+		msg = msg[:i]
+	}
+	return &UnusableAnswerError{Err: errors.New("nothing readable: " + msg)}
+}
+
 // UnusableAnswerError is an STS answer that parsed but holds no usable
-// credentials.
-type UnusableAnswerError struct{ Err error }
+// credentials, or could not be read at all.
+type UnusableAnswerError struct {
+	Err error
+	// Hint says what to do where the answer points at something local
+	// (the clock); empty for the usual advice.
+	Hint string
+}
+
+// maxAnswerSkew is how far an answer's Date may be from this machine's
+// clock: further than a day, either the clock is not set or the answer
+// is no STS answer, and credentials timed by it would be served long
+// expired or never refreshed.
+const maxAnswerSkew = 24 * time.Hour
 
 func (e *UnusableAnswerError) Error() string { return "the answer holds " + e.Err.Error() }
 func (e *UnusableAnswerError) Unwrap() error { return e.Err }
@@ -360,6 +401,10 @@ type CallError struct {
 // while the SDK was backing off from it.
 func (c *Conn) fail(action, target string, err error) *CallError {
 	e := &CallError{Action: action, Target: target, Endpoint: c.endpoint, Err: err}
+	if unreadable := unreadableAnswer(err); unreadable != nil {
+		e.Err = unreadable
+		return e
+	}
 	var apiErr smithy.APIError
 	if errors.Is(err, context.DeadlineExceeded) && errors.As(c.last, &apiErr) {
 		e.LastAnswer = c.last

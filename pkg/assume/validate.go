@@ -221,6 +221,25 @@ func ValidateFederationDuration(d time.Duration) error {
 	return nil
 }
 
+// DefaultMFASessionDuration is how long the MFA session that serves every
+// role assumed from long-term keys lasts when --mfa-session-duration is
+// not given.
+const DefaultMFASessionDuration = 12 * time.Hour
+
+// ValidateMFASessionDuration checks the life of the MFA session
+// (GetSessionToken: 15m to 36h for an IAM user); 0 is STS's default. It is
+// checked before anyone is asked for a code: STS would refuse it only
+// after the code was spent.
+func ValidateMFASessionDuration(d time.Duration) error {
+	if d == 0 {
+		return nil
+	}
+	if d < MinDuration || d > MaxSessionDuration || d%time.Second != 0 {
+		return inputErrorf("--mfa-session-duration", "%s is out of range: use whole seconds from %s to %s", d, MinDuration, MaxSessionDuration)
+	}
+	return nil
+}
+
 // ValidateConsoleDuration checks a console session length (the federation
 // endpoint's SessionDuration); 0 is none.
 func ValidateConsoleDuration(d time.Duration) error {

@@ -175,9 +175,11 @@ const maxFileSize = 16 << 20
 // readAWSFile reads an AWS file that must be a regular file of at most
 // maxFileSize bytes. It may be a symlink (dotfiles repositories), but what
 // it names is opened without blocking and checked with fstat before a byte
-// is read: a FIFO there would otherwise hang the open.
+// is read: a FIFO there would otherwise hang the open. A character device
+// that reads empty (AWS_CONFIG_FILE=/dev/null) is an empty file, as for
+// the AWS CLI.
 func readAWSFile(path string) ([]byte, error) {
-	data, err := safefile.ReadFile(path, safefile.ReadOptions{MaxSize: maxFileSize})
+	data, err := safefile.ReadFile(path, safefile.ReadOptions{MaxSize: maxFileSize, EmptyDevice: true})
 	if errors.Is(err, safefile.ErrTooLarge) {
 		return nil, fmt.Errorf("larger than %d MiB, too large for an AWS config file", maxFileSize>>20)
 	}

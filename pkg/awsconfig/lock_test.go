@@ -3,7 +3,6 @@ package awsconfig
 import (
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -76,27 +75,6 @@ func TestWriteStopsWaitingForTheLock(t *testing.T) {
 					t.Errorf("the file changed although the write gave up: %q", got)
 				}
 			})
-		}
-	}
-}
-
-// TestWriteRefusesLockFileThatIsNotAFile: a symlink (or a FIFO) at
-// FILE.lock is an error, never followed or opened blocking: the link's
-// target is not created.
-func TestWriteRefusesLockFileThatIsNotAFile(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "credentials")
-	elsewhere := filepath.Join(dir, "elsewhere")
-	if err := os.Symlink(elsewhere, path+".lock"); err != nil {
-		t.Fatal(err)
-	}
-	err := WriteCredentialsSection(t.Context(), path, "work", testCreds("ASIANEW"), WriteOptions{})
-	if !errors.Is(err, safefile.ErrNotRegular) || !strings.Contains(err.Error(), path+".lock") {
-		t.Fatalf("err = %v, want ErrNotRegular naming the lock file", err)
-	}
-	for _, p := range []string{path, elsewhere} {
-		if _, err := os.Lstat(p); !errors.Is(err, os.ErrNotExist) {
-			t.Errorf("%s exists after a refused write: %v", p, err)
 		}
 	}
 }

@@ -23,6 +23,14 @@ type SSOSession struct {
 func (c *Config) SSOSession(name string) (SSOSession, error) {
 	keys, ok := c.ssoSessions[name]
 	if !ok {
+		names := make([]string, 0, len(c.ssoSessions))
+		for n := range c.ssoSessions {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		if near := closeNames(name, names); len(near) > 0 {
+			return SSOSession{}, fmt.Errorf("sso-session %q not found in %s; did you mean %s?", name, c.files.Config, strings.Join(quoteAll(near), " or "))
+		}
 		return SSOSession{}, fmt.Errorf("sso-session %q not found in %s; add an [sso-session %s] section with sso_start_url and sso_region (aws configure sso-session)", name, c.files.Config, name)
 	}
 	s := SSOSession{Name: name, Where: c.files.Config}

@@ -1,6 +1,8 @@
 package cache
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,10 +18,11 @@ const CurrentVersion = 1
 
 // Entry is one cached set of credentials, stored as JSON in K.json.
 //
-// Besides the credentials it holds only what `rolecall cache list` shows
-// (label, role ARN, session name, kind) and when it was made; nothing else
-// that was part of the request (external ID, MFA serial, policy, tags,
-// source keys) is stored, since the key is a one-way hash of them.
+// Besides the credentials it holds what `rolecall cache list` shows to tell
+// entries apart: the label, role ARN, session name and kind, when it was
+// made, and the fields of its key that are no secret (Request). An external
+// ID is recorded only as being set, and a session policy only by its
+// digest.
 type Entry struct {
 	Version int    `json:"version"`
 	Kind    string `json:"kind"`
@@ -38,6 +41,45 @@ type Entry struct {
 	// expiration is already in this machine's terms; the skew is kept so
 	// that a cache hit can still say the clock is off.
 	ClockSkew time.Duration `json:"clock_skew,omitempty"`
+	// Request is what the key was made of, less secrets (nil in entries
+	// written before it was kept).
+	Request *KeyFields `json:"request,omitempty"`
+}
+
+// KeyFields are a KeyInput's fields as an entry keeps them: everything that
+// tells two entries of one role apart, and nothing secret.
+type KeyFields struct {
+	// Source says in words where the credentials came from: a profile,
+	// keys in the environment, the hop before (for a chain), a token.
+	Source string `json:"source"`
+	// SourceID is the key's own Source: a profile, an access key ID, the
+	// parent entry's key, or a digest of a token.
+	SourceID          string   `json:"source_id"`
+	Region            string   `json:"region,omitempty"`
+	Endpoint          string   `json:"endpoint,omitempty"`
+	ExternalID        bool     `json:"external_id,omitempty"`
+	MFASerial         string   `json:"mfa_serial,omitempty"`
+	PolicySHA256      string   `json:"policy_sha256,omitempty"`
+	PolicyARNs        []string `json:"policy_arns,omitempty"`
+	Tags              []Tag    `json:"tags,omitempty"`
+	TransitiveTagKeys []string `json:"transitive_tag_keys,omitempty"`
+	SourceIdentity    string   `json:"source_identity,omitempty"`
+	DurationSeconds   int      `json:"duration_seconds,omitempty"`
+}
+
+// Fields are k's fields for an entry, source describing k.Source in words.
+func (k KeyInput) Fields(source string) *KeyFields {
+	f := &KeyFields{
+		Source: source, SourceID: k.Source, Region: k.Region, Endpoint: k.Endpoint,
+		ExternalID: k.ExternalID != "", MFASerial: k.MFASerial, PolicyARNs: k.PolicyARNs,
+		Tags: k.Tags, TransitiveTagKeys: k.TransitiveTagKeys, SourceIdentity: k.SourceIdentity,
+		DurationSeconds: k.DurationSeconds,
+	}
+	if k.Policy != "" {
+		sum := sha256.Sum256([]byte(k.Policy))
+		f.PolicySHA256 = hex.EncodeToString(sum[:])
+	}
+	return f
 }
 
 // Sane bounds for the times in an entry: anything outside is corruption,
@@ -51,6 +93,11 @@ var (
 // hours): an entry that claims to live longer than that from its creation
 // was not written by rolecall from an STS answer.
 const maxLifetime = 36 * time.Hour
+
+// maxClockSkew bounds an entry's ClockSkew: a machine whose clock is more
+// than a day off STS's cannot sign a request at all (SigV4 allows 15
+// minutes), so a larger skew was never measured.
+const maxClockSkew = 24 * time.Hour
 
 // maxClockStep is how far in the future an entry's creation time may be:
 // the clock that stamped it is this machine's, which can be stepped back a
@@ -74,6 +121,11 @@ func (e Entry) validate() error {
 		// Only temporary credentials are cached: long-term keys (no
 		// session token) already live in the user's credentials file.
 		return fmt.Errorf("%w: incomplete credentials", errInvalidEntry)
+	case e.Credentials.CheckControl() != nil:
+		// What STS answered was checked; this was planted or corrupted.
+		return fmt.Errorf("%w: %w", errInvalidEntry, e.Credentials.CheckControl())
+	case e.ClockSkew > maxClockSkew || e.ClockSkew < -maxClockSkew:
+		return fmt.Errorf("%w: a clock skew beyond %s", errInvalidEntry, maxClockSkew)
 	case !inRange(e.Credentials.Expiration):
 		return fmt.Errorf("%w: no usable expiration", errInvalidEntry)
 	case !inRange(e.CreatedAt):

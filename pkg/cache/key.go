@@ -34,7 +34,10 @@ func ValidKind(kind string) bool {
 }
 
 // Tag is a session tag of an AssumeRole request.
-type Tag struct{ Key, Value string }
+type Tag struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
 
 // KeyInput is everything that changes the credentials STS returns. Two
 // requests with equal KeyInputs may share cached credentials; any difference

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/rolecall/rolecall/pkg/safefile"
 )
@@ -13,8 +12,8 @@ import (
 // s.lockTimeout and as long as ctx allows.
 //
 // Something other than a regular file at KEY.lock (a FIFO, a symlink) is
-// not a lock any rolecall can hold: it is removed, not opened, and the lock
-// is taken on a new file.
+// not a lock any rolecall can hold: safefile.Acquire removes it, without
+// opening it, and takes the lock on a new file.
 func (s *Store) lock(ctx context.Context, key string) (*safefile.Lock, error) {
 	path := s.lockPath(key)
 	l, ok, err := safefile.TryAcquire(path)
@@ -25,12 +24,6 @@ func (s *Store) lock(ctx context.Context, key string) (*safefile.Lock, error) {
 		s.trace("waiting for %s: another rolecall is fetching the same credentials", path)
 	}
 	l, err = safefile.Acquire(ctx, path, s.lockTimeout)
-	if errors.Is(err, safefile.ErrNotRegular) {
-		if rerr := os.Remove(path); rerr != nil { //nolint:gosec // the cache dir + a validated hex key
-			return nil, fmt.Errorf("cannot lock cache entry: %w", err)
-		}
-		l, err = safefile.Acquire(ctx, path, s.lockTimeout)
-	}
 	var timeout *safefile.LockTimeoutError
 	switch {
 	case errors.As(err, &timeout):

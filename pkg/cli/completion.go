@@ -16,11 +16,12 @@ import (
 // PowerShell scripts, which call `rolecall __complete` as the user types;
 // nothing here may print or prompt.
 func registerCompletions(root *cobra.Command, io *IO) {
-	profiles := profileCompletion(io)
+	profiles := profileCompletion(io, false)
+	roles := profileCompletion(io, true)
 	walk(root, func(cmd *cobra.Command) {
 		switch cmd.CommandPath() {
 		case "rolecall assume", "rolecall process", "rolecall console", "rolecall serve":
-			cmd.ValidArgsFunction = profiles
+			cmd.ValidArgsFunction = roles
 		case "rolecall exec":
 			cmd.ValidArgsFunction = func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 				if len(args) > 0 {
@@ -30,7 +31,7 @@ func registerCompletions(root *cobra.Command, io *IO) {
 					// words twice, once with a -- of its own appended.)
 					return nil, cobra.ShellCompDirectiveDefault
 				}
-				return profiles(cmd, args, toComplete)
+				return roles(cmd, args, toComplete)
 			}
 		case "rolecall cache clear", "rolecall configure":
 			cmd.ValidArgsFunction = func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
@@ -93,9 +94,12 @@ func ssoSessionCompletion(io *IO) cobra.CompletionFunc {
 // profileCompletion completes profile names from the config and credentials
 // files the command itself would read (AWS_CONFIG_FILE,
 // AWS_SHARED_CREDENTIALS_FILE, else ~/.aws), with the role ARN as the
-// description where the profile has one. A file that cannot be read gives
-// no candidates rather than an error: completion must never get in the way.
-func profileCompletion(io *IO) cobra.CompletionFunc {
+// description where the profile has one. With rolesOnly, for ROLE
+// arguments, only the profiles that name a role: role_arn, or (as the
+// first ROLE) an IAM Identity Center account and role; a profile of keys
+// alone is no ROLE. A file that cannot be read gives no candidates rather
+// than an error: completion must never get in the way.
+func profileCompletion(io *IO, rolesOnly bool) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		cfg, err := awsconfig.Load(awsconfig.DefaultFiles(io.Getenv, io.HomeDir))
 		if err != nil {
@@ -107,7 +111,12 @@ func profileCompletion(io *IO) cobra.CompletionFunc {
 			if !strings.HasPrefix(name, toComplete) {
 				continue
 			}
-			if p, err := cfg.Profile(name); err == nil && p.RoleARN != "" {
+			p, err := cfg.Profile(name)
+			isRole := err == nil && (p.RoleARN != "" || len(args) == 0 && p.SSOAccountID != "" && p.SSORoleName != "")
+			if rolesOnly && !isRole {
+				continue
+			}
+			if err == nil && p.RoleARN != "" {
 				name += "\t" + p.RoleARN
 			}
 			out = append(out, name)

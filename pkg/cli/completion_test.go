@@ -28,6 +28,11 @@ source_profile = base
 
 [sso-session corp]
 sso_start_url = https://example.awsapps.com/start
+
+[profile dev]
+sso_session = corp
+sso_account_id = 123456789012
+sso_role_name = ReadOnlyAccess
 `
 
 // completionCredentials holds AWS's documented example keys.
@@ -78,7 +83,10 @@ func TestCompletion(t *testing.T) {
 	writeFile(t, credentials, completionCredentials, 0o600)
 	env := map[string]string{"AWS_CONFIG_FILE": config, "AWS_SHARED_CREDENTIALS_FILE": credentials, "HOME": dir}
 
-	allProfiles := []string{"base", "ci", "default", "deploy\tarn:aws:iam::123456789012:role/deploy"}
+	allProfiles := []string{"base", "ci", "default", "deploy\tarn:aws:iam::123456789012:role/deploy", "dev"}
+	// A ROLE is a profile that names a role (issue 23, item 11): a profile
+	// of keys or settings alone is refused there.
+	roleProfiles := []string{"deploy\tarn:aws:iam::123456789012:role/deploy", "dev"}
 	noFiles := cobra.ShellCompDirectiveNoFileComp
 	tests := []struct {
 		name          string
@@ -86,18 +94,19 @@ func TestCompletion(t *testing.T) {
 		want          []string
 		wantDirective cobra.ShellCompDirective
 	}{
-		{"assume role", []string{"assume", ""}, allProfiles, noFiles},
-		{"assume role prefix", []string{"assume", "de"}, []string{"default", "deploy\tarn:aws:iam::123456789012:role/deploy"}, noFiles},
-		{"assume second role", []string{"assume", "base", "dep"}, []string{"deploy\tarn:aws:iam::123456789012:role/deploy"}, noFiles},
-		{"process role", []string{"process", "c"}, []string{"ci"}, noFiles},
-		{"console role", []string{"console", "c"}, []string{"ci"}, noFiles},
+		{"assume role", []string{"assume", ""}, roleProfiles, noFiles},
+		{"assume role prefix", []string{"assume", "de"}, roleProfiles, noFiles},
+		{"assume second role", []string{"assume", "base", "de"}, []string{"deploy\tarn:aws:iam::123456789012:role/deploy"}, noFiles},
+		{"process role", []string{"process", "c"}, nil, noFiles},
+		{"process role d", []string{"process", "d"}, roleProfiles, noFiles},
+		{"console role", []string{"console", "c"}, nil, noFiles},
 		{"profile flag", []string{"assume", "--profile", ""}, allProfiles, noFiles},
 		{"profile flag on whoami", []string{"whoami", "--profile", "b"}, []string{"base"}, noFiles},
 		{"source-profile flag", []string{"configure", "new", "--source-profile", "b"}, []string{"base"}, noFiles},
 		{"format flag", []string{"assume", "-f", ""}, format.Names(), noFiles},
 		{"format flag long", []string{"assume", "deploy", "--format", ""}, format.Names(), noFiles},
 		{"whoami format", []string{"whoami", "--format", ""}, []string{"text", "json"}, noFiles},
-		{"exec role", []string{"exec", ""}, allProfiles, noFiles},
+		{"exec role", []string{"exec", ""}, roleProfiles, noFiles},
 		{"exec after the role", []string{"exec", "deploy", ""}, nil, cobra.ShellCompDirectiveDefault},
 		{"exec command", []string{"exec", "deploy", "--", ""}, nil, cobra.ShellCompDirectiveDefault},
 		{"cache clear", []string{"cache", "clear", "ba"}, []string{"base"}, noFiles},

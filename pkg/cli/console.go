@@ -62,7 +62,7 @@ See docs/console.md.`,
 	fl.BoolVar(&opts.Print, "print", false, "print the sign-in link on stdout instead of opening a browser")
 	fl.StringVar(&opts.Service, "service", "", "console page to land on: s3, ec2, cloudformation, ... (default: Console Home)")
 	fl.StringVar(&opts.Destination, "destination", "", "URL to land on instead of a --service page")
-	fl.DurationVar(&opts.ConsoleDuration, "console-duration", 0, "console session length, 15m to 12h (default: as long as the credentials); not for chained role sessions or federated users")
+	fl.Var(newDurationFlag(&opts.ConsoleDuration, 0), "console-duration", "console session length: a Go duration or seconds, 15m to 12h (default: as long as the credentials); not for chained role sessions or federated users")
 	fl.StringVar(&opts.FederationURL, "federation-url", "", "federation endpoint (default: AWS_ENDPOINT_URL_SIGNIN, else the partition's, regional when the region is known)")
 	return cmd
 }

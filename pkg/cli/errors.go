@@ -106,6 +106,8 @@ func classify(err error) (code int, msg, hint string) {
 	var loginErr *sso.LoginError
 	var noAccess *sso.NoAccessError
 	var ssoCall *sso.CallError
+	var syntaxErr *awsconfig.SyntaxError
+	var lockFileErr *safefile.LockError
 	switch {
 	case errors.As(err, &federationErr):
 		return federationError(federationErr, hint)
@@ -154,9 +156,20 @@ func classify(err error) (code int, msg, hint string) {
 				msg += ": " + garbled.Err.Error()
 			}
 		}
-		return ExitUnreachable, msg, firstNonEmpty(hint, "check that --endpoint-url or AWS_ENDPOINT_URL_STS names an STS endpoint, or try again later")
+		unusableHint := ""
+		if unusable != nil {
+			unusableHint = unusable.Hint
+		}
+		return ExitUnreachable, msg, firstNonEmpty(hint, unusableHint, "check that --endpoint-url or AWS_ENDPOINT_URL_STS names an STS endpoint, or try again later")
+	case errors.As(err, &syntaxErr):
+		// A file the AWS CLI cannot parse is a configuration problem,
+		// whichever of the two files it is and whatever rolecall was
+		// doing with it (reading, or writing a section).
+		return ExitConfig, msg, firstNonEmpty(hint, "fix the file, or point AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE elsewhere")
+	case errors.As(err, &lockFileErr):
+		return ExitLocal, msg, firstNonEmpty(hint, "remove "+lockFileErr.Path+": rolecall creates its lock files itself")
 	case errors.As(err, &sourceErr):
-		return ExitConfig, sourceErr.Error(), firstNonEmpty(hint, "check the base credentials: aws sso login, the profile's credential_process, or AWS_* variables")
+		return ExitConfig, sourceErr.Error(), firstNonEmpty(hint, sourceErr.Hint(), "check the base credentials: aws sso login, the profile's credential_process, or AWS_* variables")
 	case errors.As(err, &inputErr):
 		return pick(code, ExitUsage), msg, hint
 	case errors.As(err, &needsPerson):

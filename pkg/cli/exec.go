@@ -89,6 +89,7 @@ func execRun(ctx context.Context, opts *ExecOptions) error {
 		return usageErrorf("exit that shell first, or pass --force", "already inside rolecall exec for %s", outer)
 	}
 	opts.Request.Roles = []string{opts.Role}
+	opts.Request.RegionFor = opts.Command[0]
 	if opts.Server {
 		return execServerRun(ctx, opts)
 	}
@@ -101,7 +102,7 @@ func execRun(ctx context.Context, opts *ExecOptions) error {
 	}
 	path, err := exec.LookPath(opts.Command[0])
 	if err != nil {
-		return usageErrorf("check the command name and PATH", "exec %s: %v", opts.Command[0], err)
+		return commandNotFound(opts.Command[0], err)
 	}
 
 	env := childEnv(io.Environ(), format.EnvVars(res.Credentials, format.Options{Region: knownRegion(res.Plan)}))
@@ -130,7 +131,7 @@ func execServerRun(ctx context.Context, opts *ExecOptions) error {
 	}
 	path, err := exec.LookPath(opts.Command[0])
 	if err != nil {
-		return usageErrorf("check the command name and PATH", "exec %s: %v", opts.Command[0], err)
+		return commandNotFound(opts.Command[0], err)
 	}
 	// rolecall's lines (one per request) may come from several goroutines;
 	// the command gets the stream itself, so that it sees its terminal.
@@ -241,4 +242,21 @@ func childExitError(err error) error {
 		return &childExit{code: 128 + int(ws.Signal())}
 	}
 	return &childExit{code: ee.ExitCode()}
+}
+
+// Exit codes of a command that could not be run, as shells give them.
+const (
+	exitCannotRun = 126 // found, but not executable
+	exitNotFound  = 127 // not found on PATH
+)
+
+// commandNotFound is the error for a command exec cannot run: 127 when it
+// is not on PATH and 126 when it is not executable, as sh and bash exit,
+// so that a script cannot tell `rolecall exec ROLE -- cmd` from `cmd`
+// there.
+func commandNotFound(name string, err error) error {
+	if errors.Is(err, exec.ErrNotFound) {
+		return withCode(exitNotFound, fmt.Errorf("exec %s: command not found", name), "check the command name and PATH")
+	}
+	return withCode(exitCannotRun, fmt.Errorf("exec %s: %w", name, err), "check that the command is an executable file")
 }

@@ -28,7 +28,7 @@ func (f *requestFlags) bind(cmd *cobra.Command) {
 	fl.StringVar(&r.MFASerial, "mfa-serial", "", "MFA device serial or ARN for the role named last")
 	fl.StringVar(&r.MFACode, "mfa-code", "", "MFA code (6 digits) for whichever role needs MFA; without it rolecall prompts on the terminal")
 	fl.StringVar(&f.MFACodeCommand, "mfa-code-command", "", "command whose stdout is the MFA code (e.g. a YubiKey tool)")
-	fl.DurationVar(&r.MFASessionTTL, "mfa-session-duration", 12*time.Hour, "life of the cached MFA session that serves every role assumed from long-term keys")
+	fl.Var(newDurationFlag(&r.MFASessionTTL, assume.DefaultMFASessionDuration), "mfa-session-duration", "life of the cached MFA session that serves every role assumed from long-term keys: a Go duration or seconds, 15m to 36h")
 	fl.StringVar(&r.Policy, "policy", "", "inline session policy for the role named last: JSON, @FILE, or - for stdin")
 	fl.StringArrayVar(&r.PolicyARNs, "policy-arn", nil, "managed session policy ARN for the role named last (repeatable, up to 10)")
 	fl.StringArrayVar(&r.Tags, "tag", nil, "session tag KEY=VALUE for the role named last (repeatable, up to 50)")
@@ -60,7 +60,7 @@ func (f *requestFlags) env(io *IO) assume.Env {
 		Stderr:  io.ErrOut,
 		Now:     io.Now,
 		MFACode: mfaCodeSource(io, f),
-		Warn:    func(msg string) { io.Warnf("%s", msg) },
+		Warn:    io.warnOnce,
 		Trace:   io.Debugf,
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fatih/color"
@@ -49,6 +50,11 @@ type IO struct {
 	debug   bool
 	quiet   bool
 	noColor bool
+
+	// warned holds the warnings already given: a request resolved more
+	// than once in a run (exec --server, serve) says each thing once.
+	warnMu sync.Mutex
+	warned map[string]bool
 }
 
 // testHookNow, when set, is rolecall's clock instead of time.Now. The
@@ -101,6 +107,22 @@ func (io *IO) Warnf(format string, args ...any) {
 		label = paint(label, color.FgYellow)
 	}
 	fmt.Fprintf(io.ErrOut, "rolecall: %s %s\n", label, oneLine(fmt.Sprintf(format, args...)))
+}
+
+// warnOnce is Warnf for what a request's resolution says: a request
+// resolved more than once in a run (exec --server, serve) says each thing
+// once.
+func (io *IO) warnOnce(msg string) {
+	io.warnMu.Lock()
+	seen := io.warned[msg]
+	if io.warned == nil {
+		io.warned = map[string]bool{}
+	}
+	io.warned[msg] = true
+	io.warnMu.Unlock()
+	if !seen {
+		io.Warnf("%s", msg)
+	}
 }
 
 // Infof tells a person something on stderr unless --quiet.
@@ -238,9 +260,47 @@ a child process, or a CI job.`,
 		return checkShellInitAssume(io, cmd)
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return withCode(ExitUsage, err, fmt.Sprintf("see '%s --help'", c.CommandPath()))
+		return withCode(ExitUsage, err, flagErrorHint(c, err))
 	})
+	root.SetHelpCommand(newHelpCommand())
 	return root
+}
+
+// newHelpCommand is `rolecall help [COMMAND]`: cobra's own answers a topic
+// it does not know with the usage and exit 0, so a script (or a person)
+// that mistyped the command never learns it.
+func newHelpCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		Long:  "Help provides help for any command in the application.\nSimply type rolecall help [path to command] for full details.",
+		ValidArgsFunction: func(c *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			cmd, _, err := c.Root().Find(args)
+			if err != nil || cmd == nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var names []string
+			for _, sub := range cmd.Commands() {
+				if sub.IsAvailableCommand() && strings.HasPrefix(sub.Name(), toComplete) {
+					names = append(names, sub.Name()+"\t"+sub.Short)
+				}
+			}
+			return names, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			root := c.Root()
+			cmd, rest, err := root.Find(args)
+			if err != nil || cmd == nil {
+				return unknownCommand(root, args[0])
+			}
+			if len(rest) > 0 && cmd.HasAvailableSubCommands() {
+				return unknownCommand(cmd, rest[0])
+			}
+			cmd.InitDefaultHelpFlag()
+			cmd.InitDefaultVersionFlag()
+			return cmd.Help()
+		},
+	}
 }
 
 // command is a subcommand and the name that runs it.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rolecall/rolecall/pkg/assume"
 	"github.com/rolecall/rolecall/pkg/sso"
 )
 
@@ -122,7 +123,7 @@ brackets, quotes, # and ;) become "-".`,
 	}
 	opts.SSO.bind(cmd, time.Minute)
 	cmd.Flags().StringVar(&opts.Template, "template", sso.DefaultProfileTemplate, "profile name template")
-	cmd.Flags().StringVar(&opts.Region, "region", "", "region to set in every profile")
+	cmd.Flags().StringVar(&opts.Region, "region", "", "region to set in every profile (default: the sso-session's sso_region)")
 	cmd.Flags().BoolVar(&opts.Write, "write", false, "write the profiles into the AWS config file")
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "with --write: overwrite profiles of the same name that rolecall did not write")
 	return cmd
@@ -132,6 +133,9 @@ func ssoProfilesRun(ctx context.Context, opts *SSOProfilesOptions) error {
 	io := opts.IO
 	ctx, cancel := context.WithTimeout(ctx, opts.SSO.Timeout)
 	defer cancel()
+	if opts.Region != "" && !assume.ValidRegion(opts.Region) {
+		return usageErrorf("pass a region name such as us-east-1", "--region %q is not a region name", opts.Region)
+	}
 	res, err := sso.Profiles(ctx, sso.ProfilesRequest{Ref: opts.SSO.Ref, Template: opts.Template, Region: opts.Region, Write: opts.Write, Force: opts.Force}, ssoEnv(io))
 	if err != nil {
 		return err

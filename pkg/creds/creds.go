@@ -46,15 +46,25 @@ func Redact(secret string) string {
 	return "<redacted>"
 }
 
+// MaxPlausibleLife is how far away an expiration may be: the longest
+// session AWS issues (GetSessionToken and GetFederationToken, 36 hours)
+// plus an hour for clocks. An answer that claims more is no real answer,
+// and credentials that seem to outlive every refresh would never be
+// replaced.
+const MaxPlausibleLife = 36*time.Hour + time.Hour
+
 // CheckTemporary reports why c cannot be the temporary credentials STS
 // issues, judged at now (STS's clock where known): a field missing, a key ID
-// of the wrong shape, an expiration already past. An empty or truncated
-// answer must never reach a consumer as empty variables, which would make
-// its SDK fall back silently to other credentials.
+// of the wrong shape, a control character no real key or token holds, an
+// expiration already past or further away than any session lasts. An
+// empty or truncated answer must never reach a consumer as empty
+// variables, which would make its SDK fall back silently to other
+// credentials.
 func (c Credentials) CheckTemporary(now time.Time) error {
+	if err := c.CheckText(); err != nil {
+		return err
+	}
 	switch {
-	case !validKeyID(c.AccessKeyID):
-		return fmt.Errorf("no access key ID of 16 to 128 letters and digits")
 	case c.SecretAccessKey == "":
 		return fmt.Errorf("no secret access key")
 	case c.SessionToken == "":
@@ -63,8 +73,44 @@ func (c Credentials) CheckTemporary(now time.Time) error {
 		return fmt.Errorf("no expiration")
 	case !c.Expiration.After(now):
 		return fmt.Errorf("credentials that expired at %s", c.Expiration.UTC().Format(time.RFC3339))
+	case c.Expiration.Sub(now) > MaxPlausibleLife:
+		return fmt.Errorf("an expiration %s, more than 36h away (the longest session AWS issues)", c.Expiration.UTC().Format(time.RFC3339))
 	}
 	return nil
+}
+
+// CheckText reports a key ID of the wrong shape, or a control character
+// in a key or the token (see CheckControl).
+func (c Credentials) CheckText() error {
+	if !validKeyID(c.AccessKeyID) {
+		return fmt.Errorf("no access key ID of 16 to 128 letters and digits")
+	}
+	return c.CheckControl()
+}
+
+// CheckControl reports a control character (CR, LF, ESC, …) in the key ID,
+// the secret key or the session token: STS's keys and tokens are letters,
+// digits and base64, and what holds anything else could break a line of
+// output or drive a terminal.
+func (c Credentials) CheckControl() error {
+	switch {
+	case hasControl(c.AccessKeyID):
+		return fmt.Errorf("a control character in the access key ID")
+	case hasControl(c.SecretAccessKey):
+		return fmt.Errorf("a control character in the secret access key")
+	case hasControl(c.SessionToken):
+		return fmt.Errorf("a control character in the session token")
+	}
+	return nil
+}
+
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			return true
+		}
+	}
+	return false
 }
 
 // validKeyID is STS's AccessKeyIdType: [\w]* of 16 to 128 characters.

@@ -87,12 +87,30 @@ func slotFor(path string) chan struct{} {
 	return ch.(chan struct{})
 }
 
+// LockError is a lock that could not be taken for a reason other than
+// someone holding it: the lock file cannot be created or opened, or
+// something that is not a regular file sits at its path and cannot be
+// removed. Callers report it as a local file problem.
+type LockError struct {
+	Path string
+	Err  error
+}
+
+func (e *LockError) Error() string { return "lock " + e.Path + ": " + e.Err.Error() }
+func (e *LockError) Unwrap() error { return e.Err }
+
 // Acquire takes the exclusive lock on the lock file at path, creating the
 // file (0600) if it is missing. It waits at most timeout (DefaultLockTimeout
 // when not positive) and no longer than ctx allows: a wait that runs out of
 // time returns a *LockTimeoutError, one whose ctx is cancelled returns an
-// error wrapping ErrLockWaitCanceled and context.Canceled. Something at path that is not a regular
-// file is an error wrapping ErrNotRegular, found without a blocking open.
+// error wrapping ErrLockWaitCanceled and context.Canceled.
+//
+// One rule for every lock file rolecall takes (cache, config, credentials,
+// IAM Identity Center token): something at path that is not a regular file
+// (a FIFO, a symlink, an empty directory) is no lock any rolecall can
+// hold, so it is removed, never opened or followed, and the lock is taken
+// on a new file. What cannot be removed is a *LockError wrapping
+// ErrNotRegular.
 func Acquire(ctx context.Context, path string, timeout time.Duration) (*Lock, error) {
 	if timeout <= 0 {
 		timeout = DefaultLockTimeout
@@ -113,11 +131,17 @@ func Acquire(ctx context.Context, path string, timeout time.Duration) (*Lock, er
 	case <-wctx.Done():
 		return nil, waitError(ctx, wctx, path, start)
 	}
-	for {
+	for replaced := false; ; {
 		fl, ok, err := tryFlock(path)
+		if err != nil && !replaced && errors.Is(err, ErrNotRegular) {
+			replaced = true
+			if err = removeNotRegular(path, err); err == nil {
+				continue
+			}
+		}
 		if err != nil {
 			<-slot
-			return nil, fmt.Errorf("lock %s: %w", path, err)
+			return nil, &LockError{Path: path, Err: err}
 		}
 		if ok {
 			return &Lock{path: path, fl: fl, slot: slot}, nil
@@ -132,7 +156,7 @@ func Acquire(ctx context.Context, path string, timeout time.Duration) (*Lock, er
 }
 
 // TryAcquire takes the lock on path only if nobody holds it; ok is false if
-// someone does. Errors are Acquire's.
+// someone does. Errors, and what is not a regular file, are Acquire's.
 func TryAcquire(path string) (l *Lock, ok bool, err error) {
 	slot := slotFor(path)
 	select {
@@ -141,15 +165,30 @@ func TryAcquire(path string) (l *Lock, ok bool, err error) {
 		return nil, false, nil
 	}
 	fl, ok, err := tryFlock(path)
+	if err != nil && errors.Is(err, ErrNotRegular) {
+		if err = removeNotRegular(path, err); err == nil {
+			fl, ok, err = tryFlock(path)
+		}
+	}
 	if err != nil {
 		<-slot
-		return nil, false, fmt.Errorf("lock %s: %w", path, err)
+		return nil, false, &LockError{Path: path, Err: err}
 	}
 	if !ok {
 		<-slot
 		return nil, false, nil
 	}
 	return &Lock{path: path, fl: fl, slot: slot}, true, nil
+}
+
+// removeNotRegular removes what is at a lock path that is not a regular
+// file (notRegular says what), so that a lock can be taken on a new file.
+// os.Remove removes a symlink itself, never its target.
+func removeNotRegular(path string, notRegular error) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w, and removing it failed: %w", notRegular, err)
+	}
+	return nil
 }
 
 // lockFlags open a lock file without following a symlink (whose target

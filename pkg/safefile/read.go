@@ -54,6 +54,11 @@ type ReadOptions struct {
 	// Check, if set, sees the opened file's fstat before a byte is read
 	// and may refuse it (an owner or mode that cannot be trusted).
 	Check func(fs.FileInfo) error
+	// EmptyDevice accepts a character device that reads empty (/dev/null,
+	// which the AWS CLI takes for an empty file) as an empty file. The
+	// device is read once, without waiting: one that has bytes to give
+	// (/dev/zero) or would block (a terminal) is still a *NotRegularError.
+	EmptyDevice bool
 }
 
 // ReadFile reads the regular file at path. It opens without blocking and
@@ -64,6 +69,9 @@ func ReadFile(path string, opt ReadOptions) ([]byte, error) {
 		return nil, fmt.Errorf("read %s: no size limit given", path)
 	}
 	f, fi, err := openRegular(path, os.O_RDONLY, opt.NoFollow)
+	if opt.EmptyDevice && isCharDevice(err) {
+		return readEmptyDevice(path, opt.NoFollow)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -116,4 +124,35 @@ func openRegular(path string, flag int, noFollowLink bool) (*os.File, fs.FileInf
 		return nil, nil, &fs.PathError{Op: "open", Path: path, Err: &NotRegularError{Mode: fi.Mode().Type()}}
 	}
 	return f, fi, nil
+}
+
+func isCharDevice(err error) bool {
+	var nr *NotRegularError
+	return errors.As(err, &nr) && nr.Mode&fs.ModeCharDevice != 0
+}
+
+// readEmptyDevice reads the character device at path once, without
+// waiting, and returns no bytes if it reads empty (end of file at once).
+func readEmptyDevice(path string, noFollowLink bool) ([]byte, error) {
+	flag := os.O_RDONLY | nonBlock
+	if noFollowLink {
+		flag |= noFollow
+	}
+	f, err := os.OpenFile(path, flag, 0) //nolint:gosec // as openRegular
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	notRegular := &fs.PathError{Op: "open", Path: path, Err: &NotRegularError{Mode: fi.Mode().Type()}}
+	if fi.Mode()&fs.ModeCharDevice == 0 {
+		return nil, notRegular
+	}
+	if n, err := readNoWait(f); err != nil || n != 0 {
+		return nil, notRegular
+	}
+	return []byte{}, nil
 }

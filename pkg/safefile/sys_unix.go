@@ -27,3 +27,23 @@ func syncDir(dir string) error {
 	}
 	return err
 }
+
+// readNoWait makes one read(2) of f's descriptor, never parking in Go's
+// poller: a device with nothing to give now answers EAGAIN instead of
+// blocking. It returns how many bytes the read gave (0 at end of file).
+func readNoWait(f *os.File) (int, error) {
+	raw, err := f.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	var rerr error
+	buf := make([]byte, 1)
+	if err := raw.Read(func(fd uintptr) bool {
+		n, rerr = syscall.Read(int(fd), buf)
+		return true // done, whatever the answer: never wait
+	}); err != nil {
+		return 0, err
+	}
+	return n, rerr
+}

@@ -148,65 +148,75 @@ func TestReadFile(t *testing.T) {
 	}
 }
 
-func TestAcquireRefusesWhatIsNotARegularFile(t *testing.T) {
+// TestAcquireReplacesWhatIsNotARegularFile (issue 23, item 9): one rule
+// for every lock file: a FIFO, a symlink or an empty directory at the
+// lock path is removed, never opened blocking or followed (the link's
+// target is untouched, a dangling link's target not created), and the
+// lock is taken on a new regular file. What cannot be removed (a directory
+// with something in it) is a *LockError wrapping ErrNotRegular.
+func TestAcquireReplacesWhatIsNotARegularFile(t *testing.T) {
 	dir := t.TempDir()
 	victim := filepath.Join(dir, "victim")
 	put(t, victim, "not a lock")
 	tests := []struct {
-		name    string
-		plant   func(path string)
-		wantMsg string
+		name  string
+		plant func(path string)
 	}{
-		{"fifo", func(path string) { mkfifo(t, path) }, "named pipe"},
-		{"symlink to a file", func(path string) { symlink(t, victim, path) }, "symlink"},
-		{"dangling symlink", func(path string) { symlink(t, filepath.Join(dir, "created-by-lock"), path) }, "symlink"},
+		{"fifo", func(path string) { mkfifo(t, path) }},
+		{"symlink to a file", func(path string) { symlink(t, victim, path) }},
+		{"dangling symlink", func(path string) { symlink(t, filepath.Join(dir, "created-by-lock"), path) }},
 		{"directory", func(path string) {
 			if err := os.Mkdir(path, 0o700); err != nil {
 				t.Fatal(err)
 			}
-		}, "directory"},
+		}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			path := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "-")+".lock")
-			tt.plant(path)
-			if !returnsQuickly(func() {
-				l, err := safefile.Acquire(context.Background(), path, time.Minute)
-				if err == nil {
-					l.Release()
-					t.Error("Acquire succeeded")
-					return
+	for _, acquire := range []string{"Acquire", "TryAcquire"} {
+		for _, tt := range tests {
+			t.Run(acquire+"/"+tt.name, func(t *testing.T) {
+				path := filepath.Join(dir, acquire+"-"+strings.ReplaceAll(tt.name, " ", "-")+".lock")
+				tt.plant(path)
+				if !returnsQuickly(func() {
+					var l *safefile.Lock
+					var err error
+					if acquire == "Acquire" {
+						l, err = safefile.Acquire(context.Background(), path, time.Minute)
+					} else {
+						var ok bool
+						if l, ok, err = safefile.TryAcquire(path); err == nil && !ok {
+							err = errors.New("not acquired")
+						}
+					}
+					if err != nil {
+						t.Errorf("%s: %v", acquire, err)
+						return
+					}
+					defer l.Release()
+					if fi, err := os.Lstat(path); err != nil || !fi.Mode().IsRegular() {
+						t.Errorf("the lock file is no regular file: %v", err)
+					}
+				}) {
+					t.Fatal(acquire + " blocked")
 				}
-				if !errors.Is(err, safefile.ErrNotRegular) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tt.wantMsg) {
-					t.Errorf("Acquire error = %v, want ErrNotRegular naming %s and saying %q", err, path, tt.wantMsg)
+				if got := content(t, victim); got != "not a lock" {
+					t.Errorf("the link's target changed: %q", got)
 				}
-			}) {
-				t.Fatal("Acquire blocked")
-			}
-			if !returnsQuickly(func() {
-				if _, ok, err := safefile.TryAcquire(path); ok || !errors.Is(err, safefile.ErrNotRegular) {
-					t.Errorf("TryAcquire = %v, %v; want ErrNotRegular", ok, err)
+				if _, err := os.Lstat(filepath.Join(dir, "created-by-lock")); !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("locking a dangling link created its target: %v", err)
 				}
-			}) {
-				t.Fatal("TryAcquire blocked")
-			}
-			if got := content(t, victim); got != "not a lock" {
-				t.Errorf("the link's target changed: %q", got)
-			}
-			if _, err := os.Lstat(filepath.Join(dir, "created-by-lock")); !errors.Is(err, fs.ErrNotExist) {
-				t.Errorf("locking a dangling link created its target: %v", err)
-			}
-			// The lock is usable again once the thing is gone.
-			if err := os.Remove(path); err != nil {
-				t.Fatal(err)
-			}
-			l, err := safefile.Acquire(context.Background(), path, time.Minute)
-			if err != nil {
-				t.Fatalf("Acquire after removing it: %v", err)
-			}
-			l.Release()
-		})
+			})
+		}
 	}
+	t.Run("directory with a file", func(t *testing.T) {
+		path := filepath.Join(dir, "full.lock")
+		must(t, os.Mkdir(path, 0o700))
+		put(t, filepath.Join(path, "inside"), "x")
+		_, err := safefile.Acquire(context.Background(), path, time.Minute)
+		var le *safefile.LockError
+		if !errors.As(err, &le) || !errors.Is(err, safefile.ErrNotRegular) || !strings.Contains(err.Error(), path) {
+			t.Errorf("Acquire error = %v, want a LockError wrapping ErrNotRegular naming %s", err, path)
+		}
+	})
 }
 
 // TestLockWaitOpensOneDescriptor: a waiter polls the flock on the one lock

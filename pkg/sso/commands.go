@@ -2,6 +2,7 @@ package sso
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -190,7 +191,9 @@ type ProfilesRequest struct {
 	// profile name: every run of characters a profile name cannot hold
 	// becomes one "-".
 	Template string
-	// Region is the region each profile gets; none when empty.
+	// Region is the region each profile gets; the session's sso_region
+	// when empty, as `aws configure sso` offers: a profile without one
+	// fails in the AWS CLI ("You must specify a region").
 	Region string
 	// Write puts the profiles into the config file; without it they are
 	// only listed.
@@ -260,7 +263,7 @@ func Profiles(ctx context.Context, req ProfilesRequest, env Env) (ProfilesResult
 					Hint: "add {{.AccountID}} to --template so that every account and role gets its own name", Usage: true}
 			}
 			seen[name] = what
-			res.Profiles = append(res.Profiles, Profile{Name: name, Keys: profileKeys(s, a.ID, role, req.Region)})
+			res.Profiles = append(res.Profiles, Profile{Name: name, Keys: profileKeys(s, a.ID, role, cmp.Or(req.Region, s.Region))})
 		}
 	}
 	sort.Slice(res.Profiles, func(i, j int) bool { return res.Profiles[i].Name < res.Profiles[j].Name })
