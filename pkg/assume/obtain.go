@@ -24,11 +24,65 @@ type Result struct {
 // SourceOnly request without a role) from the cache on a hit (one file
 // read, no SDK, no lock), else from STS under req.Timeout.
 func Obtain(ctx context.Context, req Request, env Env) (Result, error) {
-	plan, env, err := prepare(ctx, req, env)
+	p, err := Prepare(ctx, req, env)
 	if err != nil {
 		return Result{}, err
 	}
-	return obtainPlan(ctx, req, plan, env)
+	return p.Obtain(ctx)
+}
+
+// Prepared is a request resolved once whose credentials are fetched only
+// when asked: what a command needs that caches something made from the
+// credentials (an EKS token) under the identity they belong to, and calls
+// Obtain only on its own cache miss. Resolving once matters: a request can
+// read stdin (--policy -).
+type Prepared struct {
+	req  Request
+	plan Plan
+	env  Env
+}
+
+// Prepare resolves req (no STS call, no cache read) for a later Obtain.
+func Prepare(ctx context.Context, req Request, env Env) (*Prepared, error) {
+	plan, env, err := prepare(ctx, req, env)
+	if err != nil {
+		return nil, err
+	}
+	return &Prepared{req: req, plan: plan, env: env}, nil
+}
+
+// Plan is the resolved plan.
+func (p *Prepared) Plan() Plan { return p.plan }
+
+// Obtain returns the credentials, from the cache or STS, as Obtain does.
+func (p *Prepared) Obtain(ctx context.Context) (Result, error) {
+	return obtainPlan(ctx, p.req, p.plan, p.env)
+}
+
+// CredentialsKey names the identity of the credentials Obtain returns
+// without holding a secret: the cache key of the plan's last hop, or for a
+// plan without hops a digest of the source's identity (its access key ID,
+// its profile's definition, ...; see Source.cacheID). Two prepared requests
+// with the same CredentialsKey get the same principal's credentials.
+func (p *Prepared) CredentialsKey() string {
+	if keys := p.plan.Keys(); len(keys) > 0 {
+		return keys[len(keys)-1]
+	}
+	return cache.KeyInput{
+		Kind:     "source",
+		Source:   p.plan.Source.cacheID(p.plan.WebIdentity.Token),
+		Region:   p.plan.Region,
+		Endpoint: p.plan.Endpoint,
+	}.Key()
+}
+
+// Cache is the credential cache the request uses, nil with --no-cache or
+// when no cache directory can be found (reported through Env.Warn).
+func (p *Prepared) Cache() *cache.Store {
+	if p.req.NoCache {
+		return nil
+	}
+	return openCache(p.req, p.env)
 }
 
 // obtainPlan gets a resolved plan's credentials.
@@ -125,24 +179,29 @@ func sourceCredentials(ctx context.Context, p Plan, env Env) (creds.Credentials,
 // opened is reported once and the credentials are fetched uncached.
 func newRunner(req Request, env Env) *Runner {
 	r := &Runner{RefreshWindow: req.RefreshWindow, Refresh: req.Refresh, STS: &STS{Env: env}}
-	if req.NoCache {
-		return r
+	if !req.NoCache {
+		r.Cache = openCache(req, env)
 	}
+	return r
+}
+
+// openCache opens the request's cache directory, or reports why it cannot
+// and returns nil.
+func openCache(req Request, env Env) *cache.Store {
 	dir := req.CacheDir
 	if dir == "" {
 		var err error
 		if dir, err = cache.DefaultDir(env.Getenv); err != nil {
 			env.warn("no cache directory (%v): credentials will not be cached", err)
-			return r
+			return nil
 		}
 	}
 	store, err := cache.Open(dir, cache.Options{Now: env.Now, LockTimeout: req.Timeout, Warn: env.Warn, Trace: env.Trace})
 	if err != nil {
 		env.warn("%v: credentials will not be cached", err)
-		return r
+		return nil
 	}
-	r.Cache = store
-	return r
+	return store
 }
 
 // RecursionError is a credential_process that would run rolecall for the
