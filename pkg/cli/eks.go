@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	
+
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
