@@ -47,6 +47,7 @@ func readExecCredential(ts *testscript.TestScript, file string) execCredential {
 //	eks compare FILE1 FILE2        the two tokens have the same query
 //	                               parameter names, signed headers,
 //	                               X-Amz-Expires and lifetime
+//	eks host FILE                  print the presigned URL's scheme, host and path
 //	eks lifetime FILE              print the expirationTimestamp minus the
 //	                               signing time
 func cmdEKS(ts *testscript.TestScript, neg bool, args []string) {
@@ -78,6 +79,11 @@ func cmdEKS(ts *testscript.TestScript, neg bool, args []string) {
 		if (a == b) == neg {
 			ts.Fatalf("tokens differ:\n%s: %s\n%s: %s", args[1], a, args[2], b)
 		}
+	case "host":
+		ec := readExecCredential(ts, args[1])
+		u, err := eks.DecodeToken(ec.Status.Token)
+		ts.Check(err)
+		_, _ = fmt.Fprintf(ts.Stdout(), "%s://%s%s\n", u.Scheme, u.Host, u.Path)
 	case "lifetime":
 		_, _ = fmt.Fprintln(ts.Stdout(), lifetime(ts, args[1]))
 	default:
