@@ -5,10 +5,16 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -119,3 +125,62 @@ func lifetime(ts *testscript.TestScript, file string) time.Duration {
 	ts.Check(err)
 	return expires.Sub(signed).Round(time.Minute)
 }
+
+// cmdKubeAPI starts a small Kubernetes API server for kubectl (TLS with a
+// generated certificate) that authenticates bearer tokens as an EKS
+// cluster does: it sends each to the emulator (VerifyEKSToken) with
+// x-k8s-aws-id: CLUSTER. GET /whoami answers the caller's ARN; anything
+// unauthenticated gets 401 as kube-apiserver sends it.
+//
+//	kubeapi start CLUSTER   start it: KUBE_SERVER is its URL, $WORK/kube-ca.pem its CA
+//	kubeapi calls N         assert N authenticated requests so far
+func cmdKubeAPI(ts *testscript.TestScript, neg bool, args []string) {
+	switch {
+	case len(args) == 2 && args[0] == "start":
+		sts := server(ts)
+		cluster := args[1]
+		var authenticated atomic.Int64
+		api := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			arn := ""
+			var err error
+			if ok {
+				arn, err = sts.VerifyEKSToken(r.Context(), token, cluster)
+			}
+			if !ok || err != nil {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusUnauthorized)
+				_, _ = fmt.Fprint(w, `{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401}`)
+				return
+			}
+			authenticated.Add(1)
+			if r.URL.Path != "/whoami" {
+				http.NotFound(w, r)
+				return
+			}
+			_, _ = fmt.Fprintln(w, arn)
+		}))
+		api.StartTLS()
+		ts.Defer(api.Close)
+		kubeAPIs.Store(ts, &authenticated)
+		ts.Defer(func() { kubeAPIs.Delete(ts) })
+		ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: api.Certificate().Raw})
+		ts.Check(os.WriteFile(ts.MkAbs("kube-ca.pem"), ca, 0o600))
+		ts.Setenv("KUBE_SERVER", api.URL)
+	case len(args) == 2 && args[0] == "calls":
+		v, ok := kubeAPIs.Load(ts)
+		if !ok {
+			ts.Fatalf("no API server: run 'kubeapi start' first")
+		}
+		got := v.(*atomic.Int64).Load()
+		if (fmt.Sprint(got) == args[1]) == neg {
+			ts.Fatalf("the API server authenticated %d request(s), want %s", got, args[1])
+		}
+	default:
+		ts.Fatalf("usage: kubeapi start CLUSTER | kubeapi calls N")
+	}
+}
+
+// kubeAPIs are the running API servers' counts of authenticated requests,
+// by script.
+var kubeAPIs sync.Map

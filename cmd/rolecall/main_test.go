@@ -103,6 +103,7 @@ func TestScripts(t *testing.T) {
 			"follow":        cmdFollow,
 			"sso":           cmdSSO,
 			"eks":           cmdEKS,
+			"kubeapi":       cmdKubeAPI,
 		},
 	})
 }
