@@ -72,17 +72,20 @@ func eksTokenRun(ctx context.Context, opts *EKSTokenOptions) error {
 	if err := eks.ValidateCluster(opts.Cluster); err != nil {
 		return withCode(ExitUsage, err, "pass --cluster with the cluster's name as EKS shows it (aws eks list-clusters)")
 	}
-	apiVersion, err := eks.APIVersion(opts.IO.Getenv(eks.ExecInfoEnv))
+	info, err := eks.ParseExecInfo(opts.IO.Getenv(eks.ExecInfoEnv))
 	if err != nil {
 		return withCode(ExitUsage, err, "kubectl sets it for an exec plugin; a user entry's apiVersion must be client.authentication.k8s.io/v1beta1 or v1 (rolecall eks kubeconfig writes one)")
 	}
+	// kubectl says when its plugin may not prompt: an MFA code is then
+	// asked of --mfa-code-command or not at all (exit 6).
+	opts.Request.KubectlNoPrompt = info.NoPrompt
 	opts.Request.Roles = opts.Roles
 	opts.Request.SourceOnly = len(opts.Roles) == 0
 	token, err := eks.Get(ctx, opts.Cluster, opts.Request.Request, opts.Request.env(opts.IO))
 	if err != nil {
 		return err
 	}
-	if _, err := opts.IO.Out.Write(eks.ExecCredential(apiVersion, token)); err != nil {
+	if _, err := opts.IO.Out.Write(eks.ExecCredential(info.APIVersion, token)); err != nil {
 		return fmt.Errorf("write the token: %w", err)
 	}
 	opts.IO.Debugf("eks token for %s expires at %s", opts.Cluster, token.Expiration.Format("15:04:05Z07:00"))

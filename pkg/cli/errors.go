@@ -166,6 +166,8 @@ func classify(err error) (code int, msg, hint string) {
 			why = "CI=true is set, and rolecall never prompts in CI; unset it to be asked on this terminal"
 		case "--no-prompt":
 			why = "or drop --no-prompt to be asked on the terminal"
+		case kubectlNoPrompt:
+			why = "or run kubectl on a terminal (its exec entry needs interactiveMode IfAvailable or Always), or sign in first with rolecall assume"
 		}
 		return ExitNeedsPerson, msg, firstNonEmpty(hint, "pass --mfa-code CODE or --mfa-code-command CMD; "+why)
 	case errors.Is(err, safefile.ErrLockWaitCanceled):

@@ -23,28 +23,43 @@ type ExecInfoError struct{ Msg string }
 
 func (e *ExecInfoError) Error() string { return ExecInfoEnv + " " + e.Msg }
 
-// APIVersion is the version to answer in, from KUBERNETES_EXEC_INFO's
-// value: v1beta1 when it is empty (kubectl before 1.20 did not always set
-// it), else its apiVersion, v1beta1 or v1. Where the AWS CLI falls back to
-// v1beta1 on garbage (get_token.py discover_api_version), rolecall refuses:
-// an answer kubectl may not read is worse than a clear error.
-func APIVersion(execInfo string) (string, error) {
+// ExecInfo is what kubectl says in KUBERNETES_EXEC_INFO.
+type ExecInfo struct {
+	// APIVersion is the version to answer in.
+	APIVersion string
+	// NoPrompt is set when kubectl says the plugin may not prompt
+	// (spec.interactive false: kubectl's stdin is no terminal, or the
+	// kubeconfig entry says interactiveMode Never).
+	NoPrompt bool
+}
+
+// ParseExecInfo reads KUBERNETES_EXEC_INFO's value: v1beta1 and prompts
+// allowed when it is empty (kubectl before 1.20 did not always set it),
+// else its apiVersion, v1beta1 or v1, and its spec.interactive. Where the
+// AWS CLI falls back to v1beta1 on garbage (get_token.py
+// discover_api_version), rolecall refuses: an answer kubectl may not read
+// is worse than a clear error.
+func ParseExecInfo(execInfo string) (ExecInfo, error) {
 	if execInfo == "" {
-		return APIVersionV1Beta1, nil
+		return ExecInfo{APIVersion: APIVersionV1Beta1}, nil
 	}
 	var info struct {
 		APIVersion string `json:"apiVersion"`
+		Spec       struct {
+			Interactive *bool `json:"interactive"`
+		} `json:"spec"`
 	}
 	if err := json.Unmarshal([]byte(execInfo), &info); err != nil {
-		return "", &ExecInfoError{Msg: "is not JSON"}
+		return ExecInfo{}, &ExecInfoError{Msg: "is not JSON"}
 	}
+	out := ExecInfo{APIVersion: info.APIVersion, NoPrompt: info.Spec.Interactive != nil && !*info.Spec.Interactive}
 	switch info.APIVersion {
 	case APIVersionV1Beta1, APIVersionV1:
-		return info.APIVersion, nil
+		return out, nil
 	case "":
-		return "", &ExecInfoError{Msg: "has no apiVersion"}
+		return ExecInfo{}, &ExecInfoError{Msg: "has no apiVersion"}
 	}
-	return "", &ExecInfoError{Msg: fmt.Sprintf("asks for %q; rolecall answers %s and %s", info.APIVersion, APIVersionV1Beta1, APIVersionV1)}
+	return ExecInfo{}, &ExecInfoError{Msg: fmt.Sprintf("asks for %q; rolecall answers %s and %s", info.APIVersion, APIVersionV1Beta1, APIVersionV1)}
 }
 
 // execCredential is the plugin's answer (k8s.io/client-go

@@ -156,18 +156,23 @@ func TestValidateCluster(t *testing.T) {
 	}
 }
 
-func TestAPIVersion(t *testing.T) {
-	for _, tt := range []struct{ info, want string }{
-		{"", eks.APIVersionV1Beta1},
-		{`{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","spec":{"interactive":true}}`, eks.APIVersionV1},
-		{`{"apiVersion":"client.authentication.k8s.io/v1beta1"}`, eks.APIVersionV1Beta1},
-		{`{"apiVersion":"client.authentication.k8s.io/v1alpha1"}`, ""},
-		{`{"kind":"ExecCredential"}`, ""},
-		{`not json`, ""},
+func TestParseExecInfo(t *testing.T) {
+	for _, tt := range []struct {
+		info     string
+		want     string
+		noPrompt bool
+	}{
+		{"", eks.APIVersionV1Beta1, false},
+		{`{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","spec":{"interactive":true}}`, eks.APIVersionV1, false},
+		{`{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","spec":{"interactive":false}}`, eks.APIVersionV1, true},
+		{`{"apiVersion":"client.authentication.k8s.io/v1beta1"}`, eks.APIVersionV1Beta1, false},
+		{`{"apiVersion":"client.authentication.k8s.io/v1alpha1"}`, "", false},
+		{`{"kind":"ExecCredential"}`, "", false},
+		{`not json`, "", false},
 	} {
-		got, err := eks.APIVersion(tt.info)
-		if got != tt.want || (err == nil) != (tt.want != "") {
-			t.Errorf("APIVersion(%q) = %q, %v; want %q", tt.info, got, err, tt.want)
+		got, err := eks.ParseExecInfo(tt.info)
+		if got.APIVersion != tt.want || got.NoPrompt != tt.noPrompt || (err == nil) != (tt.want != "") {
+			t.Errorf("ParseExecInfo(%q) = %+v, %v; want %q, no prompt %v", tt.info, got, err, tt.want, tt.noPrompt)
 		}
 	}
 }
