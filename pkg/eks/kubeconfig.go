@@ -37,20 +37,20 @@ func (u User) node() *yaml.Node {
 		args.Content = append(args.Content, str(a))
 	}
 	exec := mapping(
-		"apiVersion", str(APIVersionV1Beta1),
-		"command", str(u.Command),
-		"args", args,
-		"interactiveMode", str("IfAvailable"),
-		"provideClusterInfo", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "false"},
+		field{"apiVersion", str(APIVersionV1Beta1)},
+		field{"command", str(u.Command)},
+		field{"args", args},
+		field{"interactiveMode", str("IfAvailable")},
+		field{"provideClusterInfo", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "false"}},
 	)
-	return mapping("name", str(u.Name), "user", mapping("exec", exec))
+	return mapping(field{"name", str(u.Name)}, field{"user", mapping(field{"exec", exec})})
 }
 
 // Fragment is a kubeconfig that holds only u: for KUBECONFIG=a:b merging,
 // or to paste.
 func (u User) Fragment() ([]byte, error) {
-	doc := mapping("apiVersion", str("v1"), "kind", str("Config"),
-		"users", &yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{u.node()}})
+	doc := mapping(field{"apiVersion", str("v1")}, field{"kind", str("Config")},
+		field{"users", &yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{u.node()}}})
 	return encode(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{doc}})
 }
 
@@ -90,7 +90,7 @@ func WriteUser(ctx context.Context, path string, u User, timeout time.Duration) 
 	if resolved, err := filepath.EvalSymlinks(path); err == nil {
 		path = resolved
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil { //nolint:gosec // the kubeconfig directory the user chose
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("create %s: %w", filepath.Dir(path), err)
 	}
 	lock, err := safefile.Acquire(ctx, path+".rolecall-lock", timeout)
@@ -140,7 +140,7 @@ func mergeUser(old []byte, u User) ([]byte, error) {
 		}
 	}
 	if doc.Kind == 0 {
-		doc = yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{mapping("apiVersion", str("v1"), "kind", str("Config"))}}
+		doc = yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{mapping(field{"apiVersion", str("v1")}, field{"kind", str("Config")})}}
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
 		return nil, errors.New("not a kubeconfig: the document is not a mapping")
@@ -235,11 +235,17 @@ func str(s string) *yaml.Node {
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
 }
 
-// mapping builds a mapping from key, value pairs.
-func mapping(kv ...any) *yaml.Node {
+// field is one key and value of a mapping.
+type field struct {
+	key   string
+	value *yaml.Node
+}
+
+// mapping builds a mapping of fields, in order.
+func mapping(fields ...field) *yaml.Node {
 	n := &yaml.Node{Kind: yaml.MappingNode}
-	for i := 0; i < len(kv); i += 2 {
-		n.Content = append(n.Content, str(kv[i].(string)), kv[i+1].(*yaml.Node))
+	for _, f := range fields {
+		n.Content = append(n.Content, str(f.key), f.value)
 	}
 	return n
 }

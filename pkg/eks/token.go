@@ -50,7 +50,7 @@ import (
 
 const (
 	// TokenPrefix starts every EKS token: the version of the format.
-	TokenPrefix = "k8s-aws-v1."
+	TokenPrefix = "k8s-aws-v1." //nolint:gosec // the format's prefix, not a credential
 	// ClusterIDHeader is the signed header that names the cluster.
 	ClusterIDHeader = "x-k8s-aws-id"
 	// PresignExpires is the X-Amz-Expires every client sends (seconds).

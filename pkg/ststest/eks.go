@@ -14,7 +14,7 @@ import (
 
 // eksTokenPrefix starts an EKS token (k8s-aws-v1.: version 1, a presigned
 // URL in unpadded base64url).
-const eksTokenPrefix = "k8s-aws-v1."
+const eksTokenPrefix = "k8s-aws-v1." //nolint:gosec // the format's prefix, not a credential
 
 // maxEKSTokenSize is the longest token the authenticator reads (4 KiB).
 const maxEKSTokenSize = 4 << 10

@@ -34,12 +34,12 @@ import (
 // The query parameters of a presigned request.
 const (
 	amzAlgorithmParam     = "X-Amz-Algorithm"
-	amzCredentialParam    = "X-Amz-Credential"
+	amzCredentialParam    = "X-Amz-Credential" //nolint:gosec // a parameter's name
 	amzDateParam          = "X-Amz-Date"
 	amzExpiresParam       = "X-Amz-Expires"
 	amzSignedHeadersParam = "X-Amz-SignedHeaders"
 	amzSignatureParam     = "X-Amz-Signature"
-	amzSecurityTokenParam = "X-Amz-Security-Token"
+	amzSecurityTokenParam = "X-Amz-Security-Token" //nolint:gosec // a parameter's name
 
 	// clusterIDHeader names the EKS cluster a token is for.
 	clusterIDHeader = "x-k8s-aws-id"

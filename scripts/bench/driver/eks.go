@@ -32,7 +32,7 @@ func benchEKS(srv *ststest.Server, env []string, rolecall, role string, runs int
 	if p, err := exec.LookPath("aws"); err == nil {
 		programs = append(programs, program{"aws eks get-token (CLI v1)", []string{p, "eks", "get-token", "--cluster-name", "prod"}, true})
 	}
-	if _, err := os.Stat("/usr/bin/aws"); err == nil && exec.Command("/usr/bin/aws", "eks", "get-token", "help").Run() == nil { //nolint:gosec,noctx // a fixed path
+	if _, err := os.Stat("/usr/bin/aws"); err == nil && exec.CommandContext(context.Background(), "/usr/bin/aws", "eks", "get-token", "help").Run() == nil {
 		programs = append(programs, program{"aws eks get-token (CLI v2)", []string{"/usr/bin/aws", "eks", "get-token", "--cluster-name", "prod"}, false})
 	}
 	_, err := run(env, programs[0].args[0], programs[0].args[1:]...) // warm the cache
