@@ -37,9 +37,9 @@ type endpoint struct {
 	privateDir, tokenFile string
 	// isolated are the AWS files consumers get instead of the user's.
 	isolated awsconfig.Isolated
-	region              string // exported when the user named one
-	label               string // what "/" serves; "" for no default route
-	allowed             []string
+	region   string // exported when the user named one
+	label    string // what "/" serves; "" for no default route
+	allowed  []string
 
 	// req and env are what every fetch obtains. startEndpoint changes
 	// them after the first fetch, before Serve starts a goroutine.
