@@ -56,7 +56,11 @@ func NewCmdCache(io *IO) *cobra.Command {
 				if d := e.Credentials.Expiration.Sub(now); d > 0 {
 					left = d.Round(time.Minute).String()
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", escapeControl(e.Label), e.Kind, dash(e.SessionName),
+				session := e.SessionName
+				if e.Kind == cache.KindEKSToken {
+					session = "cluster " + e.Cluster
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", escapeControl(e.Label), e.Kind, dash(escapeControl(session)),
 					e.Credentials.Expiration.Local().Format(time.RFC3339), left)
 			}
 			if err := tw.Flush(); err != nil {
