@@ -40,6 +40,9 @@ type Prepared struct {
 	req  Request
 	plan Plan
 	env  Env
+
+	storeOnce sync.Once
+	store     *cache.Store
 }
 
 // Prepare resolves req (no STS call, no cache read) for a later Obtain.
@@ -56,7 +59,7 @@ func (p *Prepared) Plan() Plan { return p.plan }
 
 // Obtain returns the credentials, from the cache or STS, as Obtain does.
 func (p *Prepared) Obtain(ctx context.Context) (Result, error) {
-	return obtainPlan(ctx, p.req, p.plan, p.env)
+	return obtainWith(ctx, p.req, p.plan, p.env, p.Cache())
 }
 
 // CredentialsKey names the identity of the credentials Obtain returns
@@ -76,17 +79,22 @@ func (p *Prepared) CredentialsKey() string {
 	}.Key()
 }
 
-// Cache is the credential cache the request uses, nil with --no-cache or
-// when no cache directory can be found (reported through Env.Warn).
+// Cache is the credential cache the request uses, opened once, nil with
+// --no-cache or when no cache directory can be found (reported once
+// through Env.Warn).
 func (p *Prepared) Cache() *cache.Store {
-	if p.req.NoCache {
-		return nil
-	}
-	return openCache(p.req, p.env)
+	p.storeOnce.Do(func() { p.store = requestCache(p.req, p.env) })
+	return p.store
 }
 
 // obtainPlan gets a resolved plan's credentials.
 func obtainPlan(ctx context.Context, req Request, plan Plan, env Env) (Result, error) {
+	return obtainWith(ctx, req, plan, env, requestCache(req, env))
+}
+
+// obtainWith gets a resolved plan's credentials with the request's cache
+// (nil for none).
+func obtainWith(ctx context.Context, req Request, plan Plan, env Env, store *cache.Store) (Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, req.Timeout)
 	defer cancel()
 	if len(plan.Hops) == 0 {
@@ -105,7 +113,7 @@ func obtainPlan(ctx context.Context, req Request, plan Plan, env Env) (Result, e
 	if plan.SSO != nil && plan.SSO.TokenErr != nil {
 		return Result{Plan: plan}, plan.SSO.TokenErr
 	}
-	runner := newRunner(req, env)
+	runner := runnerWith(req, env, store)
 	if c, ok := runner.Cached(plan); ok {
 		return Result{Credentials: c, Plan: plan}, nil
 	}
@@ -178,16 +186,19 @@ func sourceCredentials(ctx context.Context, p Plan, env Env) (creds.Credentials,
 // newRunner wires the cache and STS for one request. A cache that cannot be
 // opened is reported once and the credentials are fetched uncached.
 func newRunner(req Request, env Env) *Runner {
-	r := &Runner{RefreshWindow: req.RefreshWindow, Refresh: req.Refresh, STS: &STS{Env: env}}
-	if !req.NoCache {
-		r.Cache = openCache(req, env)
-	}
-	return r
+	return runnerWith(req, env, requestCache(req, env))
 }
 
-// openCache opens the request's cache directory, or reports why it cannot
-// and returns nil.
-func openCache(req Request, env Env) *cache.Store {
+func runnerWith(req Request, env Env, store *cache.Store) *Runner {
+	return &Runner{RefreshWindow: req.RefreshWindow, Refresh: req.Refresh, STS: &STS{Env: env}, Cache: store}
+}
+
+// requestCache opens the request's cache directory: nil with --no-cache,
+// or when it cannot, which it reports.
+func requestCache(req Request, env Env) *cache.Store {
+	if req.NoCache {
+		return nil
+	}
 	dir := req.CacheDir
 	if dir == "" {
 		var err error
