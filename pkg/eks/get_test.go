@@ -172,3 +172,28 @@ func TestGetExpiresWithCredentials(t *testing.T) {
 		t.Errorf("token expires at %s, after its credentials (%s)", tok.Expiration, want)
 	}
 }
+
+// BenchmarkGetHit is a cached token: resolving the request and one file
+// read.
+func BenchmarkGetHit(b *testing.B) {
+	s := ststest.NewServer(ststest.DemoConfig())
+	defer s.Close()
+	dir := b.TempDir()
+	vars := map[string]string{
+		"USER": "tester", "AWS_ACCESS_KEY_ID": ststest.DemoAccessKeyID, "AWS_SECRET_ACCESS_KEY": ststest.DemoSecretAccessKey,
+		"AWS_ENDPOINT_URL_STS": s.URL(), "AWS_EC2_METADATA_DISABLED": "true",
+		"AWS_CONFIG_FILE": filepath.Join(dir, "config"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "credentials"),
+	}
+	env := assume.Env{Getenv: func(k string) string { return vars[k] }, HomeDir: dir, Stdin: strings.NewReader(""), Now: time.Now}
+	req := assume.Request{Roles: []string{ststest.DemoRoleARN("demo")}, MFASessionTTL: 12 * time.Hour,
+		CacheDir: filepath.Join(dir, "cache"), RefreshWindow: 15 * time.Minute, Timeout: time.Minute}
+	if _, err := eks.Get(context.Background(), "prod", req, env); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := eks.Get(context.Background(), "prod", req, env); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
