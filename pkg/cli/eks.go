@@ -70,11 +70,11 @@ minute of its 14-minute life is left, so kubectl runs cost one file read.
 
 func eksTokenRun(ctx context.Context, opts *EKSTokenOptions) error {
 	if err := eks.ValidateCluster(opts.Cluster); err != nil {
-		return withCode(ExitUsage, err, "pass --cluster with the cluster's name as EKS shows it (aws eks list-clusters)")
+		return err // checked before KUBERNETES_EXEC_INFO: the first mistake on the command line
 	}
 	info, err := eks.ParseExecInfo(opts.IO.Getenv(eks.ExecInfoEnv))
 	if err != nil {
-		return withCode(ExitUsage, err, "kubectl sets it for an exec plugin; a user entry's apiVersion must be client.authentication.k8s.io/v1beta1 or v1 (rolecall eks kubeconfig writes one)")
+		return err
 	}
 	// kubectl says when its plugin may not prompt: an MFA code is then
 	// asked of --mfa-code-command or not at all (exit 6).
@@ -160,7 +160,7 @@ same name. Point a context at it:
 
 func eksKubeconfigRun(ctx context.Context, opts *EKSKubeconfigOptions) error {
 	if err := eks.ValidateCluster(opts.Cluster); err != nil {
-		return withCode(ExitUsage, err, "pass --cluster with the cluster's name as EKS shows it (aws eks list-clusters)")
+		return err
 	}
 	if opts.Kubeconfig != "" && !opts.Write {
 		return usageErrorf("add --write, or leave --kubeconfig out to print", "--kubeconfig names the file --write merges into")
@@ -190,7 +190,7 @@ func eksKubeconfigRun(ctx context.Context, opts *EKSKubeconfigOptions) error {
 	if err := eks.WriteUser(ctx, path, u, opts.Request.Timeout); err != nil {
 		var locked *eks.KubeconfigLockedError
 		if errors.As(err, &locked) {
-			return withCode(ExitLocal, err, "try again; if no kubectl is running, remove "+locked.Path)
+			return err
 		}
 		return withCode(ExitLocal, err, "")
 	}
