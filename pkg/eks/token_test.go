@@ -111,7 +111,12 @@ func TestPresignVerified(t *testing.T) {
 	t.Run("tampered", func(t *testing.T) {
 		u, _ := eks.DecodeToken(tok.Value)
 		q := u.Query()
-		q.Set("X-Amz-Date", q.Get("X-Amz-Date")[:14]+"0Z")
+		date := q.Get("X-Amz-Date") // 20261206T221451Z: change the last digit of the seconds
+		digit := "0"
+		if date[14] == '0' {
+			digit = "1"
+		}
+		q.Set("X-Amz-Date", date[:14]+digit+"Z")
 		u.RawQuery = q.Encode()
 		wantCode(t, eks.TokenPrefix+base64.RawURLEncoding.EncodeToString([]byte(u.String())), "prod", "SignatureDoesNotMatch")
 	})
