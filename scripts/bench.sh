@@ -5,10 +5,12 @@
 # concurrent cold calls against the emulator with STS latency. Prints
 # figures and ratios; it never fails on a number. Then the credential
 # endpoint (rolecall serve) against a cache hit measured alternately, and
-# 1,000 concurrent fetches of a warm and a cold endpoint. Then the Go
+# 1,000 concurrent fetches of a warm and a cold endpoint. Then `rolecall eks
+# token` on a cache hit against `aws eks get-token` (CLI v1 and v2). Then the Go
 # benchmarks.
 #   scripts/bench.sh [-runs 60] [-concurrent 64] [-latency 200ms]
 #                    [-fetches 400] [-endpoint-concurrent 1000]
+#                    [-eks-runs 15] [-eks-only]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(mktemp -d)
@@ -23,6 +25,7 @@ done
 CGO_ENABLED=1 go build -o "$bin/driver" ./scripts/bench/driver
 ls -l "$bin/rolecall" "$bin/floor" "$bin/hello" | awk '{printf "  %-10s %6.1f MB\n", $NF, $5/1048576}' | sed "s#$bin/##"
 "$bin/driver" -bin "$bin" "$@"
+case " $* " in *" -eks-only "*) exit 0 ;; esac
 echo
 echo "Go benchmarks:"
 go test -run '^$' -bench . -benchmem ./pkg/cache/ ./pkg/format/ ./pkg/cli/ ./pkg/server/ 2>/dev/null | grep -E '^(Benchmark|ok)' || true

@@ -331,7 +331,7 @@ func (fx *docFixture) run(t *testing.T, page string, b docBlock) {
 			t.Fatalf("%s:%d: %v", page, b.line, err)
 		}
 		t.Errorf("%s:%d: the %s block failed (%v); its output:\n%s\nthe block:\n%s",
-			page, b.line, b.lang, err, secretLike.ReplaceAllString(out.String(), "<redacted>"), b.text)
+			page, b.line, b.lang, err, redactLog(out.String()), b.text)
 	}
 }
 

@@ -102,6 +102,8 @@ func TestScripts(t *testing.T) {
 			"hideprogs":     cmdHideProgs,
 			"follow":        cmdFollow,
 			"sso":           cmdSSO,
+			"eks":           cmdEKS,
+			"kubeapi":       cmdKubeAPI,
 		},
 	})
 }
@@ -155,8 +157,13 @@ var (
 	signinTokenLike = regexp.MustCompile(`SigninToken=[^&\s"]+`)
 )
 
-// redactLog removes what secretLike and signinTokenLike match.
+// eksTokenLike matches an EKS token, a bearer credential whose base64url
+// alphabet (- and _) escapes secretLike.
+var eksTokenLike = regexp.MustCompile(`k8s-aws-v1\.[A-Za-z0-9_-]+`)
+
+// redactLog removes what secretLike, signinTokenLike and eksTokenLike match.
 func redactLog(s string) string {
+	s = eksTokenLike.ReplaceAllString(s, "k8s-aws-v1.<redacted>")
 	return secretLike.ReplaceAllString(signinTokenLike.ReplaceAllString(s, "SigninToken=<redacted>"), "<redacted>")
 }
 

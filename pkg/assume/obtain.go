@@ -24,15 +24,77 @@ type Result struct {
 // SourceOnly request without a role) from the cache on a hit (one file
 // read, no SDK, no lock), else from STS under req.Timeout.
 func Obtain(ctx context.Context, req Request, env Env) (Result, error) {
-	plan, env, err := prepare(ctx, req, env)
+	p, err := Prepare(ctx, req, env)
 	if err != nil {
 		return Result{}, err
 	}
-	return obtainPlan(ctx, req, plan, env)
+	return p.Obtain(ctx)
+}
+
+// Prepared is a request resolved once whose credentials are fetched only
+// when asked: what a command needs that caches something made from the
+// credentials (an EKS token) under the identity they belong to, and calls
+// Obtain only on its own cache miss. Resolving once matters: a request can
+// read stdin (--policy -).
+type Prepared struct {
+	req  Request
+	plan Plan
+	env  Env
+
+	storeOnce sync.Once
+	store     *cache.Store
+}
+
+// Prepare resolves req (no STS call, no cache read) for a later Obtain.
+func Prepare(ctx context.Context, req Request, env Env) (*Prepared, error) {
+	plan, env, err := prepare(ctx, req, env)
+	if err != nil {
+		return nil, err
+	}
+	return &Prepared{req: req, plan: plan, env: env}, nil
+}
+
+// Plan is the resolved plan.
+func (p *Prepared) Plan() Plan { return p.plan }
+
+// Obtain returns the credentials, from the cache or STS, as Obtain does.
+func (p *Prepared) Obtain(ctx context.Context) (Result, error) {
+	return obtainWith(ctx, p.req, p.plan, p.env, p.Cache())
+}
+
+// CredentialsKey names the identity of the credentials Obtain returns
+// without holding a secret: the cache key of the plan's last hop, or for a
+// plan without hops a digest of the source's identity (its access key ID,
+// its profile's definition, ...; see Source.cacheID). Two prepared requests
+// with the same CredentialsKey get the same principal's credentials.
+func (p *Prepared) CredentialsKey() string {
+	if keys := p.plan.Keys(); len(keys) > 0 {
+		return keys[len(keys)-1]
+	}
+	return cache.KeyInput{
+		Kind:     "source",
+		Source:   p.plan.Source.cacheID(p.plan.WebIdentity.Token),
+		Region:   p.plan.Region,
+		Endpoint: p.plan.Endpoint,
+	}.Key()
+}
+
+// Cache is the credential cache the request uses, opened once, nil with
+// --no-cache or when no cache directory can be found (reported once
+// through Env.Warn).
+func (p *Prepared) Cache() *cache.Store {
+	p.storeOnce.Do(func() { p.store = requestCache(p.req, p.env) })
+	return p.store
 }
 
 // obtainPlan gets a resolved plan's credentials.
 func obtainPlan(ctx context.Context, req Request, plan Plan, env Env) (Result, error) {
+	return obtainWith(ctx, req, plan, env, requestCache(req, env))
+}
+
+// obtainWith gets a resolved plan's credentials with the request's cache
+// (nil for none).
+func obtainWith(ctx context.Context, req Request, plan Plan, env Env, store *cache.Store) (Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, req.Timeout)
 	defer cancel()
 	if len(plan.Hops) == 0 {
@@ -51,7 +113,7 @@ func obtainPlan(ctx context.Context, req Request, plan Plan, env Env) (Result, e
 	if plan.SSO != nil && plan.SSO.TokenErr != nil {
 		return Result{Plan: plan}, plan.SSO.TokenErr
 	}
-	runner := newRunner(req, env)
+	runner := runnerWith(req, env, store)
 	if c, ok := runner.Cached(plan); ok {
 		return Result{Credentials: c, Plan: plan}, nil
 	}
@@ -124,25 +186,33 @@ func sourceCredentials(ctx context.Context, p Plan, env Env) (creds.Credentials,
 // newRunner wires the cache and STS for one request. A cache that cannot be
 // opened is reported once and the credentials are fetched uncached.
 func newRunner(req Request, env Env) *Runner {
-	r := &Runner{RefreshWindow: req.RefreshWindow, Refresh: req.Refresh, STS: &STS{Env: env}}
+	return runnerWith(req, env, requestCache(req, env))
+}
+
+func runnerWith(req Request, env Env, store *cache.Store) *Runner {
+	return &Runner{RefreshWindow: req.RefreshWindow, Refresh: req.Refresh, STS: &STS{Env: env}, Cache: store}
+}
+
+// requestCache opens the request's cache directory: nil with --no-cache,
+// or when it cannot, which it reports.
+func requestCache(req Request, env Env) *cache.Store {
 	if req.NoCache {
-		return r
+		return nil
 	}
 	dir := req.CacheDir
 	if dir == "" {
 		var err error
 		if dir, err = cache.DefaultDir(env.Getenv); err != nil {
 			env.warn("no cache directory (%v): credentials will not be cached", err)
-			return r
+			return nil
 		}
 	}
 	store, err := cache.Open(dir, cache.Options{Now: env.Now, LockTimeout: req.Timeout, Warn: env.Warn, Trace: env.Trace})
 	if err != nil {
 		env.warn("%v: credentials will not be cached", err)
-		return r
+		return nil
 	}
-	r.Cache = store
-	return r
+	return store
 }
 
 // RecursionError is a credential_process that would run rolecall for the

@@ -16,13 +16,15 @@ import (
 // migration: the worst case is one extra STS call.
 const CurrentVersion = 1
 
-// Entry is one cached set of credentials, stored as JSON in K.json.
+// Entry is one cached set of credentials, stored as JSON in K.json, or (kind
+// KindEKSToken) one EKS token, whose Credentials then hold only the token's
+// expiration and no key.
 //
-// Besides the credentials it holds what `rolecall cache list` shows to tell
-// entries apart: the label, role ARN, session name and kind, when it was
-// made, and the fields of its key that are no secret (Request). An external
-// ID is recorded only as being set, and a session policy only by its
-// digest.
+// Besides the credentials (or the token) it holds what `rolecall cache list`
+// shows to tell entries apart: the label, role ARN, session name, kind and
+// cluster, when it was made, and the fields of its key that are no secret
+// (Request). An external ID is recorded only as being set, and a session
+// policy only by its digest.
 type Entry struct {
 	Version int    `json:"version"`
 	Kind    string `json:"kind"`
@@ -34,6 +36,10 @@ type Entry struct {
 	RoleARN     string            `json:"role_arn,omitempty"`
 	SessionName string            `json:"session_name,omitempty"`
 	Credentials creds.Credentials `json:"credentials"`
+	// Token is a KindEKSToken entry's token (a credential, like the
+	// keys), Cluster the cluster it is for.
+	Token   string `json:"token,omitempty"`
+	Cluster string `json:"cluster,omitempty"`
 	// CreatedAt is when the credentials were fetched (the caller's clock).
 	CreatedAt time.Time `json:"created_at"`
 	// ClockSkew is STS's clock minus this machine's when the credentials
@@ -117,15 +123,13 @@ func (e Entry) validate() error {
 		return fmt.Errorf("%w: unknown kind %q", errInvalidEntry, e.Kind)
 	case !validKey(e.Key):
 		return fmt.Errorf("%w: bad key", errInvalidEntry)
-	case e.Credentials.AccessKeyID == "" || e.Credentials.SecretAccessKey == "" || e.Credentials.SessionToken == "":
-		// Only temporary credentials are cached: long-term keys (no
-		// session token) already live in the user's credentials file.
-		return fmt.Errorf("%w: incomplete credentials", errInvalidEntry)
-	case e.Credentials.CheckControl() != nil:
-		// What STS answered was checked; this was planted or corrupted.
-		return fmt.Errorf("%w: %w", errInvalidEntry, e.Credentials.CheckControl())
 	case e.ClockSkew > maxClockSkew || e.ClockSkew < -maxClockSkew:
 		return fmt.Errorf("%w: a clock skew beyond %s", errInvalidEntry, maxClockSkew)
+	}
+	if err := e.validateContent(); err != nil {
+		return err
+	}
+	switch {
 	case !inRange(e.Credentials.Expiration):
 		return fmt.Errorf("%w: no usable expiration", errInvalidEntry)
 	case !inRange(e.CreatedAt):
@@ -134,6 +138,30 @@ func (e Entry) validate() error {
 		return fmt.Errorf("%w: expires before it was created", errInvalidEntry)
 	case e.Credentials.Expiration.Sub(e.CreatedAt) > maxLifetime:
 		return fmt.Errorf("%w: lives longer than any STS session (%s)", errInvalidEntry, maxLifetime)
+	}
+	return nil
+}
+
+// validateContent checks what the entry holds: temporary credentials, or
+// for KindEKSToken a token and its cluster and no keys.
+func (e Entry) validateContent() error {
+	if e.Kind == KindEKSToken {
+		if e.Token == "" || e.Cluster == "" || e.Credentials.AccessKeyID != "" || e.Credentials.SecretAccessKey != "" || e.Credentials.SessionToken != "" {
+			return fmt.Errorf("%w: an EKS token entry holds a token and its cluster, and no keys", errInvalidEntry)
+		}
+		return nil
+	}
+	if e.Token != "" || e.Cluster != "" {
+		return fmt.Errorf("%w: a token in a credentials entry", errInvalidEntry)
+	}
+	if e.Credentials.AccessKeyID == "" || e.Credentials.SecretAccessKey == "" || e.Credentials.SessionToken == "" {
+		// Only temporary credentials are cached: long-term keys (no
+		// session token) already live in the user's credentials file.
+		return fmt.Errorf("%w: incomplete credentials", errInvalidEntry)
+	}
+	if err := e.Credentials.CheckControl(); err != nil {
+		// What STS answered was checked; this was planted or corrupted.
+		return fmt.Errorf("%w: %w", errInvalidEntry, err)
 	}
 	return nil
 }

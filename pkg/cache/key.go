@@ -22,12 +22,18 @@ const (
 	// credentials of a permission set in an account, for the access token
 	// of a login. Not an STS call, but cached and locked like one.
 	KindSSORole = "sso-role"
+	// KindEKSToken is an Amazon EKS bearer token (package eks): a
+	// presigned GetCallerIdentity URL signed with cached credentials. No
+	// call at all, but cached and locked like one, so that concurrent
+	// kubectl processes sign once. Its entry holds the token, not
+	// credentials.
+	KindEKSToken = "eks-token"
 )
 
 // ValidKind reports whether kind is one of the kinds above.
 func ValidKind(kind string) bool {
 	switch kind {
-	case KindAssumeRole, KindSessionToken, KindWebIdentity, KindFederationToken, KindSSORole:
+	case KindAssumeRole, KindSessionToken, KindWebIdentity, KindFederationToken, KindSSORole, KindEKSToken:
 		return true
 	}
 	return false
@@ -46,15 +52,17 @@ type Tag struct {
 // with its flags in another order still hits.
 type KeyInput struct {
 	// Kind is KindAssumeRole, KindSessionToken, KindWebIdentity,
-	// KindFederationToken or KindSSORole.
+	// KindFederationToken, KindSSORole or KindEKSToken.
 	Kind string
 	// Source identifies the base credentials: "profile:NAME", "env:AKIA…",
 	// "cache:<parent key>" for a chain hop, "web-identity:<issuer/subject or
-	// token file>".
+	// token file>"; for KindEKSToken the identity of the credentials that
+	// sign it ("credentials:<their key>").
 	Source  string
 	RoleARN string
 	// SessionName is the role session name, or a federated user's Name
-	// (empty: the IAM user's own name, which the Source already fixes).
+	// (empty: the IAM user's own name, which the Source already fixes);
+	// for KindEKSToken the cluster name.
 	SessionName    string
 	ExternalID     string
 	MFASerial      string

@@ -185,7 +185,11 @@ func writeCacheTable(w *bytes.Buffer, entries []cache.Entry, now time.Time) erro
 		if r := e.Request; r != nil {
 			source, region, options = dash(r.Source), dash(r.Region), dash(strings.Join(entryOptions(r), ","))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", escapeControl(e.Label), e.Kind, escapeControl(dash(e.SessionName)),
+		session := e.SessionName
+		if e.Kind == cache.KindEKSToken {
+			session = "cluster " + e.Cluster
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", escapeControl(e.Label), e.Kind, escapeControl(dash(session)),
 			escapeControl(source), escapeControl(region), escapeControl(options),
 			e.Credentials.Expiration.Local().Format(time.RFC3339), left)
 	}
@@ -233,7 +237,8 @@ type cacheListEntry struct {
 	Kind           string           `json:"kind"`
 	RoleARN        string           `json:"role_arn,omitempty"`
 	SessionName    string           `json:"session_name,omitempty"`
-	AccessKeyID    string           `json:"access_key_id"`
+	Cluster        string           `json:"cluster,omitempty"` // an EKS token's (never the token)
+	AccessKeyID    string           `json:"access_key_id,omitempty"`
 	AssumedRoleARN string           `json:"assumed_role_arn,omitempty"`
 	CreatedAt      time.Time        `json:"created_at"`
 	Expiration     time.Time        `json:"expiration"`
@@ -246,7 +251,7 @@ func writeCacheJSON(w *bytes.Buffer, entries []cache.Entry, now time.Time) error
 	for _, e := range entries {
 		left := int64(e.Credentials.Expiration.Sub(now) / time.Second)
 		list = append(list, cacheListEntry{
-			Key: e.Key, Label: e.Label, Kind: e.Kind, RoleARN: e.RoleARN, SessionName: e.SessionName,
+			Key: e.Key, Label: e.Label, Kind: e.Kind, RoleARN: e.RoleARN, SessionName: e.SessionName, Cluster: e.Cluster,
 			AccessKeyID: e.Credentials.AccessKeyID, AssumedRoleARN: e.Credentials.AssumedRoleARN,
 			CreatedAt: e.CreatedAt.UTC(), Expiration: e.Credentials.Expiration.UTC(), SecondsLeft: max(left, 0),
 			Request: e.Request,

@@ -20,7 +20,7 @@ func registerCompletions(root *cobra.Command, io *IO) {
 	roles := profileCompletion(io, true)
 	walk(root, func(cmd *cobra.Command) {
 		switch cmd.CommandPath() {
-		case "rolecall assume", "rolecall process", "rolecall console", "rolecall serve":
+		case "rolecall assume", "rolecall process", "rolecall console", "rolecall serve", "rolecall eks token", "rolecall eks kubeconfig":
 			cmd.ValidArgsFunction = roles
 		case "rolecall exec":
 			cmd.ValidArgsFunction = func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
@@ -40,6 +40,10 @@ func registerCompletions(root *cobra.Command, io *IO) {
 				}
 				return profiles(cmd, args, toComplete)
 			}
+		}
+		if cmd.Flags().Lookup("cluster") != nil {
+			// EKS's cluster names are not known without a call.
+			_ = cmd.RegisterFlagCompletionFunc("cluster", cobra.NoFileCompletions)
 		}
 		if cmd.Flags().Lookup("token-via") != nil {
 			_ = cmd.RegisterFlagCompletionFunc("token-via", cobra.FixedCompletions([]string{tokenViaEnv, tokenViaFile}, cobra.ShellCompDirectiveNoFileComp))

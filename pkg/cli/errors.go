@@ -17,6 +17,7 @@ import (
 	"github.com/rolecall/rolecall/pkg/assume"
 	"github.com/rolecall/rolecall/pkg/awsconfig"
 	"github.com/rolecall/rolecall/pkg/console"
+	"github.com/rolecall/rolecall/pkg/eks"
 	"github.com/rolecall/rolecall/pkg/safefile"
 	"github.com/rolecall/rolecall/pkg/sso"
 	"github.com/rolecall/rolecall/pkg/stshttp"
@@ -99,6 +100,9 @@ func classify(err error) (code int, msg, hint string) {
 	var tooLarge *stshttp.BodyTooLargeError
 	var garbled *smithy.DeserializationError
 	var unusable *assume.UnusableAnswerError
+	var clusterErr *eks.ClusterError
+	var execInfoErr *eks.ExecInfoError
+	var kubeLocked *eks.KubeconfigLockedError
 	var callErr *assume.CallError
 	var federationErr *console.FederationError
 	var ssoConfig *sso.ConfigError
@@ -117,6 +121,12 @@ func classify(err error) (code int, msg, hint string) {
 			firstNonEmpty(hint, "STS is throttling or failing: try again later, or raise --timeout")
 	case errors.As(err, &usageErr):
 		return ExitUsage, msg, firstNonEmpty(hint, usageErr.Hint)
+	case errors.As(err, &clusterErr):
+		return ExitUsage, msg, firstNonEmpty(hint, "pass --cluster with the cluster's name as EKS shows it (aws eks list-clusters)")
+	case errors.As(err, &execInfoErr):
+		return ExitUsage, msg, firstNonEmpty(hint, "kubectl sets it for an exec plugin; the kubeconfig user entry's apiVersion must be client.authentication.k8s.io/v1beta1 or v1 (rolecall eks kubeconfig writes one)")
+	case errors.As(err, &kubeLocked):
+		return ExitLocal, msg, firstNonEmpty(hint, "try again; if no kubectl is running, remove "+kubeLocked.Path)
 	case errors.As(err, &configErr):
 		return ExitConfig, msg, firstNonEmpty(hint, configErr.Hint)
 	case errors.As(err, &recursionErr):
@@ -179,6 +189,8 @@ func classify(err error) (code int, msg, hint string) {
 			why = "CI=true is set, and rolecall never prompts in CI; unset it to be asked on this terminal"
 		case "--no-prompt":
 			why = "or drop --no-prompt to be asked on the terminal"
+		case kubectlNoPrompt:
+			why = "or run kubectl on a terminal (its exec entry needs interactiveMode IfAvailable or Always), or sign in first with rolecall assume"
 		}
 		return ExitNeedsPerson, msg, firstNonEmpty(hint, "pass --mfa-code CODE or --mfa-code-command CMD; "+why)
 	case errors.Is(err, safefile.ErrLockWaitCanceled):

@@ -11,6 +11,7 @@ import (
 	"github.com/rolecall/rolecall/pkg/assume"
 	"github.com/rolecall/rolecall/pkg/awsconfig"
 	"github.com/rolecall/rolecall/pkg/console"
+	"github.com/rolecall/rolecall/pkg/eks"
 	"github.com/rolecall/rolecall/pkg/safefile"
 )
 
@@ -37,6 +38,9 @@ func TestPrintErrorContract(t *testing.T) {
 		{"federation refused a console duration", &console.FederationError{Status: 400, SessionDuration: true}, ExitRefused, true},
 		{"federation unreachable", &console.FederationError{Err: fmt.Errorf("dial: %w", context.DeadlineExceeded)}, ExitUnreachable, true},
 		{"federation failing", &console.FederationError{Status: 503}, ExitUnreachable, true},
+		{"EKS cluster name", &eks.ClusterError{Name: "a.b"}, ExitUsage, true},
+		{"KUBERNETES_EXEC_INFO", &eks.ExecInfoError{Msg: "is not JSON"}, ExitUsage, true},
+		{"kubectl's lock", fmt.Errorf("write: %w", &eks.KubeconfigLockedError{Path: "/h/.kube/config.lock"}), ExitLocal, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -35,11 +35,17 @@ func mfaCodeSource(io *IO, fl *requestFlags) func(context.Context, string) (stri
 	}
 }
 
+// kubectlNoPrompt is the reason when kubectl said its plugin may not
+// prompt (KUBERNETES_EXEC_INFO spec.interactive false).
+const kubectlNoPrompt = "kubectl"
+
 // noPromptReason says why rolecall must not prompt, or "" when it may.
 func noPromptReason(io *IO, fl *requestFlags) string {
 	switch {
 	case fl.NoPrompt:
 		return "--no-prompt"
+	case fl.KubectlNoPrompt:
+		return kubectlNoPrompt
 	case io.Getenv("CI") == "true":
 		return "CI"
 	}

@@ -16,6 +16,9 @@ type requestFlags struct {
 	assume.Request
 	MFACodeCommand string
 	NoPrompt       bool
+	// KubectlNoPrompt is set when kubectl says its exec plugin may not
+	// prompt (eks token).
+	KubectlNoPrompt bool
 }
 
 func (f *requestFlags) bind(cmd *cobra.Command) {

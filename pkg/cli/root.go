@@ -324,6 +324,7 @@ func commands() []command {
 		{"login", func(io *IO) *cobra.Command { return NewCmdLogin(io, nil) }},
 		{"logout", func(io *IO) *cobra.Command { return NewCmdLogout(io, nil) }},
 		{"sso", NewCmdSSO},
+		{"eks", NewCmdEKS},
 		{"version", NewCmdVersion},
 		{"shell-init", func(io *IO) *cobra.Command { return NewCmdShellInit(io, nil) }},
 	}

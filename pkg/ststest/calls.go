@@ -39,8 +39,10 @@ type Call struct {
 	// "Tags.member.1.Key") and the portal's query keys (account_id,
 	// role_name, max_result, next_token). Secrets never appear:
 	// WebIdentityToken and the federation endpoint's Session and
-	// SigninToken are replaced by "<redacted>", and access tokens (a
-	// header) are not parameters.
+	// SigninToken, and a presigned request's X-Amz-Security-Token and
+	// X-Amz-Signature, are replaced by "<redacted>", and access tokens (a
+	// header) are not parameters. A request's x-k8s-aws-id header (an EKS
+	// token's cluster) is kept under that key.
 	Params map[string]string `json:"params"`
 	// Error is the error code of the answer ("" on success): STS's code, the
 	// portal's exception name, or the federation endpoint's (see
@@ -100,7 +102,7 @@ func logParams(params url.Values) map[string]string {
 		if k == "Action" || k == "Version" || len(vs) == 0 {
 			continue
 		}
-		if k == "WebIdentityToken" {
+		if k == "WebIdentityToken" || k == amzSecurityTokenParam || k == amzSignatureParam {
 			out[k] = "<redacted>"
 			continue
 		}

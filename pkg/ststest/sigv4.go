@@ -87,12 +87,16 @@ func parseSigV4Header(h string) (sigV4Header, *apiError) {
 }
 
 // authenticate verifies the SigV4 signature of an STS request and returns who
-// signed it. The signature is recomputed with the SDK's own v4 signer over
-// the headers the client says it signed, so the emulator accepts exactly what
-// AWS accepts from any SDK or the CLI. requestNow is the wall clock plus the
-// request skew; credNow is the credential clock.
+// signed it: an Authorization header, or a presigned URL's query (see
+// authenticatePresigned). The signature is recomputed with the SDK's own v4
+// signer over the headers the client says it signed, so the emulator accepts
+// exactly what AWS accepts from any SDK or the CLI. requestNow is the wall
+// clock plus the request skew; credNow is the credential clock.
 func (s *Server) authenticate(r *http.Request, body []byte, requestNow, credNow time.Time) (*principal, *apiError) {
 	auth := r.Header.Get("Authorization")
+	if auth == "" && r.URL.Query().Has(amzSignatureParam) {
+		return s.authenticatePresigned(r, credNow)
+	}
 	if auth == "" {
 		return nil, errMissingAuth
 	}
@@ -108,52 +112,14 @@ func (s *Server) authenticate(r *http.Request, body []byte, requestNow, credNow 
 	if err != nil {
 		return nil, errIncompleteSignature(fmt.Sprintf("Date must be in ISO-8601 'basic format'. Got '%s'.", amzDate))
 	}
-
-	// Who holds the key: a user's long-term key or a session we issued.
 	token := r.Header.Get("X-Amz-Security-Token")
-	var (
-		p      *principal
-		secret string
-	)
-	if key, ok := s.accessKeys[h.accessKeyID]; ok {
-		if token != "" {
-			return nil, errInvalidClientTokenID
-		}
-		p = &principal{arn: key.user.arn, userID: key.user.id, account: key.user.account, user: key.user}
-		secret = key.secret
-	} else if sess, ok := s.sessions[h.accessKeyID]; ok {
-		if subtle.ConstantTimeCompare([]byte(token), []byte(sess.sessionToken)) != 1 {
-			return nil, errInvalidClientTokenID
-		}
-		if !credNow.Before(sess.expiration) {
-			return nil, errExpiredToken
-		}
-		p = &principal{arn: sess.arn, userID: sess.userID, account: sess.account, user: sess.user, session: sess}
-		secret = sess.secretAccessKey
-	} else {
-		return nil, errInvalidClientTokenID
+	p, secret, serr := s.signerOf(h.accessKeyID, token, credNow)
+	if serr != nil {
+		return nil, serr
 	}
-
-	if h.service != "sts" {
-		return nil, &apiError{http.StatusForbidden, "SignatureDoesNotMatch",
-			"Credential should be scoped to correct service: 'sts'. "}
+	if serr := checkScope(h, amzDate, signTime, requestNow); serr != nil {
+		return nil, serr
 	}
-	if h.date != signTime.Format("20060102") {
-		return nil, &apiError{http.StatusForbidden, "SignatureDoesNotMatch", fmt.Sprintf(
-			"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s', from '%s'.",
-			h.date, signTime.Format("20060102"), amzDate)}
-	}
-	if earliest := requestNow.Add(-sigV4TimeWindow); signTime.Before(earliest) {
-		return nil, &apiError{http.StatusForbidden, "SignatureDoesNotMatch", fmt.Sprintf(
-			"Signature expired: %s is now earlier than %s (%s - 15 min.)",
-			amzDate, earliest.UTC().Format(amzDateFormat), requestNow.UTC().Format(amzDateFormat))}
-	}
-	if latest := requestNow.Add(sigV4TimeWindow); signTime.After(latest) {
-		return nil, &apiError{http.StatusForbidden, "SignatureDoesNotMatch", fmt.Sprintf(
-			"Signature not yet current: %s is still later than %s (%s + 15 min.)",
-			amzDate, latest.UTC().Format(amzDateFormat), requestNow.UTC().Format(amzDateFormat))}
-	}
-
 	want, err := resign(r, body, h, aws.Credentials{AccessKeyID: h.accessKeyID, SecretAccessKey: secret, SessionToken: token}, signTime)
 	if err != nil {
 		return nil, errSignatureMismatch
@@ -165,6 +131,56 @@ func (s *Server) authenticate(r *http.Request, body []byte, requestNow, credNow 
 		return nil, errSignatureMismatch
 	}
 	return p, nil
+}
+
+// signerOf finds who holds accessKeyID: a user's long-term key, or a
+// session the emulator issued (whose token must come with it and which must
+// not have expired on the credential clock). It returns the secret to sign
+// with.
+func (s *Server) signerOf(accessKeyID, token string, credNow time.Time) (*principal, string, *apiError) {
+	if key, ok := s.accessKeys[accessKeyID]; ok {
+		if token != "" {
+			return nil, "", errInvalidClientTokenID
+		}
+		return &principal{arn: key.user.arn, userID: key.user.id, account: key.user.account, user: key.user}, key.secret, nil
+	}
+	sess, ok := s.sessions[accessKeyID]
+	if !ok {
+		return nil, "", errInvalidClientTokenID
+	}
+	if subtle.ConstantTimeCompare([]byte(token), []byte(sess.sessionToken)) != 1 {
+		return nil, "", errInvalidClientTokenID
+	}
+	if !credNow.Before(sess.expiration) {
+		return nil, "", errExpiredToken
+	}
+	return &principal{arn: sess.arn, userID: sess.userID, account: sess.account, user: sess.user, session: sess}, sess.secretAccessKey, nil
+}
+
+// checkScope checks the credential scope against the service and the
+// signing date, and the signing time against STS's 15-minute window around
+// now.
+func checkScope(h sigV4Header, amzDate string, signTime, now time.Time) *apiError {
+	if h.service != "sts" {
+		return &apiError{http.StatusForbidden, "SignatureDoesNotMatch",
+			"Credential should be scoped to correct service: 'sts'. "}
+	}
+	if h.date != signTime.Format("20060102") {
+		return &apiError{http.StatusForbidden, "SignatureDoesNotMatch", fmt.Sprintf(
+			"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s', from '%s'.",
+			h.date, signTime.Format("20060102"), amzDate)}
+	}
+	if earliest := now.Add(-sigV4TimeWindow); signTime.Before(earliest) {
+		return &apiError{http.StatusForbidden, "SignatureDoesNotMatch", fmt.Sprintf(
+			"Signature expired: %s is now earlier than %s (%s - 15 min.)",
+			amzDate, earliest.UTC().Format(amzDateFormat), now.UTC().Format(amzDateFormat))}
+	}
+	if latest := now.Add(sigV4TimeWindow); signTime.After(latest) {
+		return &apiError{http.StatusForbidden, "SignatureDoesNotMatch", fmt.Sprintf(
+			"Signature not yet current: %s is still later than %s (%s + 15 min.)",
+			amzDate, latest.UTC().Format(amzDateFormat), now.UTC().Format(amzDateFormat))}
+	}
+	return nil
 }
 
 // resign rebuilds the request from the headers the client listed in

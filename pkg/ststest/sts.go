@@ -58,6 +58,9 @@ func (s *Server) serveSTS(w http.ResponseWriter, r *http.Request) {
 	}
 	params, perr := requestParams(r, body)
 	call := Call{Service: ServiceSTS, Action: params.Get("Action"), Params: logParams(params)}
+	if cluster := r.Header.Get(clusterIDHeader); cluster != "" {
+		call.Params[clusterIDHeader] = cluster
+	}
 	s.serveCall(w, r, stsFormat{}, call, func(requestID string) answer {
 		if perr != nil {
 			return failure(perr, requestID, "")

@@ -29,6 +29,8 @@ func main() {
 	latency := flag.Duration("latency", 200*time.Millisecond, "emulated STS latency for the cold calls")
 	fetches := flag.Int("fetches", 400, "endpoint fetches, each alternating with a cache-hit rolecall process (p50, p99)")
 	endpointConcurrent := flag.Int("endpoint-concurrent", 1000, "concurrent fetches of a warm, then a cold endpoint")
+	eksRuns := flag.Int("eks-runs", 15, "runs of rolecall eks token and aws eks get-token (medians)")
+	eksOnly := flag.Bool("eks-only", false, "measure only the EKS token")
 	flag.Parse()
 
 	srv := ststest.NewServer(ststest.DemoConfig())
@@ -49,6 +51,10 @@ func main() {
 	)
 	role := ststest.DemoRoleARN("demo")
 	rolecall := filepath.Join(*bin, "rolecall")
+	if *eksOnly {
+		benchEKS(srv, env, rolecall, role, *eksRuns)
+		return
+	}
 
 	// Warm the cache, then find the entry for the floor program to read.
 	out, err := run(env, rolecall, "process", role)
@@ -114,6 +120,7 @@ func main() {
 
 	benchEndpoint(srv, env, rolecall, role, *fetches, *endpointConcurrent, *latency)
 	srv.SetFaults()
+	benchEKS(srv, env, rolecall, role, *eksRuns)
 
 	// Cold: N concurrent processes with an empty cache and a slow STS.
 	check(os.RemoveAll(filepath.Join(work, "cache")))
