@@ -12,9 +12,9 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"golang.org/x/net/netutil"
 	"golang.org/x/time/rate"
 
 	"github.com/rolecall/rolecall/pkg/creds"
@@ -39,14 +39,19 @@ const (
 	// sleeps, and would fire late after it wakes.
 	DefaultPoll = time.Second
 
-	// maxHeaderBytes bounds a request's headers: an SDK sends a few
-	// hundred bytes.
+	// maxHeaderBytes bounds a request's line and headers: an SDK sends a
+	// few hundred bytes. net/http reads up to http.Server.MaxHeaderBytes
+	// plus 4,096 bytes of slack, so the server is given the difference.
 	maxHeaderBytes = 8 << 10
-	// maxConns bounds open connections; more wait in the kernel's
-	// backlog. Connections are not kept alive (see Serve), so a slot is
-	// held only while a request is answered: a thousand clients at once
-	// are served in a few rounds, in bounded memory.
-	maxConns = 256
+	// maxPendingConns bounds the connections that have not shown the
+	// token (see conns.go): the oldest is closed to make room for a new
+	// one. pendingTimeout is how long one has to send its request line
+	// and headers; an SDK sends them at once.
+	maxPendingConns = 1024
+	// headerSlack is what net/http reads beyond MaxHeaderBytes
+	// (initialReadLimitSize's "bufio slop").
+	headerSlack = 4096
+	pendingTimeout  = 2 * time.Second
 	// DefaultRequestRate and DefaultRequestBurst bound requests a second:
 	// far above what SDKs need (one fetch per process and hour; a build
 	// starting a thousand processes at once is the burst), low enough that
@@ -56,10 +61,7 @@ const (
 	// refusalLogRate bounds the lines about refused requests.
 	refusalLogRate  = 5
 	refusalLogBurst = 20
-	// errorHold is how long a failed fetch's error is the answer before
-	// a request starts another fetch.
-	errorHold = time.Second
-	// maxBackoff caps the pause between background refreshes that fail.
+	// maxBackoff caps the pause between fetches that fail.
 	maxBackoff = time.Minute
 )
 
@@ -123,6 +125,12 @@ type Server struct {
 	mu         sync.Mutex
 	suppressed int // refusal lines not logged since the last one
 
+	// maxPending and headerTimeout are maxPendingConns and
+	// pendingTimeout; tests change them.
+	maxPending    int
+	headerTimeout time.Duration
+	guard         atomic.Pointer[connGuard] // set by Serve
+
 	ctx    context.Context // ends fetches when the server stops
 	cancel context.CancelFunc
 }
@@ -167,6 +175,9 @@ func New(opt Options) (*Server, error) {
 		routes:   map[string]*route{},
 		limiter:  rate.NewLimiter(opt.RequestRate, opt.RequestBurst),
 		refusals: rate.NewLimiter(refusalLogRate, refusalLogBurst),
+
+		maxPending:    maxPendingConns,
+		headerTimeout: pendingTimeout,
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if opt.DefaultRole != "" {
@@ -251,23 +262,27 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		}
 	}
 	hs := &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: 5 * time.Second,
+		Handler: s,
+		// Until its headers are read a connection has not shown the
+		// token: a short deadline (see conns.go).
+		ReadHeaderTimeout: s.headerTimeout,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      s.opt.MaxWait + 10*time.Second,
 		IdleTimeout:       5 * time.Second,
-		MaxHeaderBytes:    maxHeaderBytes,
+		MaxHeaderBytes:    maxHeaderBytes - headerSlack,
+		ConnContext:       withConn,
 		// net/http's own complaints (a client that sent TLS, a broken
 		// connection) are noise here; refusals are logged by ServeHTTP.
 		ErrorLog: log.New(io.Discard, "", 0),
 	}
 	// An SDK fetches once, then again about an hour later: a connection
-	// kept open in between would only hold one of the maxConns slots (and
-	// its buffers) while a build's thousand processes queue behind it.
+	// kept open in between would only hold its buffers.
 	hs.SetKeepAlivesEnabled(false)
 	go s.refreshLoop(ctx)
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(netutil.LimitListener(ln, maxConns)) }()
+	guard := newConnGuard(ln, s.maxPending, s.evicted)
+	s.guard.Store(guard)
+	go func() { errc <- hs.Serve(guard) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -315,7 +330,7 @@ func (s *Server) RefreshDue() {
 			continue
 		}
 		rt.mu.Lock()
-		due := rt.call == nil && !now.Before(rt.retryAt)
+		due := rt.call == nil && !rt.inBackoff(now)
 		rt.mu.Unlock()
 		if due {
 			rt.refresh(s.opt.RefreshWindow + sv.lead)
