@@ -50,8 +50,8 @@ const (
 	maxPendingConns = 1024
 	// headerSlack is what net/http reads beyond MaxHeaderBytes
 	// (initialReadLimitSize's "bufio slop").
-	headerSlack = 4096
-	pendingTimeout  = 2 * time.Second
+	headerSlack    = 4096
+	pendingTimeout = 2 * time.Second
 	// DefaultRequestRate and DefaultRequestBurst bound requests a second:
 	// far above what SDKs need (one fetch per process and hour; a build
 	// starting a thousand processes at once is the burst), low enough that
