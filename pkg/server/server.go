@@ -43,15 +43,15 @@ const (
 	// few hundred bytes. net/http reads up to http.Server.MaxHeaderBytes
 	// plus 4,096 bytes of slack, so the server is given the difference.
 	maxHeaderBytes = 8 << 10
+	// headerSlack is what net/http reads beyond MaxHeaderBytes
+	// (initialReadLimitSize's "bufio slop").
+	headerSlack = 4096
 	// maxPendingConns bounds the connections that have not shown the
 	// token (see conns.go): the oldest is closed to make room for a new
 	// one. pendingTimeout is how long one has to send its request line
 	// and headers; an SDK sends them at once.
 	maxPendingConns = 1024
-	// headerSlack is what net/http reads beyond MaxHeaderBytes
-	// (initialReadLimitSize's "bufio slop").
-	headerSlack    = 4096
-	pendingTimeout = 2 * time.Second
+	pendingTimeout  = 2 * time.Second
 	// DefaultRequestRate and DefaultRequestBurst bound requests a second:
 	// far above what SDKs need (one fetch per process and hour; a build
 	// starting a thousand processes at once is the burst), low enough that
