@@ -41,7 +41,7 @@ func registerCompletions(root *cobra.Command, io *IO) {
 			}
 		}
 		if cmd.Flags().Lookup("token-via") != nil {
-			_ = cmd.RegisterFlagCompletionFunc("token-via", cobra.FixedCompletions([]string{tokenViaEnv, tokenViaFile}, cobra.ShellCompDirectiveNoFileComp))
+			_ = cmd.RegisterFlagCompletionFunc("token-via", cobra.FixedCompletions([]string{tokenViaBoth, tokenViaEnv, tokenViaFile}, cobra.ShellCompDirectiveNoFileComp))
 		}
 		for _, name := range []string{"profile", "source-profile"} {
 			if cmd.Flags().Lookup(name) != nil {

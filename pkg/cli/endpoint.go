@@ -61,15 +61,19 @@ type endpointConfig struct {
 	promptWhileServing bool
 }
 
-// Token delivery: --token-via.
+// Token delivery: --token-via. both exports the file and the token
+// itself: the SDKs that read the file (since about 2023) prefer it, and
+// older ones (the AWS CLI v2 before 2.13, Debian 12's 2.9 among them) read
+// only the variable.
 const (
 	tokenViaEnv  = "env"
 	tokenViaFile = "file"
+	tokenViaBoth = "both"
 )
 
 func checkTokenVia(v string) error {
-	if v != tokenViaEnv && v != tokenViaFile {
-		return usageErrorf("pass --token-via env or --token-via file", "--token-via %q is neither env nor file", v)
+	if v != tokenViaEnv && v != tokenViaFile && v != tokenViaBoth {
+		return usageErrorf("pass --token-via both, env or file", "--token-via %q is none of both, env and file", v)
 	}
 	return nil
 }
@@ -236,10 +240,14 @@ func (e *endpoint) writeTokenFile() error {
 	return nil
 }
 
-// vars is the endpoint as an SDK finds it: the token itself, or its file.
-func (e *endpoint) vars(tokenInEnv bool) format.Endpoint {
-	ep := format.Endpoint{URI: e.uri, TokenFile: e.tokenFile, Region: e.region}
-	if tokenInEnv {
+// vars is the endpoint as an SDK finds it: the token itself, its file, or
+// both (--token-via).
+func (e *endpoint) vars(tokenVia string) format.Endpoint {
+	ep := format.Endpoint{URI: e.uri, Region: e.region}
+	if tokenVia != tokenViaEnv {
+		ep.TokenFile = e.tokenFile
+	}
+	if tokenVia != tokenViaFile {
 		ep.Token = e.token
 	}
 	return ep

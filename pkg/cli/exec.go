@@ -79,7 +79,7 @@ rolecall alone (kill PID) is passed on. See docs/server.md.`,
 	opts.Request.bind(cmd)
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "run even inside another rolecall exec")
 	cmd.Flags().BoolVar(&opts.Server, "server", false, "serve refreshing credentials on a local endpoint for the command's lifetime instead of exporting keys")
-	cmd.Flags().StringVar(&opts.TokenVia, "token-via", tokenViaEnv, "with --server, how the command gets the endpoint's token: env (AWS_CONTAINER_AUTHORIZATION_TOKEN) or file (…_TOKEN_FILE)")
+	cmd.Flags().StringVar(&opts.TokenVia, "token-via", tokenViaEnv, "with --server, how the command gets the endpoint's token: env (AWS_CONTAINER_AUTHORIZATION_TOKEN), file (…_TOKEN_FILE) or both")
 	return cmd
 }
 
@@ -139,7 +139,7 @@ func execServerRun(ctx context.Context, opts *ExecOptions) error {
 	e, err := startEndpoint(ctx, io, endpointConfig{
 		request:   &opts.Request,
 		listen:    "127.0.0.1:0",
-		tokenFile: opts.TokenVia == tokenViaFile,
+		tokenFile: opts.TokenVia != tokenViaEnv,
 	})
 	if err != nil {
 		return err
@@ -148,7 +148,7 @@ func execServerRun(ctx context.Context, opts *ExecOptions) error {
 	if ctx.Err() != nil { // interrupted between the fetch and here
 		return context.Cause(ctx)
 	}
-	env := childEnv(io.Environ(), format.EndpointVars(e.vars(opts.TokenVia == tokenViaEnv)))
+	env := childEnv(io.Environ(), format.EndpointVars(e.vars(opts.TokenVia)))
 	env = append(env, roleEnv+"="+opts.Role, execEnv+"="+opts.Role)
 	io.Debugf("serving %s to %s", e.describeRoutes(), opts.Command[0])
 

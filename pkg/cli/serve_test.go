@@ -23,7 +23,7 @@ func TestServeFlags(t *testing.T) {
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if got.TokenVia != tokenViaFile || got.Listen != "127.0.0.1:0" || got.Format != "dotenv" ||
+	if got.TokenVia != tokenViaBoth || got.Listen != "127.0.0.1:0" || got.Format != "dotenv" ||
 		strings.Join(got.AllowRoles, ",") != "arn:a,arn:b" || got.Request.Policy != "{}" || got.Roles[0] != "deploy" {
 		t.Errorf("serve options: %+v", got)
 	}

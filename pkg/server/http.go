@@ -84,7 +84,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // 1.33, aws-sdk-go-v2 before late 2023, the JavaScript SDK's
 // fromContainerMetadata) do not read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE.
 const missingTokenMessage = "no Authorization header: set AWS_CONTAINER_AUTHORIZATION_TOKEN or AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE as rolecall printed them; " +
-	"clients older than about 2023 (the AWS CLI v2 before 2.13, botocore before 1.33) read no token file: export the token itself (rolecall serve --token-via env)"
+	"clients older than about 2023 (the AWS CLI v2 before 2.13, botocore before 1.33) read no token file: export the token itself (rolecall serve --token-via env, or both, the default)"
 
 // evicted says that a connection that never showed the token was closed to
 // make room for a new one, at the bounded rate of refusals.
