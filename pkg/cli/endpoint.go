@@ -18,6 +18,7 @@ import (
 	"github.com/rolecall/rolecall/pkg/assume"
 	"github.com/rolecall/rolecall/pkg/creds"
 	"github.com/rolecall/rolecall/pkg/format"
+	"github.com/rolecall/rolecall/pkg/safefile"
 	"github.com/rolecall/rolecall/pkg/server"
 )
 
@@ -34,6 +35,7 @@ type endpoint struct {
 	// tokenDir is the private directory of the token file, removed by
 	// close; empty when no file was written.
 	tokenDir, tokenFile string
+	tokenLock           *safefile.Lock // held while the endpoint lives (tokendir.go)
 	region              string // exported when the user named one
 	label               string // what "/" serves; "" for no default route
 	allowed             []string
@@ -219,11 +221,12 @@ func (e *endpoint) writeTokenFile() error {
 	if runtime.GOOS != "windows" {
 		base = e.io.Getenv("TMPDIR")
 	}
-	dir, err := os.MkdirTemp(base, "rolecall-serve-") // 0700
+	removeStaleTokenDirs(base, e.io.Infof)
+	dir, lock, err := makeTokenDir(base)
 	if err != nil {
-		return fmt.Errorf("make the token directory: %w", err)
+		return tokenDirError(err)
 	}
-	e.tokenDir = dir
+	e.tokenDir, e.tokenLock = dir, lock
 	path := filepath.Join(dir, "token")
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600) //nolint:gosec // a fresh private directory
 	if err != nil {
@@ -270,6 +273,9 @@ func (e *endpoint) close() {
 	}
 	if e.ln != nil {
 		_ = e.ln.Close()
+	}
+	if e.tokenLock != nil {
+		e.tokenLock.Release() // first: Windows removes no open file
 	}
 	if e.tokenDir != "" {
 		_ = os.RemoveAll(e.tokenDir)

@@ -118,7 +118,7 @@ func execRun(ctx context.Context, opts *ExecOptions) error {
 
 	// rolecall stays alive to report the child's status; the child
 	// decides what the signals a terminal or supervisor sends mean.
-	return childExitError(runChild(io.In, io.ErrOut, io.Out, path, opts.Command, env, func(os.Signal) bool { return true }))
+	return childExitError(runChild(io.In, io.ErrOut, io.Out, path, opts.Command, env, func(os.Signal) bool { return true }, false))
 }
 
 // execServerRun is exec --server: the endpoint serves the role's
@@ -158,7 +158,7 @@ func execServerRun(ctx context.Context, opts *ExecOptions) error {
 	life, stop := context.WithCancel(context.WithoutCancel(ctx))
 	served := make(chan error, 1)
 	go func() { served <- e.serve(life) }()
-	err = runChild(io.In, stderr, io.Out, path, opts.Command, env, passOn)
+	err = runChild(io.In, stderr, io.Out, path, opts.Command, env, passOn, true)
 	stop()
 	if serr := <-served; serr != nil && err == nil {
 		io.Warnf("%v", serr)
@@ -170,10 +170,14 @@ func execServerRun(ctx context.Context, opts *ExecOptions) error {
 // and the given stdout and stderr, and waits for it. Not CommandContext: the
 // child must outlive a cancelled context; running the user's command is
 // the point. Each signal rolecall receives meanwhile is relayed to the
-// child if forward says so.
-func runChild(stdin io.Reader, stderr, stdout io.Writer, path string, argv, env []string, forward func(os.Signal) bool) error {
+// child if forward says so. A tied child dies with rolecall (tieToParent):
+// exec --server's command, which depends on rolecall's endpoint.
+func runChild(stdin io.Reader, stderr, stdout io.Writer, path string, argv, env []string, forward func(os.Signal) bool, tied bool) error {
 	child := exec.Command(path, argv[1:]...) //nolint:gosec,noctx // see above
 	child.Env, child.Stdin, child.Stdout, child.Stderr = env, stdin, stdout, stderr
+	if tied {
+		defer tieToParent(child)()
+	}
 	signals := make(chan os.Signal, 4)
 	if len(childSignals) > 0 { // Notify with no signals would relay all
 		signal.Notify(signals, childSignals...)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rolecall/rolecall/pkg/browser"
+	"github.com/rolecall/rolecall/pkg/safefile"
 )
 
 // How a browser gets the link. A command line is visible to every user of
@@ -89,7 +90,7 @@ func (b Browser) writePage(link string) (string, error) {
 }
 
 // removeStalePages removes the page directories of earlier runs whose links
-// have expired. Only directories this user owns are touched (ownedByMe).
+// have expired. Only directories this user owns are touched (safefile.OwnedByMe).
 func (b Browser) removeStalePages() {
 	now := time.Now
 	if b.Now != nil {
@@ -102,7 +103,7 @@ func (b Browser) removeStalePages() {
 	matches, _ := filepath.Glob(filepath.Join(tmp, pagePrefix+"*"))
 	for _, dir := range matches {
 		fi, err := os.Lstat(dir)
-		if err != nil || !fi.IsDir() || !ownedByMe(fi) || now().Sub(fi.ModTime()) < SigninTokenLifetime {
+		if err != nil || !fi.IsDir() || !safefile.OwnedByMe(fi) || now().Sub(fi.ModTime()) < SigninTokenLifetime {
 			continue
 		}
 		_ = os.RemoveAll(dir)

@@ -2,6 +2,8 @@
 
 package safefile
 
+import "os"
+
 // Windows has neither symlink-following opens of this kind nor FIFOs that
 // block an open, so the flags are empty there.
 const (
@@ -12,3 +14,7 @@ const (
 // syncDir does nothing: Windows cannot open a directory for fsync, and
 // MoveFileEx, behind os.Rename, replaces the file in one journalled step.
 func syncDir(string) error { return nil }
+
+// OwnedByMe is true where the temporary directory is the user's own
+// (Windows' %TEMP% is under the user's profile).
+func OwnedByMe(os.FileInfo) bool { return true }

@@ -27,3 +27,10 @@ func syncDir(dir string) error {
 	}
 	return err
 }
+
+// OwnedByMe reports whether this user owns fi: in a shared /tmp, another
+// user's file or directory with a matching name is not ours to remove.
+func OwnedByMe(fi os.FileInfo) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && int(st.Uid) == os.Getuid()
+}
