@@ -36,8 +36,8 @@ type endpoint struct {
 	// close; empty when no file was written.
 	tokenDir, tokenFile string
 	tokenLock           *safefile.Lock // held while the endpoint lives (tokendir.go)
-	region              string // exported when the user named one
-	label               string // what "/" serves; "" for no default route
+	region              string         // exported when the user named one
+	label               string         // what "/" serves; "" for no default route
 	allowed             []string
 
 	// req and env are what every fetch obtains. startEndpoint changes
