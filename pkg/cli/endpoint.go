@@ -35,10 +35,12 @@ type endpoint struct {
 	// tokenDir is the private directory of the token file, removed by
 	// close; empty when no file was written.
 	tokenDir, tokenFile string
-	tokenLock           *safefile.Lock // held while the endpoint lives (tokendir.go)
-	region              string         // exported when the user named one
-	label               string         // what "/" serves; "" for no default route
+	region              string // exported when the user named one
+	label               string // what "/" serves; "" for no default route
 	allowed             []string
+
+	// tokenLock is held while the endpoint lives (tokendir.go).
+	tokenLock *safefile.Lock
 
 	// req and env are what every fetch obtains. startEndpoint changes
 	// them after the first fetch, before Serve starts a goroutine.
