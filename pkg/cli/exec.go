@@ -43,7 +43,7 @@ type ExecOptions struct {
 func NewCmdExec(io *IO, runF func(context.Context, *ExecOptions) error) *cobra.Command {
 	opts := &ExecOptions{IO: io}
 	cmd := &cobra.Command{
-		Use:   "exec ROLE [flags] -- COMMAND [ARGS...]",
+		Use:   "exec [ROLE] [flags] -- COMMAND [ARGS...]",
 		Short: "Run a command with a role's credentials in its environment",
 		Long: `Run COMMAND with the role's credentials in AWS_ACCESS_KEY_ID,
 AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and AWS_CREDENTIAL_EXPIRATION (and the
@@ -60,16 +60,22 @@ of keys: its SDKs fetch new credentials from rolecall's cache by themselves
 before these expire, so a command may run for longer than a session lasts.
 rolecall then stays as the command's parent and exits with its exit code. A
 Ctrl-C reaches the command once, from the terminal; a signal sent to
-rolecall alone (kill PID) is passed on. See docs/server.md.`,
+rolecall alone (kill PID) is passed on; on Linux the command dies with
+rolecall. See docs/server.md.
+
+Without a ROLE, the credentials are those of --profile (or AWS_PROFILE)
+itself: its role_arn if it has one, else its source (IAM Identity Center,
+keys, web identity).`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			dash := cmd.ArgsLenAtDash()
-			if dash != 1 || len(args) < 2 {
-				return usageErrorf("write: rolecall exec ROLE -- COMMAND [ARGS...]", "exec needs one ROLE, then -- and a command")
+			if dash < 0 || dash > 1 || len(args) <= dash {
+				return usageErrorf("write: rolecall exec [ROLE] [--profile P] -- COMMAND [ARGS...]", "exec takes at most one ROLE, then -- and a command")
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Role, opts.Command = args[0], args[1:]
+			dash := cmd.ArgsLenAtDash()
+			opts.Role, opts.Command = strings.Join(args[:dash], ""), args[dash:]
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -88,7 +94,12 @@ func execRun(ctx context.Context, opts *ExecOptions) error {
 	if outer := io.Getenv(execEnv); outer != "" && !opts.Force {
 		return usageErrorf("exit that shell first, or pass --force", "already inside rolecall exec for %s", outer)
 	}
-	opts.Request.Roles = []string{opts.Role}
+	// Without a ROLE the profile itself is the request: its role, or its
+	// source's credentials (a source-only profile is a valid request).
+	opts.Request.Roles, opts.Request.SourceOnly = nil, opts.Role == ""
+	if opts.Role != "" {
+		opts.Request.Roles = []string{opts.Role}
+	}
 	if opts.Server {
 		return execServerRun(ctx, opts)
 	}
@@ -105,7 +116,8 @@ func execRun(ctx context.Context, opts *ExecOptions) error {
 	}
 
 	env := childEnv(io.Environ(), format.EnvVars(res.Credentials, format.Options{Region: knownRegion(res.Plan)}))
-	env = append(env, roleEnv+"="+opts.Role, execEnv+"="+opts.Role)
+	role := firstNonEmpty(opts.Role, res.Plan.Target(), "default")
+	env = append(env, roleEnv+"="+role, execEnv+"="+role)
 
 	if io.Exec != nil {
 		// Nothing of rolecall's needs to outlive this point (the cache is
@@ -149,7 +161,8 @@ func execServerRun(ctx context.Context, opts *ExecOptions) error {
 		return context.Cause(ctx)
 	}
 	env := childEnv(io.Environ(), format.EndpointVars(e.vars(opts.TokenVia)))
-	env = append(env, roleEnv+"="+opts.Role, execEnv+"="+opts.Role)
+	role := firstNonEmpty(opts.Role, e.label, "default")
+	env = append(env, roleEnv+"="+role, execEnv+"="+role)
 	io.Debugf("serving %s to %s", e.describeRoutes(), opts.Command[0])
 
 	// The endpoint lives as long as the command, whatever rolecall is
