@@ -143,7 +143,7 @@ func startEndpoint(ctx context.Context, io *IO, cfg endpointConfig) (_ *endpoint
 		AllowedRoles:  cfg.allowRoles,
 		Token:         e.token,
 		Addr:          addr,
-		RefreshWindow: e.req.RefreshWindow,
+		RefreshWindow: endpointWindow(io, e.req.RefreshWindow),
 		FetchTimeout:  e.req.Timeout,
 		Now:           io.Now,
 		Logf:          func(f string, a ...any) { io.Infof("%s %s", stamp(io.Now()), fmt.Sprintf(f, a...)) },
@@ -310,6 +310,9 @@ var sdkPlainHTTPHosts = []net.IP{
 // reach it (the token is then all that protects it), and the SDKs refuse
 // plain HTTP to most addresses.
 func warnListen(io *IO, listen string, addr *net.TCPAddr) {
+	if addr.IP.IsLoopback() && addr.IP.To4() == nil {
+		io.Warnf("listening on %s, IPv6 loopback: clients older than about 2023 (Debian 12's AWS CLI v2, 2.9, among them; the JavaScript SDK's fromContainerMetadata) accept only 127.0.0.1 and localhost, and refuse this endpoint (\"Unsupported host '::1'\"); listen on 127.0.0.1 for them", listen)
+	}
 	if addr.IP.IsLoopback() {
 		return
 	}

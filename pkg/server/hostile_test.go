@@ -297,3 +297,23 @@ func TestRequestsWaitForTheBackoff(t *testing.T) {
 	f.clock.Advance(time.Minute)
 	f.wantServed("/")
 }
+
+// TestNoRefreshWindow: a negative RefreshWindow is none (rolecall's
+// --refresh-window 0): credentials are served until they expire, never
+// taken for the default window.
+func TestNoRefreshWindow(t *testing.T) {
+	f := newFixture(t, func(o *Options) { o.RefreshWindow = -1 })
+	if _, err := f.srv.Warm(t.Context(), ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.sts.lastMinLife(); got != 0 {
+		t.Errorf("the warm fetch asked for %s of life, want 0", got)
+	}
+	f.clock.Advance(55 * time.Minute) // 5m left: within the default window
+	if a := f.wantServed("/"); a.AccessKeyID != "ASIATEST000000000001" {
+		t.Errorf("served %s, want the credentials in hand", a.AccessKeyID)
+	}
+	if n := f.sts.calls.Load(); n != 1 {
+		t.Errorf("%d fetches, want the warm one", n)
+	}
+}

@@ -92,6 +92,10 @@ type Options struct {
 	// headers are accepted. Serve fills it in from its listener.
 	Addr *net.TCPAddr
 
+	// RefreshWindow is what must be left of credentials for them to be
+	// served; 0 means DefaultRefreshWindow, and a negative value none
+	// (served until they expire: the SDKs then fetch again at each call
+	// once within their own window).
 	RefreshWindow time.Duration
 	RefreshLead   time.Duration
 	MaxWait       time.Duration
@@ -153,7 +157,12 @@ func New(opt Options) (*Server, error) {
 	if opt.DefaultRole == "" && len(opt.AllowedRoles) == 0 {
 		return nil, errors.New("server: nothing to serve: no default role and no allowed role")
 	}
-	setDefault(&opt.RefreshWindow, DefaultRefreshWindow)
+	switch {
+	case opt.RefreshWindow < 0:
+		opt.RefreshWindow = 0 // from here on, 0 is none
+	case opt.RefreshWindow == 0:
+		opt.RefreshWindow = DefaultRefreshWindow
+	}
 	setDefault(&opt.RefreshLead, DefaultRefreshLead)
 	setDefault(&opt.MaxWait, DefaultMaxWait)
 	setDefault(&opt.FetchTimeout, DefaultFetchTimeout)
