@@ -21,26 +21,38 @@ import (
 // its request as soon as it is connected, so the connection closed is
 // never the one of a client that is about to be answered, however many
 // the attacker opens. A connection that shows the token leaves the pending
-// set and is bounded only by the request rate (tokens holders are this
-// user's own programs).
+// set and becomes trusted. Trusted connections are bounded too (maxTrusted,
+// for memory: a build's thousand processes are served in a few rounds):
+// while that many are open, no connection is accepted and new ones wait
+// in the kernel's backlog. Only token holders can fill those slots.
 
 // connGuard is a listener that keeps the pending connections.
 type connGuard struct {
 	net.Listener
-	max     int
-	evicted func(net.Conn) // told of each connection closed to make room
+	max, maxTrusted int
+	evicted         func(net.Conn) // told of each connection closed to make room
 
-	mu      sync.Mutex
-	pending list.List // of *guardedConn, oldest first
+	mu       sync.Mutex
+	pending  list.List // of *guardedConn, oldest first
+	trustedN int
+	freed    *sync.Cond // signalled when a trusted connection closes
 }
 
-func newConnGuard(ln net.Listener, maxPending int, evicted func(net.Conn)) *connGuard {
-	return &connGuard{Listener: ln, max: maxPending, evicted: evicted}
+func newConnGuard(ln net.Listener, maxPending, maxTrusted int, evicted func(net.Conn)) *connGuard {
+	g := &connGuard{Listener: ln, max: maxPending, maxTrusted: maxTrusted, evicted: evicted}
+	g.freed = sync.NewCond(&g.mu)
+	return g
 }
 
 // Accept accepts a connection as pending, closing the oldest pending one
-// when there are too many.
+// when there are too many; it waits while the trusted connections fill
+// their slots.
 func (g *connGuard) Accept() (net.Conn, error) {
+	g.mu.Lock()
+	for g.trustedN >= g.maxTrusted {
+		g.freed.Wait()
+	}
+	g.mu.Unlock()
 	c, err := g.Listener.Accept()
 	if err != nil {
 		return nil, err
@@ -74,26 +86,46 @@ func (g *connGuard) pendingCount() int {
 // pending ones, nil once it showed the token or was closed.
 type guardedConn struct {
 	net.Conn
-	guard *connGuard
-	elem  *list.Element
-	once  sync.Once
-	err   error
+	guard   *connGuard
+	elem    *list.Element
+	trusted bool // holds one of the trusted slots
+	closed  bool
+	once    sync.Once
+	err     error
 }
 
-// trusted takes c out of the pending set: its request showed the token.
-func (c *guardedConn) trusted() {
-	c.guard.mu.Lock()
-	defer c.guard.mu.Unlock()
+// trust takes c out of the pending set into a trusted slot: its request
+// showed the token.
+func (c *guardedConn) trust() {
+	g := c.guard
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	if c.elem != nil {
-		c.guard.pending.Remove(c.elem)
+		g.pending.Remove(c.elem)
 		c.elem = nil
+	}
+	if !c.trusted && !c.closed {
+		c.trusted = true
+		g.trustedN++
 	}
 }
 
 // Close closes the connection once, whoever asks first: the guard making
-// room, or net/http done with it.
+// room, or net/http done with it; its slot is freed.
 func (c *guardedConn) Close() error {
-	c.trusted() // leaves the pending set either way
+	g := c.guard
+	g.mu.Lock()
+	if c.elem != nil {
+		g.pending.Remove(c.elem)
+		c.elem = nil
+	}
+	if c.trusted {
+		c.trusted = false
+		g.trustedN--
+		g.freed.Signal()
+	}
+	c.closed = true
+	g.mu.Unlock()
 	c.once.Do(func() { c.err = c.Conn.Close() })
 	return c.err
 }
@@ -110,6 +142,6 @@ func withConn(ctx context.Context, c net.Conn) context.Context {
 // trustConn takes the connection of r out of the pending set.
 func trustConn(r *http.Request) {
 	if c, ok := r.Context().Value(connKey{}).(*guardedConn); ok {
-		c.trusted()
+		c.trust()
 	}
 }

@@ -52,6 +52,12 @@ const (
 	// and headers; an SDK sends them at once.
 	maxPendingConns = 1024
 	pendingTimeout  = 2 * time.Second
+	// maxTrustedConns bounds the connections that showed the token; more
+	// wait in the kernel's backlog. Connections are not kept alive (see
+	// Serve), so a slot is held only while a request is answered: a
+	// thousand clients at once are served in a few rounds, in bounded
+	// memory.
+	maxTrustedConns = 256
 	// DefaultRequestRate and DefaultRequestBurst bound requests a second:
 	// far above what SDKs need (one fetch per process and hour; a build
 	// starting a thousand processes at once is the burst), low enough that
@@ -289,7 +295,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs.SetKeepAlivesEnabled(false)
 	go s.refreshLoop(ctx)
 	errc := make(chan error, 1)
-	guard := newConnGuard(ln, s.maxPending, s.evicted)
+	guard := newConnGuard(ln, s.maxPending, maxTrustedConns, s.evicted)
 	s.guard.Store(guard)
 	go func() { errc <- hs.Serve(guard) }()
 	select {
