@@ -6,7 +6,12 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"time"
 )
+
+// evictAfter is how long a connection has been pending before it may be
+// closed to make room for a new one (see below).
+const evictAfter = 250 * time.Millisecond
 
 // Connections that have not shown the token.
 //
@@ -15,12 +20,16 @@ import (
 // of a fixed pool until the header timeout, and the token holder's
 // connection would wait in the kernel's backlog behind them. So a
 // connection is pending from its accept until its request has shown the
-// right token; pending connections are few (maxPending), have a short
-// deadline for their headers (pendingTimeout), and when one more arrives
-// than there is room for, the oldest pending one is closed: an SDK sends
-// its request as soon as it is connected, so the connection closed is
-// never the one of a client that is about to be answered, however many
-// the attacker opens. A connection that shows the token leaves the pending
+// right token; pending connections have a short deadline for their
+// headers (pendingTimeout), and past maxPending of them, the oldest is
+// closed for each new one if it has been pending for evictAfter (an SDK
+// sends its request as soon as it is connected: a connection that has
+// sent nothing for that long is not a client about to be answered), and
+// past twice maxPending whatever its age (a legitimate burst of more than
+// that many connections at once is not waited for). So slowloris, however
+// many connections it opens, never keeps the token holder out, and a
+// build that starts a thousand SDK processes at once is not cut short.
+// A connection that shows the token leaves the pending
 // set and becomes trusted. Trusted connections are bounded too (maxTrusted,
 // for memory: a build's thousand processes are served in a few rounds):
 // while that many are open, no connection is accepted and new ones wait
@@ -30,6 +39,7 @@ import (
 type connGuard struct {
 	net.Listener
 	max, maxTrusted int
+	evictAfter      time.Duration
 	evicted         func(net.Conn) // told of each connection closed to make room
 
 	mu       sync.Mutex
@@ -38,8 +48,8 @@ type connGuard struct {
 	freed    *sync.Cond // signalled when a trusted connection closes
 }
 
-func newConnGuard(ln net.Listener, maxPending, maxTrusted int, evicted func(net.Conn)) *connGuard {
-	g := &connGuard{Listener: ln, max: maxPending, maxTrusted: maxTrusted, evicted: evicted}
+func newConnGuard(ln net.Listener, maxPending, maxTrusted int, evictAfter time.Duration, evicted func(net.Conn)) *connGuard {
+	g := &connGuard{Listener: ln, max: maxPending, maxTrusted: maxTrusted, evictAfter: evictAfter, evicted: evicted}
 	g.freed = sync.NewCond(&g.mu)
 	return g
 }
@@ -57,10 +67,11 @@ func (g *connGuard) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	gc := &guardedConn{Conn: c, guard: g}
+	gc := &guardedConn{Conn: c, guard: g, accepted: time.Now()}
 	var oldest *guardedConn
 	g.mu.Lock()
-	if g.pending.Len() >= g.max {
+	if n := g.pending.Len(); n >= 2*g.max ||
+		(n >= g.max && gc.accepted.Sub(g.pending.Front().Value.(*guardedConn).accepted) >= g.evictAfter) {
 		oldest = g.pending.Remove(g.pending.Front()).(*guardedConn)
 		oldest.elem = nil
 	}
@@ -86,12 +97,13 @@ func (g *connGuard) pendingCount() int {
 // pending ones, nil once it showed the token or was closed.
 type guardedConn struct {
 	net.Conn
-	guard   *connGuard
-	elem    *list.Element
-	trusted bool // holds one of the trusted slots
-	closed  bool
-	once    sync.Once
-	err     error
+	guard    *connGuard
+	accepted time.Time
+	elem     *list.Element
+	trusted  bool // holds one of the trusted slots
+	closed   bool
+	once     sync.Once
+	err      error
 }
 
 // trust takes c out of the pending set into a trusted slot: its request

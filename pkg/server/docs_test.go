@@ -25,14 +25,15 @@ func readDoc(t *testing.T, name string) string {
 func TestDocsClaims(t *testing.T) {
 	server := readDoc(t, "server.md")
 	for claim, ok := range map[string]bool{
-		"headers at most 8 KiB (431 beyond)":       maxHeaderBytes == 8<<10,
-		"has 2 seconds to send its headers":        pendingTimeout == 2*time.Second,
-		"at most 1,024 such connections are kept":  maxPendingConns == 1024,
-		"1,000 requests a second, bursts of 2,000": DefaultRequestRate == 1000 && DefaultRequestBurst == 2000,
-		"in v7 `--server` is an alias of it":       true,
-		"`--ec2-server`, the EC2 metadata one":     true,
-		"1 s, 2 s, 4 s, … up to a minute":          backoff(1) == time.Second && backoff(3) == 4*time.Second && maxBackoff == time.Minute,
-		"STS gets one call per step however many":  true,
+		"headers at most 8 KiB (431 beyond)": maxHeaderBytes == 8<<10,
+		"has 2 seconds to send its headers":  pendingTimeout == 2*time.Second,
+		"past 1,024 such connections, the oldest is closed for each new one once it has sent nothing for 250 ms, and past 2,048 whatever its age": maxPendingConns == 1024 && evictAfter == 250*time.Millisecond,
+		"Connections with the token hold one of 256 slots": maxTrustedConns == 256,
+		"1,000 requests a second, bursts of 2,000":         DefaultRequestRate == 1000 && DefaultRequestBurst == 2000,
+		"in v7 `--server` is an alias of it":               true,
+		"`--ec2-server`, the EC2 metadata one":             true,
+		"1 s, 2 s, 4 s, … up to a minute":                  backoff(1) == time.Second && backoff(3) == 4*time.Second && maxBackoff == time.Minute,
+		"STS gets one call per step however many":          true,
 	} {
 		if !strings.Contains(server, claim) {
 			t.Errorf("docs/server.md does not say %q", claim)

@@ -128,13 +128,14 @@ func TestSlowlorisDoesNotStarveTheTokenHolder(t *testing.T) {
 }
 
 // TestOldestPendingConnectionMakesRoom: past maxPending connections
-// without the token, the oldest is closed for each new one, and said so
-// on stderr (bounded); the token holder's connection, which sends its
-// request at once, is served.
+// without the token, the oldest is closed for each new one once it has
+// been pending for evictAfter (here at once), and said so on stderr
+// (bounded); the token holder's connection, which sends its request at
+// once, is served.
 func TestOldestPendingConnectionMakesRoom(t *testing.T) {
 	f := newFixture(t, nil)
 	f.srv.headerTimeout = time.Hour
-	f.srv.maxPending = 50
+	f.srv.maxPending, f.srv.evictAfter = 50, 0
 	uri := f.serving()
 	f.waitServing()
 	a := slowloris(t, f.srv.opt.Addr.String(), 150)
@@ -146,7 +147,39 @@ func TestOldestPendingConnectionMakesRoom(t *testing.T) {
 	}
 	// The first 100 were closed to make room, each at once: their reads
 	// end.
-	for i, c := range a.conns[:100] {
+	wantClosed(t, a.conns[:100])
+	if !strings.Contains(f.logs.String(), "sent no request with the token, to make room") {
+		t.Errorf("the closing is not reported:\n%s", f.logs)
+	}
+	if strings.Contains(f.logs.String(), testToken) {
+		t.Errorf("the token in the log")
+	}
+}
+
+// TestBurstIsNotCutShort: connections that have just arrived are not
+// closed for room before twice maxPending of them are pending: a build
+// that starts many SDK processes at once is served whole.
+func TestBurstIsNotCutShort(t *testing.T) {
+	f := newFixture(t, nil)
+	f.srv.headerTimeout = time.Hour
+	f.srv.maxPending, f.srv.evictAfter = 50, time.Hour
+	f.serving()
+	f.waitServing()
+	a := slowloris(t, f.srv.opt.Addr.String(), 100)
+	f.waitPending(100)
+	if n := a.closed.Load(); n != 0 {
+		t.Errorf("%d young connections closed below twice maxPending", n)
+	}
+	b := slowloris(t, f.srv.opt.Addr.String(), 10)
+	f.waitPending(100)
+	wantClosed(t, a.conns[:10]) // past twice maxPending: the oldest go
+	_ = b
+}
+
+// wantClosed waits until the server has closed each of conns.
+func wantClosed(t *testing.T, conns []net.Conn) {
+	t.Helper()
+	for i, c := range conns {
 		if err := c.SetReadDeadline(time.Now().Add(time.Minute)); err != nil {
 			t.Fatal(err)
 		}
@@ -156,12 +189,6 @@ func TestOldestPendingConnectionMakesRoom(t *testing.T) {
 				t.Fatalf("hung: connection %d still open a minute after it was to make room", i)
 			}
 		}
-	}
-	if !strings.Contains(f.logs.String(), "sent no request with the token, to make room") {
-		t.Errorf("the closing is not reported:\n%s", f.logs)
-	}
-	if strings.Contains(f.logs.String(), testToken) {
-		t.Errorf("the token in the log")
 	}
 }
 

@@ -135,10 +135,11 @@ type Server struct {
 	mu         sync.Mutex
 	suppressed int // refusal lines not logged since the last one
 
-	// maxPending and headerTimeout are maxPendingConns and
-	// pendingTimeout; tests change them.
+	// maxPending, headerTimeout and evictAfter are maxPendingConns,
+	// pendingTimeout and evictAfter; tests change them.
 	maxPending    int
 	headerTimeout time.Duration
+	evictAfter    time.Duration
 	guard         atomic.Pointer[connGuard] // set by Serve
 
 	ctx    context.Context // ends fetches when the server stops
@@ -193,6 +194,7 @@ func New(opt Options) (*Server, error) {
 
 		maxPending:    maxPendingConns,
 		headerTimeout: pendingTimeout,
+		evictAfter:    evictAfter,
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if opt.DefaultRole != "" {
@@ -295,7 +297,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs.SetKeepAlivesEnabled(false)
 	go s.refreshLoop(ctx)
 	errc := make(chan error, 1)
-	guard := newConnGuard(ln, s.maxPending, maxTrustedConns, s.evicted)
+	guard := newConnGuard(ln, s.maxPending, maxTrustedConns, s.evictAfter, s.evicted)
 	s.guard.Store(guard)
 	go func() { errc <- hs.Serve(guard) }()
 	select {
