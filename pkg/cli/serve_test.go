@@ -94,7 +94,7 @@ func TestWarnListen(t *testing.T) {
 		warnings int
 	}{
 		{"127.0.0.1:1", 0},
-		{"[::1]:1", 1}, // older clients refuse the URI
+		{"[::1]:1", 1},          // older clients refuse the URI
 		{"169.254.170.2:80", 1}, // reachable, but SDKs accept it
 		{"0.0.0.0:1", 2},
 		{"192.168.1.10:1", 2},

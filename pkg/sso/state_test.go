@@ -33,7 +33,7 @@ func TestForgedCallbacksAreRefused(t *testing.T) {
 
 	get := func(u string) (int, string) {
 		t.Helper()
-		resp, err := http.Get(u) //nolint:noctx // a test's browser
+		resp, err := http.Get(u)
 		if err != nil {
 			t.Fatalf("GET %s: %v", u, err)
 		}

@@ -92,7 +92,7 @@ func main() {
 		}
 	}
 	if uri == "" || token == "" {
-		fail(fmt.Errorf("rolecall serve printed no endpoint: %v", sc.Err()))
+		fail(fmt.Errorf("rolecall serve printed no endpoint: %w", sc.Err()))
 	}
 	go func() { _, _ = io.Copy(io.Discard, out) }()
 
@@ -114,7 +114,7 @@ func main() {
 	fail(attack.Start())
 	asc := bufio.NewScanner(aout)
 	if !asc.Scan() || asc.Text() != "ready" {
-		fail(fmt.Errorf("the attack did not start: %q %v", asc.Text(), asc.Err()))
+		fail(fmt.Errorf("the attack did not start: %q %w", asc.Text(), asc.Err()))
 	}
 	stats := holder(uri, token, *duration, *interval, *timeout)
 	_ = attack.Process.Signal(syscall.SIGTERM)
