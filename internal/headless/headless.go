@@ -113,6 +113,9 @@ func (b *Browser) Attach() *Page {
 	}
 	p := &Page{t: t, ws: ws}
 	t.Cleanup(func() {
+		if t.Failed() {
+			p.Screenshot("failed")
+		}
 		_, _ = p.call("Browser.close", nil)
 		_ = ws.Close()
 		b.waitGone()
@@ -141,6 +144,18 @@ func (b *Browser) waitGone() {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// CommandLines are the command lines of this browser's processes, as
+// every user of the machine can read them (ps, /proc/PID/cmdline).
+func (b *Browser) CommandLines() []string {
+	var out []string
+	for _, pid := range b.processes() {
+		if cmdline, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline")); err == nil {
+			out = append(out, string(bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '})))
+		}
+	}
+	return out
 }
 
 // processes are the PIDs whose command line names this browser's profile.
@@ -244,11 +259,6 @@ func (p *Page) WaitFor(want string) (string, string) {
 	if err != nil {
 		t.Fatalf("read the page: %v", err)
 	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			p.Screenshot("failed")
-		}
-	})
 	return href, text
 }
 

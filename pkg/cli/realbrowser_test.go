@@ -45,6 +45,20 @@ func TestRealBrowserSignsIn(t *testing.T) {
 
 	page := chrome.Attach()
 	_, text := page.WaitFor(sts.URL() + "/authorize?")
+	// What other users see of the browser: the page's path, never the
+	// authorize URL (its state and loopback redirect_uri).
+	lines := chrome.CommandLines()
+	if len(lines) == 0 {
+		t.Error("no chromium process found")
+	}
+	for _, l := range lines {
+		if strings.Contains(l, "authorize") || strings.Contains(l, "state=") || strings.Contains(l, "redirect_uri") {
+			t.Errorf("a browser's command line holds the authorize URL: %s", l)
+		}
+	}
+	if !strings.Contains(strings.Join(lines, "\n"), "file://"+tmp+"/"+loginPagePrefix) {
+		t.Errorf("no browser was started on the sign-in page: %q", lines)
+	}
 	if !strings.Contains(text, "Allow rolecall-client-corp to access your data?") {
 		t.Errorf("the consent page says %q", text)
 	}
