@@ -235,9 +235,9 @@ func (p *Page) Eval(expr string) (string, error) {
 }
 
 // WaitFor waits until the page is at a URL that holds want and has
-// finished loading, and returns the URL and the page's text. On failure
-// (and when the test fails later) a screenshot is kept in the test's
-// artifact directory.
+// finished loading, and returns the URL and the page's text. On a hang a
+// screenshot is kept in the test's artifact directory (and, from Attach,
+// on any failure of the test).
 func (p *Page) WaitFor(want string) (string, string) {
 	t := p.t
 	t.Helper()
