@@ -29,7 +29,9 @@ chmod 755 "$bin"
 ls -l "$bin/rolecall" "$bin/floor" "$bin/hello" | awk '{printf "  %-10s %6.1f MB\n", $NF, $5/1048576}' | sed "s#$bin/##"
 "$bin/driver" -bin "$bin" "$@"
 echo
-"$bin/dos" -rolecall "$bin/rolecall" -duration 15s
+dos_aws=()
+[[ -x /usr/bin/aws ]] && dos_aws=(-aws /usr/bin/aws)
+"$bin/dos" -rolecall "$bin/rolecall" -duration 15s "${dos_aws[@]}"
 echo
 echo "Go benchmarks:"
 go test -run '^$' -bench . -benchmem ./pkg/cache/ ./pkg/format/ ./pkg/cli/ ./pkg/server/ 2>/dev/null | grep -E '^(Benchmark|ok)' || true

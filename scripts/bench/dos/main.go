@@ -5,13 +5,15 @@
 // fetch latency (p50, p99, max) and failures, first with the endpoint
 // alone, then under 1,000 slowloris connections and a flood of requests
 // without the token at once, sent by a child process that runs as another
-// user when this one runs as root (nobody, uid 65534 by default).
+// user when this one runs as root (nobody, uid 65534 by default). With
+// -aws, the AWS CLI's sts get-caller-identity too, timed whole (its own
+// start-up included), alone and under the attack.
 //
 // Bounded: loopback only, the attack lasts -duration and keeps at most
 // -slowloris connections and -flood-workers requests open. It prints
 // figures, never pass/fail: see scripts/bench.sh.
 //
-//	go run ./scripts/bench/dos -rolecall /path/to/rolecall [-duration 20s]
+//	go run ./scripts/bench/dos -rolecall /path/to/rolecall [-duration 20s] [-aws /usr/bin/aws]
 package main
 
 import (
@@ -47,6 +49,8 @@ func main() {
 	interval := flag.Duration("interval", 50*time.Millisecond, "pause between the token holder's fetches")
 	timeout := flag.Duration("timeout", 5*time.Second, "the token holder's timeout for one fetch (botocore gives 2 s an attempt, 3 attempts)")
 	uid := flag.Int("attack-uid", 65534, "uid (and gid) of the attacking process when this one runs as root")
+	awsCLI := flag.String("aws", "", "also run this AWS CLI (sts get-caller-identity with serve's exports) -aws-runs times, alone and under attack")
+	awsRuns := flag.Int("aws-runs", 5, "runs of -aws")
 	flag.Parse()
 	if *attackURI != "" {
 		runAttack(*attackURI, *slow, *workers, *duration)
@@ -98,6 +102,16 @@ func main() {
 
 	fmt.Printf("the token holder's fetches of %s (a new connection each, timeout %s, every %s, for %s):\n", *rolecall, *timeout, *interval, *duration)
 	report("alone", holder(uri, token, *duration, *interval, *timeout))
+	cli := func() *fetchStats {
+		if *awsCLI == "" {
+			return nil
+		}
+		st := awsRunsStats(*awsCLI, env, sts.URL(), uri, token, *awsRuns)
+		return &st
+	}
+	if st := cli(); st != nil {
+		report(fmt.Sprintf("%s sts get-caller-identity, whole runs, alone", filepath.Base(*awsCLI)), *st)
+	}
 
 	self, err := os.Executable()
 	fail(err)
@@ -117,6 +131,7 @@ func main() {
 		fail(fmt.Errorf("the attack did not start: %q %w", asc.Text(), asc.Err()))
 	}
 	stats := holder(uri, token, *duration, *interval, *timeout)
+	cliStats := cli()
 	_ = attack.Process.Signal(syscall.SIGTERM)
 	var lines []string
 	for asc.Scan() {
@@ -124,9 +139,43 @@ func main() {
 	}
 	_ = attack.Wait()
 	report(fmt.Sprintf("under attack from %s (%d slowloris, %d flood workers)", who, *slow, *workers), stats)
+	if cliStats != nil {
+		report(fmt.Sprintf("%s sts get-caller-identity, whole runs, under attack", filepath.Base(*awsCLI)), *cliStats)
+	}
 	for _, l := range lines {
 		fmt.Println("    attack:", l)
 	}
+}
+
+// awsRunsStats runs the AWS CLI n times with serve's exports (the token
+// itself: the CLI v2.9 reads no token file) and times each run whole.
+func awsRunsStats(aws string, env []string, stsURL, uri, token string, n int) fetchStats {
+	st := fetchStats{failures: map[string]int{}}
+	for range n {
+		cmd := exec.CommandContext(context.Background(), aws, "sts", "get-caller-identity", //nolint:gosec // the CLI under measurement
+			"--region", "us-east-1", "--endpoint-url", stsURL, "--output", "text", "--query", "Arn")
+		for _, kv := range env {
+			if name, _, _ := strings.Cut(kv, "="); name != "AWS_ACCESS_KEY_ID" && name != "AWS_SECRET_ACCESS_KEY" {
+				cmd.Env = append(cmd.Env, kv)
+			}
+		}
+		cmd.Env = append(cmd.Env, "AWS_CONTAINER_CREDENTIALS_FULL_URI="+uri, "AWS_CONTAINER_AUTHORIZATION_TOKEN="+token)
+		start := time.Now()
+		out, err := cmd.CombinedOutput()
+		st.times = append(st.times, time.Since(start))
+		if err != nil || !strings.Contains(string(out), "assumed-role/demo/") {
+			line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+			st.failures["aws: "+clipLine(line)]++
+		}
+	}
+	return st
+}
+
+func clipLine(s string) string {
+	if len(s) > 120 {
+		return s[:120] + "…"
+	}
+	return s
 }
 
 // fetchStats are the token holder's fetches.
