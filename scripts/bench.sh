@@ -6,8 +6,10 @@
 # figures and ratios; it never fails on a number. Then the credential
 # endpoint (rolecall serve) against a cache hit measured alternately, and
 # 1,000 concurrent fetches of a warm and a cold endpoint. Then `rolecall eks
-# token` on a cache hit against `aws eks get-token` (CLI v1 and v2). Then the Go
-# benchmarks.
+# token` on a cache hit against `aws eks get-token` (CLI v1 and v2). Then the
+# token holder's fetches of the endpoint alone and under attack from another
+# user without the token (scripts/bench/dos: 1,000 slowloris connections and
+# a flood, on loopback, bounded). Then the Go benchmarks.
 #   scripts/bench.sh [-runs 60] [-concurrent 64] [-latency 200ms]
 #                    [-fetches 400] [-endpoint-concurrent 1000]
 #                    [-eks-runs 15] [-eks-only]
@@ -23,9 +25,16 @@ for prog in rolecall:./cmd/rolecall hello:./scripts/bench/hello floor:./scripts/
 	go build -trimpath -ldflags='-s -w' -o "$bin/${prog%%:*}" "${prog#*:}"
 done
 CGO_ENABLED=1 go build -o "$bin/driver" ./scripts/bench/driver
+go build -o "$bin/dos" ./scripts/bench/dos
+# The attack runs as nobody when this runs as root: it must reach the binaries.
+chmod 755 "$bin"
 ls -l "$bin/rolecall" "$bin/floor" "$bin/hello" | awk '{printf "  %-10s %6.1f MB\n", $NF, $5/1048576}' | sed "s#$bin/##"
 "$bin/driver" -bin "$bin" "$@"
 case " $* " in *" -eks-only "*) exit 0 ;; esac
+echo
+dos_aws=()
+[[ -x /usr/bin/aws ]] && dos_aws=(-aws /usr/bin/aws)
+"$bin/dos" -rolecall "$bin/rolecall" -duration 15s "${dos_aws[@]}"
 echo
 echo "Go benchmarks:"
 go test -run '^$' -bench . -benchmem ./pkg/cache/ ./pkg/format/ ./pkg/cli/ ./pkg/server/ 2>/dev/null | grep -E '^(Benchmark|ok)' || true

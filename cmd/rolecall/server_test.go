@@ -294,36 +294,49 @@ func TestServerJSSDK(t *testing.T) {
 			}
 		})
 	}
-	t.Run("serve, token file", func(t *testing.T) {
-		exports := &syncBuffer{}
-		serve, stderr := e.start(nil, exports, "serve", role)
-		var vars []string
-		waitFor(t, "the exports", func() bool {
-			vars = regexp.MustCompile(`(?m)^export (AWS_CONTAINER_\w+)='([^']+)'$`).FindAllString(exports.String(), -1)
-			return len(vars) == 2
-		})
-		cmd := exec.Command("node", script, "chain")
-		cmd.Dir = e.work
-		cmd.Env = append(env, "PATH="+os.Getenv("PATH"), "HOME="+e.home)
-		for _, v := range vars {
-			cmd.Env = append(cmd.Env, strings.ReplaceAll(strings.TrimPrefix(v, "export "), "'", ""))
-		}
-		out, err := cmd.CombinedOutput()
-		if err != nil || !strings.Contains(string(out), "assumed-role/demo/rolecall-tester") {
-			t.Errorf("node: %v\n%s", err, out)
-		}
-		_ = serve.Process.Signal(syscall.SIGTERM)
-		if code := exitCode(t, serve); code != 0 {
-			t.Errorf("serve exited %d:\n%s", code, stderr)
-		}
-	})
+	for _, tt := range []struct {
+		name string
+		args []string
+		vars int
+	}{
+		{"serve, token file", []string{"--token-via", "file"}, 2},
+		{"serve, default exports (the file and the token)", nil, 3},
+	} {
+		t.Run(tt.name, func(t *testing.T) { serveJS(t, e, env, script, append(tt.args, role), tt.vars) })
+	}
 	if n := e.sts.CallCount("AssumeRole"); n != 1 {
-		t.Errorf("%d AssumeRole calls for four clients, want 1 (the cache)", n)
+		t.Errorf("%d AssumeRole calls for five clients, want 1 (the cache)", n)
 	}
 	r := e.runEnv(env, "exec", "--server", role, "--", "sh", "-c",
 		`AWS_CONTAINER_AUTHORIZATION_TOKEN=wrong exec node "$0" fromHttp`, script)
 	if r.code == 0 || !strings.Contains(r.stderr, "InvalidAuthorization wrong authorization token") {
 		t.Errorf("a wrong token: exit %d:\n%s", r.code, r.stderr)
+	}
+}
+
+// serveJS runs serve with args, and the JavaScript SDK's default chain on
+// its exports (n variables).
+func serveJS(t *testing.T, e *rcEnv, env []string, script string, args []string, n int) {
+	exports := &syncBuffer{}
+	serve, stderr := e.start(nil, exports, append([]string{"serve"}, args...)...)
+	var vars []string
+	waitFor(t, "the exports", func() bool {
+		vars = regexp.MustCompile(`(?m)^export (AWS_CONTAINER_\w+)='([^']+)'$`).FindAllString(exports.String(), -1)
+		return len(vars) == n
+	})
+	cmd := exec.Command("node", script, "chain")
+	cmd.Dir = e.work
+	cmd.Env = append(env, "PATH="+os.Getenv("PATH"), "HOME="+e.home)
+	for _, v := range vars {
+		cmd.Env = append(cmd.Env, strings.ReplaceAll(strings.TrimPrefix(v, "export "), "'", ""))
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "assumed-role/demo/rolecall-tester") {
+		t.Errorf("node: %v\n%s", err, out)
+	}
+	_ = serve.Process.Signal(syscall.SIGTERM)
+	if code := exitCode(t, serve); code != 0 {
+		t.Errorf("serve exited %d:\n%s", code, stderr)
 	}
 }
 

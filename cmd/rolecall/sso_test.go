@@ -6,11 +6,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -24,16 +27,39 @@ import (
 // default) and choosing $STSTEST_SSO_DECISION (allow by default, or deny)
 // on the consent form, then follows the redirects, the one to rolecall's
 // loopback callback included. It works for the authorize page and the
-// device verification page alike; anything else it is given (a file, as
-// rolecall console's page) it leaves alone, as `true` would.
+// device verification page alike, given as a URL or through a local page
+// that redirects to it (rolecall login's, read as a browser reads it);
+// anything else it leaves alone, as `true` would. With
+// $STSTEST_BROWSER_LOG set, it appends there its argv and, for a page, the
+// modes of the page and its directory.
 func ststestBrowser(args []string) int {
 	if len(args) != 1 {
 		fmt.Fprintln(os.Stderr, "usage: ststest-browser URL")
 		return 2
 	}
-	if u, err := url.Parse(args[0]); err != nil || u.Scheme != "http" {
+	target := args[0]
+	var log []string
+	log = append(log, "argv: "+strings.Join(os.Args[1:], " "))
+	if u, err := url.Parse(target); err == nil && u.Scheme == "file" {
+		link, modes, err := followPage(u.Path)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "ststest-browser:", err)
+			return 1
+		}
+		log = append(log, modes)
+		target = link
+	}
+	if path := os.Getenv("STSTEST_BROWSER_LOG"); path != "" {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err == nil {
+			_, _ = fmt.Fprintln(f, strings.Join(log, "\n"))
+			_ = f.Close()
+		}
+	}
+	if u, err := url.Parse(target); err != nil || u.Scheme != "http" {
 		return 0
 	}
+	args = []string{target}
 	user, decision := os.Getenv("STSTEST_SSO_USER"), os.Getenv("STSTEST_SSO_DECISION")
 	if user == "" {
 		user = ststest.DemoSSOUser
@@ -49,6 +75,30 @@ func ststestBrowser(args []string) int {
 	_, _ = io.Copy(io.Discard, resp.Body)
 	_ = resp.Body.Close()
 	return 0
+}
+
+// followPage reads a local page that sends the browser on (a meta
+// refresh), as rolecall login writes it, and returns its link and the
+// modes of the page and its directory.
+func followPage(path string) (string, string, error) {
+	page, err := os.ReadFile(path)
+	if err != nil {
+		return "", "", err
+	}
+	m := regexp.MustCompile(`content="0;url=([^"]+)"`).FindSubmatch(page)
+	if m == nil {
+		return "", "", fmt.Errorf("the page %s holds no redirect", path)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", "", err
+	}
+	di, err := os.Stat(filepath.Dir(path))
+	if err != nil {
+		return "", "", err
+	}
+	modes := fmt.Sprintf("page mode %#o, directory mode %#o", fi.Mode().Perm(), di.Mode().Perm())
+	return html.UnescapeString(string(m[1])), modes, nil
 }
 
 // cmdSSO drives the emulator's IAM Identity Center:

@@ -46,7 +46,7 @@ func registerCompletions(root *cobra.Command, io *IO) {
 			_ = cmd.RegisterFlagCompletionFunc("cluster", cobra.NoFileCompletions)
 		}
 		if cmd.Flags().Lookup("token-via") != nil {
-			_ = cmd.RegisterFlagCompletionFunc("token-via", cobra.FixedCompletions([]string{tokenViaEnv, tokenViaFile}, cobra.ShellCompDirectiveNoFileComp))
+			_ = cmd.RegisterFlagCompletionFunc("token-via", cobra.FixedCompletions([]string{tokenViaBoth, tokenViaEnv, tokenViaFile}, cobra.ShellCompDirectiveNoFileComp))
 		}
 		for _, name := range []string{"profile", "source-profile"} {
 			if cmd.Flags().Lookup(name) != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/rolecall/rolecall/pkg/awsconfig"
 	"github.com/rolecall/rolecall/pkg/creds"
 	"github.com/rolecall/rolecall/pkg/format"
+	"github.com/rolecall/rolecall/pkg/safefile"
 	"github.com/rolecall/rolecall/pkg/server"
 )
 
@@ -40,6 +41,9 @@ type endpoint struct {
 	region   string // exported when the user named one
 	label    string // what "/" serves; "" for no default route
 	allowed  []string
+
+	// tokenLock is held while the endpoint lives (tokendir.go).
+	tokenLock *safefile.Lock
 
 	// req and env are what every fetch obtains. startEndpoint changes
 	// them after the first fetch, before Serve starts a goroutine.
@@ -64,15 +68,19 @@ type endpointConfig struct {
 	promptWhileServing bool
 }
 
-// Token delivery: --token-via.
+// Token delivery: --token-via. both exports the file and the token
+// itself: the SDKs that read the file (since about 2023) prefer it, and
+// older ones (the AWS CLI v2 before 2.13, Debian 12's 2.9 among them) read
+// only the variable.
 const (
 	tokenViaEnv  = "env"
 	tokenViaFile = "file"
+	tokenViaBoth = "both"
 )
 
 func checkTokenVia(v string) error {
-	if v != tokenViaEnv && v != tokenViaFile {
-		return usageErrorf("pass --token-via env or --token-via file", "--token-via %q is neither env nor file", v)
+	if v != tokenViaEnv && v != tokenViaFile && v != tokenViaBoth {
+		return usageErrorf("pass --token-via both, env or file", "--token-via %q is none of both, env and file", v)
 	}
 	return nil
 }
@@ -141,7 +149,7 @@ func startEndpoint(ctx context.Context, io *IO, cfg endpointConfig) (_ *endpoint
 		AllowedRoles:  cfg.allowRoles,
 		Token:         e.token,
 		Addr:          addr,
-		RefreshWindow: e.req.RefreshWindow,
+		RefreshWindow: endpointWindow(io, e.req.RefreshWindow),
 		FetchTimeout:  e.req.Timeout,
 		Now:           io.Now,
 		Logf:          func(f string, a ...any) { io.Infof("%s %s", stamp(io.Now()), fmt.Sprintf(f, a...)) },
@@ -237,7 +245,8 @@ func (e *endpoint) writeTokenFile() error {
 	return nil
 }
 
-// dir returns the endpoint's private directory, made on first use.
+// dir returns the endpoint's private directory (tokendir.go), made on
+// first use: the token file and the isolated AWS files.
 func (e *endpoint) dir() (string, error) {
 	if e.privateDir != "" {
 		return e.privateDir, nil
@@ -246,11 +255,12 @@ func (e *endpoint) dir() (string, error) {
 	if runtime.GOOS != "windows" {
 		base = e.io.Getenv("TMPDIR")
 	}
-	dir, err := os.MkdirTemp(base, "rolecall-serve-") // 0700
+	removeStaleTokenDirs(base, e.io.Infof)
+	dir, lock, err := makeTokenDir(base)
 	if err != nil {
-		return "", fmt.Errorf("make the endpoint's private directory: %w", err)
+		return "", tokenDirError(err)
 	}
-	e.privateDir = dir
+	e.privateDir, e.tokenLock = dir, lock
 	return dir, nil
 }
 
@@ -280,11 +290,15 @@ func (e *endpoint) isolate() error {
 	return nil
 }
 
-// vars is the endpoint as an SDK finds it: the token itself, or its file.
-func (e *endpoint) vars(tokenInEnv bool) format.Endpoint {
-	ep := format.Endpoint{URI: e.uri, TokenFile: e.tokenFile, Region: e.region,
+// vars is the endpoint as an SDK finds it: the token itself, its file, or
+// both (--token-via).
+func (e *endpoint) vars(tokenVia string) format.Endpoint {
+	ep := format.Endpoint{URI: e.uri, Region: e.region,
 		ConfigFile: e.isolated.Config, CredentialsFile: e.isolated.Credentials}
-	if tokenInEnv {
+	if tokenVia != tokenViaEnv {
+		ep.TokenFile = e.tokenFile
+	}
+	if tokenVia != tokenViaFile {
 		ep.Token = e.token
 	}
 	return ep
@@ -307,6 +321,9 @@ func (e *endpoint) close() {
 	}
 	if e.ln != nil {
 		_ = e.ln.Close()
+	}
+	if e.tokenLock != nil {
+		e.tokenLock.Release() // first: Windows removes no open file
 	}
 	if e.privateDir != "" {
 		_ = os.RemoveAll(e.privateDir)
@@ -339,6 +356,9 @@ var sdkPlainHTTPHosts = []net.IP{
 // reach it (the token is then all that protects it), and the SDKs refuse
 // plain HTTP to most addresses.
 func warnListen(io *IO, listen string, addr *net.TCPAddr) {
+	if addr.IP.IsLoopback() && addr.IP.To4() == nil {
+		io.Warnf("listening on %s, IPv6 loopback: clients older than about 2023 (Debian 12's AWS CLI v2, 2.9, among them; the JavaScript SDK's fromContainerMetadata) accept only 127.0.0.1 and localhost, and refuse this endpoint (\"Unsupported host '::1'\"); listen on 127.0.0.1 for them", listen)
+	}
 	if addr.IP.IsLoopback() {
 		return
 	}

@@ -43,7 +43,7 @@ type ExecOptions struct {
 func NewCmdExec(io *IO, runF func(context.Context, *ExecOptions) error) *cobra.Command {
 	opts := &ExecOptions{IO: io}
 	cmd := &cobra.Command{
-		Use:   "exec ROLE [flags] -- COMMAND [ARGS...]",
+		Use:   "exec [ROLE] [flags] -- COMMAND [ARGS...]",
 		Short: "Run a command with a role's credentials in its environment",
 		Long: `Run COMMAND with the role's credentials in AWS_ACCESS_KEY_ID,
 AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and AWS_CREDENTIAL_EXPIRATION (and the
@@ -60,16 +60,22 @@ of keys: its SDKs fetch new credentials from rolecall's cache by themselves
 before these expire, so a command may run for longer than a session lasts.
 rolecall then stays as the command's parent and exits with its exit code. A
 Ctrl-C reaches the command once, from the terminal; a signal sent to
-rolecall alone (kill PID) is passed on. See docs/server.md.`,
+rolecall alone (kill PID) is passed on; on Linux the command dies with
+rolecall. See docs/server.md.
+
+Without a ROLE, the credentials are those of --profile (or AWS_PROFILE)
+itself: its role_arn if it has one, else its source (IAM Identity Center,
+keys, web identity).`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			dash := cmd.ArgsLenAtDash()
-			if dash != 1 || len(args) < 2 {
-				return usageErrorf("write: rolecall exec ROLE -- COMMAND [ARGS...]", "exec needs one ROLE, then -- and a command")
+			if dash < 0 || dash > 1 || len(args) <= dash {
+				return usageErrorf("write: rolecall exec [ROLE] [--profile P] -- COMMAND [ARGS...]", "exec takes at most one ROLE, then -- and a command")
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Role, opts.Command = args[0], args[1:]
+			dash := cmd.ArgsLenAtDash()
+			opts.Role, opts.Command = strings.Join(args[:dash], ""), args[dash:]
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -79,7 +85,7 @@ rolecall alone (kill PID) is passed on. See docs/server.md.`,
 	opts.Request.bind(cmd)
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "run even inside another rolecall exec")
 	cmd.Flags().BoolVar(&opts.Server, "server", false, "serve refreshing credentials on a local endpoint for the command's lifetime instead of exporting keys")
-	cmd.Flags().StringVar(&opts.TokenVia, "token-via", tokenViaEnv, "with --server, how the command gets the endpoint's token: env (AWS_CONTAINER_AUTHORIZATION_TOKEN) or file (…_TOKEN_FILE)")
+	cmd.Flags().StringVar(&opts.TokenVia, "token-via", tokenViaEnv, "with --server, how the command gets the endpoint's token: env (AWS_CONTAINER_AUTHORIZATION_TOKEN), file (…_TOKEN_FILE) or both")
 	return cmd
 }
 
@@ -88,7 +94,12 @@ func execRun(ctx context.Context, opts *ExecOptions) error {
 	if outer := io.Getenv(execEnv); outer != "" && !opts.Force {
 		return usageErrorf("exit that shell first, or pass --force", "already inside rolecall exec for %s", outer)
 	}
-	opts.Request.Roles = []string{opts.Role}
+	// Without a ROLE the profile itself is the request: its role, or its
+	// source's credentials (a source-only profile is a valid request).
+	opts.Request.Roles, opts.Request.SourceOnly = nil, opts.Role == ""
+	if opts.Role != "" {
+		opts.Request.Roles = []string{opts.Role}
+	}
 	opts.Request.RegionFor = opts.Command[0]
 	if opts.Server {
 		return execServerRun(ctx, opts)
@@ -106,7 +117,8 @@ func execRun(ctx context.Context, opts *ExecOptions) error {
 	}
 
 	env := childEnv(io.Environ(), format.EnvVars(res.Credentials, format.Options{Region: knownRegion(res.Plan)}))
-	env = append(env, roleEnv+"="+opts.Role, execEnv+"="+opts.Role)
+	role := firstNonEmpty(opts.Role, res.Plan.Target(), "default")
+	env = append(env, roleEnv+"="+role, execEnv+"="+role)
 
 	if io.Exec != nil {
 		// Nothing of rolecall's needs to outlive this point (the cache is
@@ -119,7 +131,7 @@ func execRun(ctx context.Context, opts *ExecOptions) error {
 
 	// rolecall stays alive to report the child's status; the child
 	// decides what the signals a terminal or supervisor sends mean.
-	return childExitError(runChild(io.In, io.ErrOut, io.Out, path, opts.Command, env, func(os.Signal) bool { return true }))
+	return childExitError(runChild(io.In, io.ErrOut, io.Out, path, opts.Command, env, func(os.Signal) bool { return true }, false))
 }
 
 // execServerRun is exec --server: the endpoint serves the role's
@@ -140,7 +152,7 @@ func execServerRun(ctx context.Context, opts *ExecOptions) error {
 	e, err := startEndpoint(ctx, io, endpointConfig{
 		request:   &opts.Request,
 		listen:    "127.0.0.1:0",
-		tokenFile: opts.TokenVia == tokenViaFile,
+		tokenFile: opts.TokenVia != tokenViaEnv,
 	})
 	if err != nil {
 		return err
@@ -149,8 +161,9 @@ func execServerRun(ctx context.Context, opts *ExecOptions) error {
 	if ctx.Err() != nil { // interrupted between the fetch and here
 		return context.Cause(ctx)
 	}
-	env := childEnv(io.Environ(), format.EndpointVars(e.vars(opts.TokenVia == tokenViaEnv)))
-	env = append(env, roleEnv+"="+opts.Role, execEnv+"="+opts.Role)
+	env := childEnv(io.Environ(), format.EndpointVars(e.vars(opts.TokenVia)))
+	role := firstNonEmpty(opts.Role, e.label, "default")
+	env = append(env, roleEnv+"="+role, execEnv+"="+role)
 	io.Debugf("serving %s to %s", e.describeRoutes(), opts.Command[0])
 
 	// The endpoint lives as long as the command, whatever rolecall is
@@ -159,7 +172,7 @@ func execServerRun(ctx context.Context, opts *ExecOptions) error {
 	life, stop := context.WithCancel(context.WithoutCancel(ctx))
 	served := make(chan error, 1)
 	go func() { served <- e.serve(life) }()
-	err = runChild(io.In, stderr, io.Out, path, opts.Command, env, passOn)
+	err = runChild(io.In, stderr, io.Out, path, opts.Command, env, passOn, true)
 	stop()
 	if serr := <-served; serr != nil && err == nil {
 		io.Warnf("%v", serr)
@@ -171,10 +184,14 @@ func execServerRun(ctx context.Context, opts *ExecOptions) error {
 // and the given stdout and stderr, and waits for it. Not CommandContext: the
 // child must outlive a cancelled context; running the user's command is
 // the point. Each signal rolecall receives meanwhile is relayed to the
-// child if forward says so.
-func runChild(stdin io.Reader, stderr, stdout io.Writer, path string, argv, env []string, forward func(os.Signal) bool) error {
+// child if forward says so. A tied child dies with rolecall (tieToParent):
+// exec --server's command, which depends on rolecall's endpoint.
+func runChild(stdin io.Reader, stderr, stdout io.Writer, path string, argv, env []string, forward func(os.Signal) bool, tied bool) error {
 	child := exec.Command(path, argv[1:]...) //nolint:gosec,noctx // see above
 	child.Env, child.Stdin, child.Stdout, child.Stderr = env, stdin, stdout, stderr
+	if tied {
+		defer tieToParent(child)()
+	}
 	signals := make(chan os.Signal, 4)
 	if len(childSignals) > 0 { // Notify with no signals would relay all
 		signal.Notify(signals, childSignals...)

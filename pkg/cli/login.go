@@ -89,7 +89,9 @@ func loginRun(ctx context.Context, opts *LoginOptions) error {
 		},
 	}
 	if !opts.NoBrowser {
-		req.Browser = openBrowser(io)
+		pages := &pageOpener{io: io}
+		defer pages.close()
+		req.Browser = pages.open
 	}
 	res, err := sso.Login(ctx, req, ssoEnv(io))
 	if err != nil {

@@ -39,8 +39,10 @@ again by themselves before they expire: no rolecall process per refresh.
 serve gets the credentials first (prompting for an MFA code now if one is
 needed), then prints the variables to export on stdout (-f: env, fish,
 powershell, cmd or dotenv) and serves in the foreground until Ctrl-C or
-SIGTERM. The token is random for each run; by default it is in a private
-file (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE), removed when serve stops.
+SIGTERM. The token is random for each run; by default it is exported both
+in a private file (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE, removed when serve
+stops), which newer SDKs prefer, and itself (AWS_CONTAINER_AUTHORIZATION_TOKEN),
+for clients older than about 2023 (--token-via file exports the file alone).
 
     rolecall serve deploy            # then, in another shell, paste the exports
     rolecall serve deploy -f dotenv --token-via env --listen 127.0.0.1:9911 > deploy.env &
@@ -62,7 +64,7 @@ few roles; no other ARN is ever assumed. See docs/server.md.`,
 	fl.StringVarP(&opts.Format, "format", "f", "env", "format of the exports: env (sh, bash, zsh), fish, powershell, cmd or dotenv")
 	fl.StringVar(&opts.Listen, "listen", "127.0.0.1:0", "address to listen on (port 0: any free port); beyond loopback, see docs/server.md")
 	fl.StringArrayVar(&opts.AllowRoles, "allow-role", nil, "also serve this role ARN at /role-arn/ARN (repeatable)")
-	fl.StringVar(&opts.TokenVia, "token-via", tokenViaFile, "how clients get the token: file (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE) or env (the token itself)")
+	fl.StringVar(&opts.TokenVia, "token-via", tokenViaBoth, "how clients get the token: both (the file, which newer SDKs prefer, and the token itself, for clients older than about 2023), file (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE) or env (AWS_CONTAINER_AUTHORIZATION_TOKEN)")
 	return cmd
 }
 
@@ -99,7 +101,7 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	defer e.close()
 
 	var out bytes.Buffer
-	ep := e.vars(opts.TokenVia == tokenViaEnv)
+	ep := e.vars(opts.TokenVia)
 	// What the exports replace is recorded beside them, for unassume.
 	ep.Outer = func(name string) (string, bool) {
 		v := io.Getenv(name)
@@ -132,6 +134,12 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 				if errors.As(context.Cause(ctx), &intr) && intr.reason != "" {
 					cancelled = nil // the parent exited: keep serving; a signal still stops it
 					continue
+				}
+				if intr != nil && intr.signal != nil {
+					// The same signal as stopSignals', which goroutine saw
+					// it first is chance: one line for both.
+					io.Infof("%s stopped by %s", stamp(io.Now()), signalName(intr.signal))
+					return
 				}
 				io.Infof("%s stopped: %v", stamp(io.Now()), context.Cause(ctx))
 				return

@@ -23,7 +23,7 @@ func TestServeFlags(t *testing.T) {
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if got.TokenVia != tokenViaFile || got.Listen != "127.0.0.1:0" || got.Format != "dotenv" ||
+	if got.TokenVia != tokenViaBoth || got.Listen != "127.0.0.1:0" || got.Format != "dotenv" ||
 		strings.Join(got.AllowRoles, ",") != "arn:a,arn:b" || got.Request.Policy != "{}" || got.Roles[0] != "deploy" {
 		t.Errorf("serve options: %+v", got)
 	}
@@ -94,7 +94,7 @@ func TestWarnListen(t *testing.T) {
 		warnings int
 	}{
 		{"127.0.0.1:1", 0},
-		{"[::1]:1", 0},
+		{"[::1]:1", 1},          // older clients refuse the URI
 		{"169.254.170.2:80", 1}, // reachable, but SDKs accept it
 		{"0.0.0.0:1", 2},
 		{"192.168.1.10:1", 2},

@@ -3,15 +3,13 @@ package console
 import (
 	"context"
 	"fmt"
-	"html"
 	"io"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/rolecall/rolecall/pkg/browser"
+	"github.com/rolecall/rolecall/pkg/safefile"
 )
 
 // How a browser gets the link. A command line is visible to every user of
@@ -73,11 +71,7 @@ func (b Browser) Open(ctx context.Context, link Link) (Opened, error) {
 	if err != nil {
 		return Opened{}, fmt.Errorf("write the sign-in page: %w", err)
 	}
-	fileURL := (&url.URL{Scheme: "file", Path: filepath.ToSlash(page)}).String()
-	if !strings.HasPrefix(filepath.ToSlash(page), "/") {
-		fileURL = "file:///" + filepath.ToSlash(page) // C:/… on Windows
-	}
-	command, err := browser.Launcher{Getenv: b.Getenv, GOOS: b.GOOS, Stderr: b.Stderr}.Open(ctx, fileURL, page)
+	command, err := browser.Launcher{Getenv: b.Getenv, GOOS: b.GOOS, Stderr: b.Stderr}.Open(ctx, browser.FileURL(page), page)
 	if err != nil {
 		_ = os.RemoveAll(filepath.Dir(page))
 		return Opened{}, err
@@ -88,37 +82,15 @@ func (b Browser) Open(ctx context.Context, link Link) (Opened, error) {
 // writePage writes the page that redirects to link, 0600 in a new 0700
 // directory, and returns its path.
 func (b Browser) writePage(link string) (string, error) {
-	dir, err := os.MkdirTemp(b.TempDir, pagePrefix) // 0700
-	if err != nil {
-		return "", err
-	}
-	path := filepath.Join(dir, "signin.html")
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600) //nolint:gosec // a name of our own in a directory of our own
-	if err != nil {
-		_ = os.RemoveAll(dir)
-		return "", err
-	}
-	escaped := html.EscapeString(link)
-	// no-referrer: the console must not see this page's path; the refresh
-	// follows the link at once, the anchor where refresh is off.
-	_, err = fmt.Fprintf(f, `<!DOCTYPE html>
-<html><head><meta charset="utf-8"><meta name="referrer" content="no-referrer">
-<meta http-equiv="refresh" content="0;url=%s">
-<title>AWS console sign-in</title></head>
-<body><p><a href="%s" rel="noreferrer">Sign in to the AWS console</a> (rolecall; this link works once, for 15 minutes)</p></body></html>
-`, escaped, escaped)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		_ = os.RemoveAll(dir)
-		return "", err
-	}
-	return path, nil
+	return browser.WritePage(b.TempDir, pagePrefix, browser.Page{
+		URL:   link,
+		Title: "AWS console sign-in",
+		Text:  "Sign in to the AWS console (rolecall; this link works once, for 15 minutes)",
+	})
 }
 
 // removeStalePages removes the page directories of earlier runs whose links
-// have expired. Only directories this user owns are touched (ownedByMe).
+// have expired. Only directories this user owns are touched (safefile.OwnedByMe).
 func (b Browser) removeStalePages() {
 	now := time.Now
 	if b.Now != nil {
@@ -131,7 +103,7 @@ func (b Browser) removeStalePages() {
 	matches, _ := filepath.Glob(filepath.Join(tmp, pagePrefix+"*"))
 	for _, dir := range matches {
 		fi, err := os.Lstat(dir)
-		if err != nil || !fi.IsDir() || !ownedByMe(fi) || now().Sub(fi.ModTime()) < SigninTokenLifetime {
+		if err != nil || !fi.IsDir() || !safefile.OwnedByMe(fi) || now().Sub(fi.ModTime()) < SigninTokenLifetime {
 			continue
 		}
 		_ = os.RemoveAll(dir)

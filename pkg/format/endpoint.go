@@ -21,8 +21,10 @@ type Endpoint struct {
 	// URI is the full URI of the credentials (AWS_CONTAINER_CREDENTIALS_FULL_URI).
 	URI string
 	// Token, when set, is exported itself (AWS_CONTAINER_AUTHORIZATION_TOKEN);
-	// otherwise TokenFile names the file that holds it (…_TOKEN_FILE), which
-	// the SDKs read again at every fetch.
+	// TokenFile, when set, names the file that holds it (…_TOKEN_FILE),
+	// which the SDKs read again at every fetch. With both, the SDKs that
+	// read the file (since about 2023) prefer it; older ones read the
+	// variable.
 	Token     string
 	TokenFile string
 	// Region, when known, is exported as AWS_REGION and AWS_DEFAULT_REGION.
@@ -63,13 +65,14 @@ const (
 )
 
 // EndpointVars returns the variables that point an SDK at e: the URI, the
-// token or its file, then the region when known.
+// token's file and the token (each when set), then the region when known.
 func EndpointVars(e Endpoint) []Var {
 	vars := []Var{{EnvContainerFullURI, e.URI}}
+	if e.TokenFile != "" {
+		vars = append(vars, Var{EnvContainerTokenFile, e.TokenFile})
+	}
 	if e.Token != "" {
 		vars = append(vars, Var{EnvContainerToken, e.Token})
-	} else {
-		vars = append(vars, Var{EnvContainerTokenFile, e.TokenFile})
 	}
 	if e.Region != "" {
 		vars = append(vars, Var{envRegion, e.Region}, Var{envDefaultRegion, e.Region})

@@ -26,6 +26,10 @@ func TestEndpointVars(t *testing.T) {
 		t.Errorf("EndpointVars = %v, want %v", got, want)
 	}
 	e.Token, e.Region = "abc", ""
+	if got := EndpointVars(e); !slices.Equal(got, []Var{{EnvContainerFullURI, e.URI}, {EnvContainerTokenFile, e.TokenFile}, {EnvContainerToken, "abc"}}) {
+		t.Errorf("with the token in the environment and its file: %v", got)
+	}
+	e.TokenFile = ""
 	if got := EndpointVars(e); !slices.Equal(got, []Var{{EnvContainerFullURI, e.URI}, {EnvContainerToken, "abc"}}) {
 		t.Errorf("with the token in the environment: %v", got)
 	}

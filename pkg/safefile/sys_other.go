@@ -21,3 +21,7 @@ func readNoWait(*os.File) (int, error) { return 0, errors.ErrUnsupported }
 // syncDir does nothing: Windows cannot open a directory for fsync, and
 // MoveFileEx, behind os.Rename, replaces the file in one journalled step.
 func syncDir(string) error { return nil }
+
+// OwnedByMe is true where the temporary directory is the user's own
+// (Windows' %TEMP% is under the user's profile).
+func OwnedByMe(os.FileInfo) bool { return true }

@@ -47,3 +47,10 @@ func readNoWait(f *os.File) (int, error) {
 	}
 	return n, rerr
 }
+
+// OwnedByMe reports whether this user owns fi: in a shared /tmp, another
+// user's file or directory with a matching name is not ours to remove.
+func OwnedByMe(fi os.FileInfo) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && int(st.Uid) == os.Getuid()
+}

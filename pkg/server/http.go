@@ -11,32 +11,35 @@ import (
 	"time"
 )
 
-// ServeHTTP answers one request. The checks run cheapest and least
-// revealing first: the rate, the Host, the token; only an authenticated
-// request learns which methods and paths exist.
+// ServeHTTP answers one request. The token is judged first, in constant
+// time, before anything is counted against anyone: a request without it is
+// refused at once, takes no share of the request rate and never reaches a
+// route (other local users can connect; they must not be able to starve
+// the token holder, see conns.go). Then the Host, then the rate; only an
+// authenticated request learns which methods and paths exist.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
-	switch {
-	case !s.limiter.AllowN(s.opt.Now(), 1): // the server's clock: a test's stands still
-		h.Set("Retry-After", "1")
-		s.refuse(w, r, http.StatusTooManyRequests, "Throttling", "too many requests a second: slow down")
-		return
-	case !s.hostAllowed(r.Host):
-		s.refuse(w, r, http.StatusForbidden, "InvalidHost",
-			"the Host header names no address of this endpoint (a DNS name pointed at it is refused: DNS rebinding)")
-		return
-	}
 	switch tokens := r.Header.Values("Authorization"); {
 	case len(tokens) == 0 || tokens[0] == "":
-		s.refuse(w, r, http.StatusUnauthorized, "MissingAuthorization",
-			"no Authorization header: set AWS_CONTAINER_AUTHORIZATION_TOKEN or AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE as rolecall printed them")
+		s.refuse(w, r, http.StatusUnauthorized, "MissingAuthorization", missingTokenMessage)
 		return
 	case len(tokens) > 1 || subtle.ConstantTimeCompare([]byte(tokens[0]), []byte(s.opt.Token)) != 1:
 		s.refuse(w, r, http.StatusForbidden, "InvalidAuthorization",
 			"wrong authorization token: each run of rolecall makes a new one; take it from this run's output")
+		return
+	}
+	trustConn(r)
+	switch {
+	case !s.hostAllowed(r.Host):
+		s.refuse(w, r, http.StatusForbidden, "InvalidHost",
+			"the Host header names no address of this endpoint (a DNS name pointed at it is refused: DNS rebinding)")
+		return
+	case !s.limiter.AllowN(s.opt.Now(), 1): // the server's clock: a test's stands still
+		h.Set("Retry-After", "1")
+		s.refuse(w, r, http.StatusTooManyRequests, "Throttling", "too many requests a second: slow down")
 		return
 	}
 	if r.Method != http.MethodGet {
@@ -76,6 +79,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		left(sv.creds.Expiration, s.opt.Now()), since(start))
 }
 
+// missingTokenMessage answers a request without a token. The clients
+// released before about 2023 (the AWS CLI v2 before 2.13, botocore before
+// 1.33, aws-sdk-go-v2 before late 2023, the JavaScript SDK's
+// fromContainerMetadata) do not read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE.
+const missingTokenMessage = "no Authorization header: set AWS_CONTAINER_AUTHORIZATION_TOKEN or AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE as rolecall printed them; " +
+	"clients older than about 2023 (the AWS CLI v2 before 2.13, botocore before 1.33) read no token file: export the token itself (rolecall serve --token-via env, or both, the default)"
+
+// evicted says that a connection that never showed the token was closed to
+// make room for a new one, at the bounded rate of refusals.
+func (s *Server) evicted(c net.Conn) {
+	s.noteRefusal(func(extra string) {
+		s.opt.Warnf("serve: closed a connection from %s that sent no request with the token, to make room: too many such connections%s", c.RemoteAddr(), extra)
+	})
+}
+
 func since(start time.Time) string {
 	return time.Since(start).Round(time.Microsecond).String()
 }
@@ -101,7 +119,23 @@ func (s *Server) describe(err error) Failure {
 // would otherwise fill the terminal.
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
 	writeError(w, Failure{Status: status, Code: code, Message: msg})
-	if status == http.StatusTooManyRequests || !s.refusals.Allow() {
+	if status == http.StatusTooManyRequests {
+		s.mu.Lock()
+		s.suppressed++
+		s.mu.Unlock()
+		return
+	}
+	// The path and Host come from the client: quoted, so that they cannot
+	// drive the terminal; the Authorization header is never shown.
+	s.noteRefusal(func(extra string) {
+		s.opt.Warnf("serve: refused %s %q from %s (Host %q): %d %s%s", r.Method, clip(r.URL.Path), r.RemoteAddr, clip(r.Host), status, msg, extra)
+	})
+}
+
+// noteRefusal calls say with a note of the refusals left out since the
+// last line, or counts this one among them.
+func (s *Server) noteRefusal(say func(extra string)) {
+	if !s.refusals.Allow() {
 		s.mu.Lock()
 		s.suppressed++
 		s.mu.Unlock()
@@ -115,9 +149,7 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, status int, code
 	if more > 0 {
 		extra = " (" + strconv.Itoa(more) + " more refused requests not shown)"
 	}
-	// The path and Host come from the client: quoted, so that they cannot
-	// drive the terminal; the Authorization header is never shown.
-	s.opt.Warnf("serve: refused %s %q from %s (Host %q): %d %s%s", r.Method, clip(r.URL.Path), r.RemoteAddr, clip(r.Host), status, msg, extra)
+	say(extra)
 }
 
 func clip(s string) string {

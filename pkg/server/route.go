@@ -23,9 +23,14 @@ type route struct {
 	mu       sync.Mutex
 	call     *fetchCall // in flight, or nil
 	lastErr  error
-	lastAt   time.Time // when lastErr happened (monotonic)
 	failures int
-	retryAt  time.Time // no background refresh before (credential clock)
+	retryAt  time.Time // no fetch before, after a failure (credential clock)
+
+	// stale, when set, is called by a request that found nothing fresh,
+	// before it asks for a fetch: tests pause it there.
+	stale func()
+	// joined, when set, is called by a request about to wait for a fetch.
+	joined func()
 }
 
 // served is credentials and their answer, encoded once, and when the
@@ -97,7 +102,13 @@ func (rt *route) get(ctx context.Context) (*served, error) {
 	if sv := rt.current.Load(); rt.fresh(sv) {
 		return sv, nil
 	}
+	if rt.stale != nil {
+		rt.stale()
+	}
 	c := rt.refresh(0)
+	if rt.joined != nil {
+		rt.joined()
+	}
 	wait := time.NewTimer(rt.s.opt.MaxWait)
 	defer wait.Stop()
 	select {
@@ -119,9 +130,11 @@ func (rt *route) get(ctx context.Context) (*served, error) {
 
 // refresh starts a fetch, or returns the one in flight. minLife is what
 // the background refresh asks for; 0 is a request's fetch, which takes any
-// credentials it may serve (more than the window left). A request that
-// comes within a second of a failed fetch gets that failure rather than
-// another fetch.
+// credentials it may serve (more than the window left). Under the lock, a
+// request's fetch first looks again at the credentials in hand: a fetch
+// may have ended since the request found none fresh. After a failure,
+// nothing is fetched until the backoff has passed (see inBackoff), however
+// many clients ask: they get that failure.
 func (rt *route) refresh(minLife time.Duration) *fetchCall {
 	background := minLife > 0
 	rt.mu.Lock()
@@ -129,14 +142,31 @@ func (rt *route) refresh(minLife time.Duration) *fetchCall {
 	if rt.call != nil {
 		return rt.call
 	}
-	if !background && rt.lastErr != nil && time.Since(rt.lastAt) < errorHold {
-		c := &fetchCall{done: make(chan struct{}), err: rt.lastErr}
-		close(c.done)
-		return c
+	if !background {
+		if sv := rt.current.Load(); rt.fresh(sv) {
+			return doneCall(sv, nil)
+		}
+		if rt.lastErr != nil && rt.inBackoff(rt.s.opt.Now()) {
+			return doneCall(nil, rt.lastErr)
+		}
 	}
 	c := &fetchCall{done: make(chan struct{})}
 	rt.call = c
 	go rt.fetch(c, minLife)
+	return c
+}
+
+// inBackoff reports whether a fetch must wait, after a failure, at now.
+// A retry time further ahead than the longest backoff means the clock was
+// set back: it is not honoured.
+func (rt *route) inBackoff(now time.Time) bool {
+	return now.Before(rt.retryAt) && rt.retryAt.Sub(now) <= maxBackoff
+}
+
+// doneCall is a fetch that needs no doing.
+func doneCall(sv *served, err error) *fetchCall {
+	c := &fetchCall{done: make(chan struct{}), sv: sv, err: err}
+	close(c.done)
 	return c
 }
 
@@ -163,7 +193,7 @@ func (rt *route) fetch(c *fetchCall, minLife time.Duration) {
 		rt.current.Store(sv)
 		rt.lastErr, rt.failures, rt.retryAt = nil, 0, time.Time{}
 	} else {
-		rt.lastErr, rt.lastAt = err, time.Now()
+		rt.lastErr = err
 		rt.failures++
 		rt.retryAt = s.opt.Now().Add(backoff(rt.failures))
 	}
@@ -176,7 +206,7 @@ func (rt *route) fetch(c *fetchCall, minLife time.Duration) {
 		how = "fetched for a request"
 	}
 	if err != nil {
-		s.opt.Warnf("serve: %s: getting new credentials failed (attempt %d; next background try in %s): %v",
+		s.opt.Warnf("serve: %s: getting new credentials failed (attempt %d; next try in %s): %v",
 			rt.label, failures, backoff(failures), err)
 		return
 	}
@@ -184,8 +214,10 @@ func (rt *route) fetch(c *fetchCall, minLife time.Duration) {
 		time.Since(started).Round(time.Millisecond), left(cr.Expiration, s.opt.Now()))
 }
 
-// backoff is the pause before the background tries again after n
-// failures in a row: 1s, 2s, 4s, … up to a minute.
+// backoff is the pause before the next fetch after n failures in a row:
+// 1s, 2s, 4s, … up to a minute. Requests and the background alike wait
+// for it: during an outage STS gets one call per step, however many
+// clients poll.
 func backoff(n int) time.Duration {
 	d := time.Second
 	for i := 1; i < n && d < maxBackoff; i++ {

@@ -12,9 +12,9 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"golang.org/x/net/netutil"
 	"golang.org/x/time/rate"
 
 	"github.com/rolecall/rolecall/pkg/creds"
@@ -39,14 +39,25 @@ const (
 	// sleeps, and would fire late after it wakes.
 	DefaultPoll = time.Second
 
-	// maxHeaderBytes bounds a request's headers: an SDK sends a few
-	// hundred bytes.
+	// maxHeaderBytes bounds a request's line and headers: an SDK sends a
+	// few hundred bytes. net/http reads up to http.Server.MaxHeaderBytes
+	// plus 4,096 bytes of slack, so the server is given the difference.
 	maxHeaderBytes = 8 << 10
-	// maxConns bounds open connections; more wait in the kernel's
-	// backlog. Connections are not kept alive (see Serve), so a slot is
-	// held only while a request is answered: a thousand clients at once
-	// are served in a few rounds, in bounded memory.
-	maxConns = 256
+	// headerSlack is what net/http reads beyond MaxHeaderBytes
+	// (initialReadLimitSize's "bufio slop").
+	headerSlack = 4096
+	// maxPendingConns bounds the connections that have not shown the
+	// token (see conns.go): the oldest is closed to make room for a new
+	// one. pendingTimeout is how long one has to send its request line
+	// and headers; an SDK sends them at once.
+	maxPendingConns = 1024
+	pendingTimeout  = 2 * time.Second
+	// maxTrustedConns bounds the connections that showed the token; more
+	// wait in the kernel's backlog. Connections are not kept alive (see
+	// Serve), so a slot is held only while a request is answered: a
+	// thousand clients at once are served in a few rounds, in bounded
+	// memory.
+	maxTrustedConns = 256
 	// DefaultRequestRate and DefaultRequestBurst bound requests a second:
 	// far above what SDKs need (one fetch per process and hour; a build
 	// starting a thousand processes at once is the burst), low enough that
@@ -56,10 +67,7 @@ const (
 	// refusalLogRate bounds the lines about refused requests.
 	refusalLogRate  = 5
 	refusalLogBurst = 20
-	// errorHold is how long a failed fetch's error is the answer before
-	// a request starts another fetch.
-	errorHold = time.Second
-	// maxBackoff caps the pause between background refreshes that fail.
+	// maxBackoff caps the pause between fetches that fail.
 	maxBackoff = time.Minute
 )
 
@@ -90,6 +98,10 @@ type Options struct {
 	// headers are accepted. Serve fills it in from its listener.
 	Addr *net.TCPAddr
 
+	// RefreshWindow is what must be left of credentials for them to be
+	// served; 0 means DefaultRefreshWindow, and a negative value none
+	// (served until they expire: the SDKs then fetch again at each call
+	// once within their own window).
 	RefreshWindow time.Duration
 	RefreshLead   time.Duration
 	MaxWait       time.Duration
@@ -123,6 +135,13 @@ type Server struct {
 	mu         sync.Mutex
 	suppressed int // refusal lines not logged since the last one
 
+	// maxPending, headerTimeout and evictAfter are maxPendingConns,
+	// pendingTimeout and evictAfter; tests change them.
+	maxPending    int
+	headerTimeout time.Duration
+	evictAfter    time.Duration
+	guard         atomic.Pointer[connGuard] // set by Serve
+
 	ctx    context.Context // ends fetches when the server stops
 	cancel context.CancelFunc
 }
@@ -145,7 +164,12 @@ func New(opt Options) (*Server, error) {
 	if opt.DefaultRole == "" && len(opt.AllowedRoles) == 0 {
 		return nil, errors.New("server: nothing to serve: no default role and no allowed role")
 	}
-	setDefault(&opt.RefreshWindow, DefaultRefreshWindow)
+	switch {
+	case opt.RefreshWindow < 0:
+		opt.RefreshWindow = 0 // from here on, 0 is none
+	case opt.RefreshWindow == 0:
+		opt.RefreshWindow = DefaultRefreshWindow
+	}
 	setDefault(&opt.RefreshLead, DefaultRefreshLead)
 	setDefault(&opt.MaxWait, DefaultMaxWait)
 	setDefault(&opt.FetchTimeout, DefaultFetchTimeout)
@@ -167,6 +191,10 @@ func New(opt Options) (*Server, error) {
 		routes:   map[string]*route{},
 		limiter:  rate.NewLimiter(opt.RequestRate, opt.RequestBurst),
 		refusals: rate.NewLimiter(refusalLogRate, refusalLogBurst),
+
+		maxPending:    maxPendingConns,
+		headerTimeout: pendingTimeout,
+		evictAfter:    evictAfter,
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if opt.DefaultRole != "" {
@@ -251,23 +279,27 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		}
 	}
 	hs := &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: 5 * time.Second,
+		Handler: s,
+		// Until its headers are read a connection has not shown the
+		// token: a short deadline (see conns.go).
+		ReadHeaderTimeout: s.headerTimeout,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      s.opt.MaxWait + 10*time.Second,
 		IdleTimeout:       5 * time.Second,
-		MaxHeaderBytes:    maxHeaderBytes,
+		MaxHeaderBytes:    maxHeaderBytes - headerSlack,
+		ConnContext:       withConn,
 		// net/http's own complaints (a client that sent TLS, a broken
 		// connection) are noise here; refusals are logged by ServeHTTP.
 		ErrorLog: log.New(io.Discard, "", 0),
 	}
 	// An SDK fetches once, then again about an hour later: a connection
-	// kept open in between would only hold one of the maxConns slots (and
-	// its buffers) while a build's thousand processes queue behind it.
+	// kept open in between would only hold its buffers.
 	hs.SetKeepAlivesEnabled(false)
 	go s.refreshLoop(ctx)
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(netutil.LimitListener(ln, maxConns)) }()
+	guard := newConnGuard(ln, s.maxPending, maxTrustedConns, s.evictAfter, s.evicted)
+	s.guard.Store(guard)
+	go func() { errc <- hs.Serve(guard) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -315,7 +347,7 @@ func (s *Server) RefreshDue() {
 			continue
 		}
 		rt.mu.Lock()
-		due := rt.call == nil && !now.Before(rt.retryAt)
+		due := rt.call == nil && !rt.inBackoff(now)
 		rt.mu.Unlock()
 		if due {
 			rt.refresh(s.opt.RefreshWindow + sv.lead)

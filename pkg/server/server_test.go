@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -268,12 +269,19 @@ func TestStaleCredentialsAreNotServed(t *testing.T) {
 }
 
 // TestOneFetchForConcurrentColdRequests: a thousand requests for a route
-// with nothing in hand make one fetch, and all get its credentials.
+// with nothing in hand make one fetch, and all get its credentials. The
+// fetch is held until every request waits for it.
 func TestOneFetchForConcurrentColdRequests(t *testing.T) {
-	f := newFixture(t, func(o *Options) { o.MaxWait = 10 * time.Second })
+	f := newFixture(t, func(o *Options) { o.MaxWait = time.Hour })
 	hold := make(chan struct{})
 	f.sts.setHold(hold)
 	const n = 1000
+	var waiting atomic.Int32
+	f.srv.routes[""].joined = func() {
+		if waiting.Add(1) == n {
+			close(hold)
+		}
+	}
 	var wg sync.WaitGroup
 	codes := make([]int, n)
 	keys := make([]string, n)
@@ -288,11 +296,6 @@ func TestOneFetchForConcurrentColdRequests(t *testing.T) {
 			}
 		}()
 	}
-	for f.sts.calls.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
-	time.Sleep(20 * time.Millisecond) // let the others join the fetch
-	close(hold)
 	wg.Wait()
 	for i := range n {
 		if codes[i] != 200 || keys[i] != keys[0] {
@@ -367,7 +370,7 @@ func TestFetchFailure(t *testing.T) {
 	if n := f.sts.calls.Load(); n != 3 {
 		t.Errorf("background did not retry after its backoff: %d", n)
 	}
-	if !strings.Contains(f.logs.String(), "getting new credentials failed (attempt 2; next background try in 2s)") {
+	if !strings.Contains(f.logs.String(), "getting new credentials failed (attempt 2; next try in 2s)") {
 		t.Errorf("no backoff line:\n%s", f.logs)
 	}
 }
