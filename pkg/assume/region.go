@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/rolecall/rolecall/pkg/awsconfig"
 )
@@ -22,12 +23,23 @@ import (
 // with a warning naming the nearest known region.
 type partitionRegions struct {
 	id      string
-	pattern *regexp.Regexp
+	pattern string // compiled on first use: see patterns
 	regions []string
 }
 
+// patterns are partitionsByPattern's patterns, compiled on first use, not
+// at start-up: every command (a cache hit above all) would pay for them,
+// and a known region is recognised without them.
+var patterns = sync.OnceValue(func() []*regexp.Regexp {
+	out := make([]*regexp.Regexp, len(partitionsByPattern))
+	for i, p := range partitionsByPattern {
+		out[i] = regexp.MustCompile(p.pattern)
+	}
+	return out
+})
+
 var partitionsByPattern = []partitionRegions{
-	{"aws", regexp.MustCompile(`^(us|eu|ap|sa|ca|me|af|il|mx)\-\w+\-\d+$`), []string{
+	{"aws", `^(us|eu|ap|sa|ca|me|af|il|mx)\-\w+\-\d+$`, []string{
 		"af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
 		"ap-south-1", "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3",
 		"ap-southeast-4", "ap-southeast-5", "ap-southeast-6", "ap-southeast-7", "ca-central-1",
@@ -36,13 +48,13 @@ var partitionsByPattern = []partitionRegions{
 		"me-west-1", "mx-central-1", "sa-east-1", "sa-west-1", "us-east-1", "us-east-2",
 		"us-west-1", "us-west-2",
 	}},
-	{"aws-cn", regexp.MustCompile(`^cn\-\w+\-\d+$`), []string{"cn-north-1", "cn-northwest-1"}},
-	{"aws-eusc", regexp.MustCompile(`^eusc\-(de)\-\w+\-\d+$`), []string{"eusc-de-east-1"}},
-	{"aws-iso", regexp.MustCompile(`^us\-iso\-\w+\-\d+$`), []string{"us-iso-east-1", "us-iso-west-1"}},
-	{"aws-iso-b", regexp.MustCompile(`^us\-isob\-\w+\-\d+$`), []string{"us-isob-east-1", "us-isob-west-1"}},
-	{"aws-iso-e", regexp.MustCompile(`^eu\-isoe\-\w+\-\d+$`), []string{"eu-isoe-west-1"}},
-	{"aws-iso-f", regexp.MustCompile(`^us\-isof\-\w+\-\d+$`), []string{"us-isof-east-1", "us-isof-south-1"}},
-	{"aws-us-gov", regexp.MustCompile(`^us\-gov\-\w+\-\d+$`), []string{"us-gov-east-1", "us-gov-west-1"}},
+	{"aws-cn", `^cn\-\w+\-\d+$`, []string{"cn-north-1", "cn-northwest-1"}},
+	{"aws-eusc", `^eusc\-(de)\-\w+\-\d+$`, []string{"eusc-de-east-1"}},
+	{"aws-iso", `^us\-iso\-\w+\-\d+$`, []string{"us-iso-east-1", "us-iso-west-1"}},
+	{"aws-iso-b", `^us\-isob\-\w+\-\d+$`, []string{"us-isob-east-1", "us-isob-west-1"}},
+	{"aws-iso-e", `^eu\-isoe\-\w+\-\d+$`, []string{"eu-isoe-west-1"}},
+	{"aws-iso-f", `^us\-isof\-\w+\-\d+$`, []string{"us-isof-east-1", "us-isof-south-1"}},
+	{"aws-us-gov", `^us\-gov\-\w+\-\d+$`, []string{"us-gov-east-1", "us-gov-west-1"}},
 }
 
 // ValidRegion reports whether s has the shape of a region name in some
@@ -53,8 +65,11 @@ func ValidRegion(s string) bool {
 	if len(s) > 63 || !isASCII(s) {
 		return false
 	}
-	for _, p := range partitionsByPattern {
-		if p.pattern.MatchString(s) {
+	if KnownRegion(s) {
+		return true
+	}
+	for _, re := range patterns() {
+		if re.MatchString(s) {
 			return true
 		}
 	}
