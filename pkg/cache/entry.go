@@ -48,8 +48,28 @@ type Entry struct {
 	// that a cache hit can still say the clock is off.
 	ClockSkew time.Duration `json:"clock_skew,omitempty"`
 	// Request is what the key was made of, less secrets (nil in entries
-	// written before it was kept).
-	Request *KeyFields `json:"request,omitempty"`
+	// written before it was kept). Stored as "request"; only List decodes
+	// it: a cache hit does not pay for decoding what it does not use.
+	Request *KeyFields `json:"-"`
+	// request is the stored Request, undecoded.
+	request json.RawMessage
+}
+
+// storedEntry is an Entry as its file holds it.
+type storedEntry struct {
+	Entry
+	Request json.RawMessage `json:"request,omitempty"`
+}
+
+// decodeRequest fills e.Request from what the file held.
+func (e *Entry) decodeRequest() {
+	if len(e.request) == 0 || e.Request != nil {
+		return
+	}
+	var f KeyFields
+	if json.Unmarshal(e.request, &f) == nil {
+		e.Request = &f
+	}
 }
 
 // KeyFields are a KeyInput's fields as an entry keeps them: everything that
@@ -185,10 +205,12 @@ func (e Entry) freshAt(now time.Time, window time.Duration) bool {
 // decodeEntry parses and validates an entry file. Any input, however
 // malformed, gives an error and never a panic.
 func decodeEntry(data []byte) (Entry, error) {
-	var e Entry
-	if err := json.Unmarshal(data, &e); err != nil {
+	var stored storedEntry
+	if err := json.Unmarshal(data, &stored); err != nil {
 		return Entry{}, fmt.Errorf("%w: %w", errInvalidEntry, err)
 	}
+	e := stored.Entry
+	e.request = stored.Request
 	if err := e.validate(); err != nil {
 		return Entry{}, err
 	}
@@ -200,7 +222,15 @@ func decodeEntry(data []byte) (Entry, error) {
 func encodeEntry(e Entry) ([]byte, error) {
 	e.Credentials.Expiration = e.Credentials.Expiration.UTC()
 	e.CreatedAt = e.CreatedAt.UTC()
-	data, err := json.MarshalIndent(e, "", "  ")
+	stored := storedEntry{Entry: e, Request: e.request}
+	if e.Request != nil {
+		raw, err := json.Marshal(e.Request)
+		if err != nil {
+			return nil, fmt.Errorf("encode cache entry: %w", err)
+		}
+		stored.Request = raw
+	}
+	data, err := json.MarshalIndent(stored, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("encode cache entry: %w", err)
 	}

@@ -400,6 +400,7 @@ func (s *Store) List() ([]Entry, error) {
 	now := s.now()
 	for _, key := range keys {
 		if e, err := readEntry(s.entryPath(key), key, s.uid); err == nil && e.plausibleAt(now) {
+			e.decodeRequest()
 			entries = append(entries, e)
 		}
 	}
