@@ -336,7 +336,7 @@ type runResult struct {
 	took           time.Duration
 }
 
-// run runs rolecall to its end (at most a minute).
+// run runs rolecall to its end (failing as hung after hangGuard).
 func (e *rcEnv) run(args ...string) runResult {
 	e.t.Helper()
 	return e.runEnv(nil, args...)
@@ -344,7 +344,7 @@ func (e *rcEnv) run(args ...string) runResult {
 
 func (e *rcEnv) runEnv(extraEnv []string, args ...string) runResult {
 	e.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	defer cancel()
 	cmd := e.command(ctx, extraEnv, args...)
 	var stdout, stderr bytes.Buffer
@@ -354,6 +354,8 @@ func (e *rcEnv) runEnv(extraEnv []string, args ...string) runResult {
 	r := runResult{stdout: stdout.String(), stderr: stderr.String(), took: time.Since(start)}
 	var ee *exec.ExitError
 	switch {
+	case ctx.Err() != nil:
+		e.t.Fatalf("rolecall %s hung: still running after %s\n%s", strings.Join(args, " "), hangGuard, r.stderr)
 	case errors.As(err, &ee):
 		r.code = ee.ExitCode()
 	case err != nil:
@@ -410,24 +412,30 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// hangGuard bounds every wait in these tests: long enough that only a
+// hang reaches it on a machine busy with other work, and the failure then
+// says "hung". What a test checks is an event (a call, a line, an exit),
+// never how soon it came.
+const hangGuard = 5 * time.Minute
+
 // waitCalls waits until the emulator has received n calls in all.
 func (e *rcEnv) waitCalls(n int) {
 	e.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	defer cancel()
 	if err := e.sts.WaitCalls(ctx, n); err != nil {
-		e.t.Fatal(err)
+		e.t.Fatalf("hung: the emulator did not get %d calls within %s: %v", n, hangGuard, err)
 	}
 }
 
-// waitFor polls cond (every 5ms, at most 30s): the handshake with a
-// process the test cannot otherwise hear from.
+// waitFor polls cond (every 5ms, failing as hung after hangGuard): the
+// handshake with a process the test cannot otherwise hear from.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(hangGuard)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
+			t.Fatalf("hung: still waiting until %s after %s", what, hangGuard)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
