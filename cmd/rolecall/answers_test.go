@@ -19,6 +19,7 @@ import (
 // (an empty AWS_ACCESS_KEY_ID would make the command's SDK fall back to
 // other credentials without a word).
 func TestAnswersThatAreNoCredentials(t *testing.T) {
+	t.Parallel()
 	expired := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
 	result := func(inner string) string {
 		return `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult>` + inner +
@@ -66,6 +67,7 @@ func TestAnswersThatAreNoCredentials(t *testing.T) {
 // clock 3 h behind served expired credentials from the cache, and 3 h ahead
 // printed already-expired ones and called STS on every run.
 func TestCredentialsTimedBySTSClock(t *testing.T) {
+	t.Parallel()
 	role := ststest.DemoRoleARN("demo")
 	for _, skew := range []time.Duration{3 * time.Hour, -3 * time.Hour} {
 		t.Run(skew.String(), func(t *testing.T) {

@@ -41,6 +41,7 @@ import (
 //
 // Keep those few: the test lists them.
 func TestDocCommands(t *testing.T) {
+	t.Parallel()
 	pages, err := filepath.Glob(filepath.Join("..", "..", "docs", "*.md"))
 	if err != nil {
 		t.Fatal(err)
@@ -359,6 +360,7 @@ func ststestProgram() int {
 
 // TestDocBlocks checks the extraction TestDocCommands relies on.
 func TestDocBlocks(t *testing.T) {
+	t.Parallel()
 	page := "# Page\n\n```sh\necho one\n```\n\n<!-- notest: needs real AWS -->\n```sh\naws s3 ls\n```\n\n" +
 		"```ini\n[profile x]\n```\n\n1. a list item:\n\n   ```fish\n   echo two\n   ```\n\n```zsh\necho three\n```\n"
 	path := filepath.Join(t.TempDir(), "page.md")

@@ -517,6 +517,7 @@ func parseProcess(t *testing.T, stdout string) processCreds {
 // (the kernel drops a dead process's flock), and the next call must work
 // without waiting for anything.
 func TestKillDuringSTSCall(t *testing.T) {
+	t.Parallel()
 	role := ststest.DemoRoleARN("demo")
 	for _, tt := range []struct {
 		name string
@@ -584,6 +585,7 @@ func TestKillDuringSTSCall(t *testing.T) {
 // the old entry byte for byte (or none), the next call must use it, and the
 // leftover temporary file must be private and cleaned up once it is stale.
 func TestKillDuringCacheWrite(t *testing.T) {
+	t.Parallel()
 	role := ststest.DemoRoleARN("demo")
 	for _, tt := range []struct {
 		name string
@@ -658,6 +660,7 @@ func TestKillDuringCacheWrite(t *testing.T) {
 // the first one's lock only up to its --timeout, then fails with exit 7,
 // one error line that says what it waited for, and nothing on stdout.
 func TestLockHeldByLiveProcess(t *testing.T) {
+	t.Parallel()
 	e := newRCEnv(t, ststest.DemoConfig())
 	role := ststest.DemoRoleARN("demo")
 	e.sts.SetFaults(ststest.Fault{Action: "AssumeRole", Kind: ststest.FaultHang})
@@ -693,6 +696,7 @@ func TestLockHeldByLiveProcess(t *testing.T) {
 // The waiter must not take them (they expire before its user is done) but
 // fetch its own.
 func TestCredentialsExpireWhileWaitingOnLock(t *testing.T) {
+	t.Parallel()
 	e := newRCEnv(t, ststest.DemoConfig())
 	role := ststest.DemoRoleARN("demo")
 	// The first fetch gets credentials with 10 minutes left: inside the
@@ -758,6 +762,7 @@ func TestCredentialsExpireWhileWaitingOnLock(t *testing.T) {
 // drops it), nothing can be corrected and the refusal must say to check the
 // clock.
 func TestClockSkew(t *testing.T) {
+	t.Parallel()
 	role := ststest.DemoRoleARN("demo")
 	for _, skew := range []time.Duration{20 * time.Minute, -20 * time.Minute, 3 * time.Hour} {
 		t.Run(fmt.Sprintf("local clock off by %s", -skew), func(t *testing.T) {
@@ -843,6 +848,7 @@ const profileConfig = "[profile p]\nrole_arn = arn:aws:iam::123456789012:role/de
 // costs the credentials; a file rolecall needs and cannot use is exit 3 or
 // 7 with one line that names it.
 func TestFilePermissions(t *testing.T) {
+	t.Parallel()
 	role := ststest.DemoRoleARN("demo")
 	e := newUnprivilegedEnv(t)
 
@@ -1006,6 +1012,7 @@ cp "$FULL/aws/credentials" "$FULL/github_env" "$OUT/"
 // GITHUB_ENV, made real with a small tmpfs in a private mount namespace
 // (unshare -m as root, unshare -rm in a user namespace otherwise).
 func TestDiskFull(t *testing.T) {
+	t.Parallel()
 	e := newRCEnv(t, ststest.DemoConfig())
 	unshare := mountNamespaceCommand(t)
 	full, out := filepath.Join(e.work, "full"), filepath.Join(e.work, "out")
@@ -1098,6 +1105,7 @@ func mountNamespaceCommand(t *testing.T) []string {
 // bounded time and memory, instead of read until the kernel kills
 // rolecall.
 func TestEndlessConfigFile(t *testing.T) {
+	t.Parallel()
 	e := newRCEnv(t, ststest.DemoConfig())
 	e.vars["AWS_CONFIG_FILE"] = "/dev/zero"
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

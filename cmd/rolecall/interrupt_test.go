@@ -75,6 +75,7 @@ func exitCode(t *testing.T, cmd *exec.Cmd) int {
 // TestCtrlCEndsMFAPrompt: Ctrl-C at the prompt ends rolecall at once with
 // 130 (it used to wait for Enter), and the cache lock it held is free.
 func TestCtrlCEndsMFAPrompt(t *testing.T) {
+	t.Parallel()
 	e := mfaProfileEnv(t)
 	pidFile := filepath.Join(e.work, "pid")
 	cmd, out := e.onTerminal("echo $$ > " + pidFile + "; exec rolecall process admin")
@@ -100,6 +101,7 @@ func TestCtrlCEndsMFAPrompt(t *testing.T) {
 // so the bound sits just under that minute, far from what load adds to a
 // 1s wait; "timed out" in the error shows which way it ended.
 func TestTimeoutEndsMFAPrompt(t *testing.T) {
+	t.Parallel()
 	e := mfaProfileEnv(t)
 	pidFile := filepath.Join(e.work, "pid")
 	start := time.Now()
@@ -123,6 +125,7 @@ func TestTimeoutEndsMFAPrompt(t *testing.T) {
 // saying why, instead of waiting out --timeout (longer than the test's
 // guard against a hang).
 func TestDeadParentEndsLockWait(t *testing.T) {
+	t.Parallel()
 	e := newRCEnv(t, ststest.DemoConfig())
 	role := ststest.DemoRoleARN("demo")
 	e.sts.SetFaults(ststest.Fault{Action: "AssumeRole", Kind: ststest.FaultHang})
@@ -156,6 +159,7 @@ func TestDeadParentEndsLockWait(t *testing.T) {
 // forward it a second time. A signal sent to rolecall's PID alone still
 // reaches the command.
 func TestExecChildGetsOneSignalPerKeypress(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("setsid"); err != nil {
 		t.Skip("needs setsid")
 	}

@@ -80,6 +80,7 @@ type leakResult struct {
 }
 
 func TestLeakAudit(t *testing.T) {
+	t.Parallel()
 	e := newRCEnv(t, leakConfig())
 	e.vars["AWS_SECRET_ACCESS_KEY"] = canarySecretKey
 	traces := t.TempDir()

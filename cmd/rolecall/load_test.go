@@ -67,6 +67,7 @@ func raceEnabled() bool {
 // every call prints valid credentials, the same ones for the same role.
 // Then 10,000 sequential cache hits make no STS call.
 func TestLoad(t *testing.T) {
+	t.Parallel()
 	const concurrent = 256
 	e := newRCEnv(t, loadConfig())
 	e.sts.SetFaults(ststest.Fault{Action: "AssumeRole", Kind: ststest.FaultLatency, Latency: 200 * time.Millisecond})
@@ -183,11 +184,12 @@ func (e *rcEnv) getenv(name string) string { return e.vars[name] }
 // TestSoak runs 16 workers doing a random mix of cache hits, misses,
 // refreshes, clears, whoami and exports against one cache, while the
 // emulator's clock swings so that fetched credentials are at times born
-// inside the refresh window. Twelve workers run the real binary, four run
-// cli.Run in this process so that leaked file descriptors would show here.
-// It lasts ROLECALL_SOAK (a Go duration, e.g. 5m), and 3s without it. No
-// operation may fail; afterwards no descriptor, temporary file or lock may
-// be left.
+// inside the refresh window. Twelve workers run rolecall as processes, four
+// run cli.Run in this process so that leaked file descriptors would show
+// here. It lasts ROLECALL_SOAK (a Go duration, e.g. 5m), and 3s without it.
+// No operation may fail; afterwards no descriptor, temporary file or lock
+// may be left. It counts this process's descriptors, so unlike the other
+// tests here it does not run in parallel: Go runs it alone, before them.
 func TestSoak(t *testing.T) {
 	duration := 3 * time.Second
 	if v := os.Getenv("ROLECALL_SOAK"); v != "" {

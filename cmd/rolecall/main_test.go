@@ -54,6 +54,7 @@ func TestMain(m *testing.M) {
 // emulator. Each script gets a hermetic HOME, AWS config, cache directory and
 // its own emulator (started with `sts start`).
 func TestScripts(t *testing.T) {
+	t.Parallel()
 	testscript.RunT(redactingT{t}, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,

@@ -139,6 +139,7 @@ func (e *rcEnv) onTerminalTyping(shell string) (*exec.Cmd, *syncBuffer, *os.File
 // serving while the command cleans up, and rolecall exits with the
 // command's code rather than 130.
 func TestExecServerCtrlCReachesCommandOnce(t *testing.T) {
+	t.Parallel()
 	e := newRCEnv(t, ststest.DemoConfig())
 	pidFile := filepath.Join(e.work, "pid")
 	script := `n=0; trap 'n=$((n+1))' INT; echo $$ > "$0"; i=0
@@ -168,6 +169,7 @@ sleep 0.3; echo "ints=$n"; gosdk whoami; exit 3`
 // once, at start; an hour later the role is refreshed from the cached MFA
 // session, without a prompt.
 func TestServeMFAPromptsOnce(t *testing.T) {
+	t.Parallel()
 	e := mfaProfileEnv(t)
 	cmd, out, keys := e.onTerminalTyping("exec rolecall serve admin")
 	waitFor(t, "the prompt", func() bool { return strings.Contains(out.String(), "MFA code for") })
@@ -267,6 +269,7 @@ new STSClient(opts).send(new GetCallerIdentityCommand({}))
 // (the token in the environment, and in a file) and gets a clear error
 // from a wrong token.
 func TestServerJSSDK(t *testing.T) {
+	t.Parallel()
 	modules := needJSSDK(t)
 	e := newRCEnv(t, ststest.DemoConfig())
 	script := filepath.Join(e.work, "whoami.cjs")
@@ -326,6 +329,7 @@ func TestServerJSSDK(t *testing.T) {
 // sees its parent gone observable: the check that it still serves comes
 // after that, not after a guess at how long the watcher takes.
 func TestServeStopsOnSignalNotParentDeath(t *testing.T) {
+	t.Parallel()
 	e := newRCEnv(t, ststest.DemoConfig())
 	exports := filepath.Join(e.work, "exports")
 	pidFile, errFile := filepath.Join(e.work, "pid"), filepath.Join(e.work, "serve.stderr")
