@@ -161,7 +161,10 @@ func TestDeadParentEndsLockWait(t *testing.T) {
 func TestExecChildGetsOneSignalPerKeypress(t *testing.T) {
 	t.Parallel()
 	if _, err := exec.LookPath("setsid"); err != nil {
-		t.Skip("needs setsid")
+		if os.Getenv("CI") != "" {
+			t.Fatalf("setsid (util-linux) is required when CI is set: %v", err)
+		}
+		t.Skip("needs setsid (util-linux)")
 	}
 	e := newRCEnv(t, ststest.DemoConfig())
 	pidFile := filepath.Join(e.work, "pid")

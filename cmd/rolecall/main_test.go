@@ -116,15 +116,39 @@ func raceOptions() string {
 
 // condition is [root] (the script runs as uid 0, where file permissions
 // do not stop reads and writes), [node-sdk] (node with the AWS SDK for
-// JavaScript, see node_test.go) and [have:PROGRAM].
+// JavaScript, see node_test.go), [aws-v1] (the AWS CLI v1 first on PATH),
+// [aws-v2] (the AWS CLI v2 of Debian's awscli: /usr/bin/aws, its code in
+// /usr/bin/python3) and [have:PROGRAM]. Where CI is set, each of the
+// programs missing fails the script instead of skipping it.
 func condition(cond string) (bool, error) {
 	switch cond {
 	case "root":
 		return os.Getuid() == 0, nil
 	case "node-sdk":
 		return haveNodeSDK()
+	case "aws-v1":
+		out, err := exec.Command("aws", "--version").CombinedOutput()
+		return required(err == nil && strings.HasPrefix(string(out), "aws-cli/1."),
+			"the AWS CLI v1 first on PATH (aws --version: %q, %v)", out, err)
+	case "aws-v2":
+		err := exec.Command("/usr/bin/python3", "-c",
+			"import sys; sys.path.insert(0, '/usr/lib/python3/dist-packages'); import awscli.botocore.utils").Run()
+		if err == nil {
+			_, err = os.Stat("/usr/bin/aws")
+		}
+		return required(err == nil, "the AWS CLI v2 (Debian's awscli: /usr/bin/aws and its modules for /usr/bin/python3): %v", err)
 	}
 	return haveProgram(cond)
+}
+
+// required is a condition on something the tests need: when it is not
+// met, false outside CI and an error naming what is missing where CI is
+// set (.ci/run installs everything).
+func required(ok bool, format string, args ...any) (bool, error) {
+	if !ok && os.Getenv("CI") != "" {
+		return false, fmt.Errorf("required when CI is set (.ci/run installs it): "+format, args...)
+	}
+	return ok, nil
 }
 
 // haveProgram is the [have:PROGRAM] condition. Where CI is set, a missing

@@ -222,6 +222,9 @@ func TestLockWaitOpensOneDescriptor(t *testing.T) {
 	fds := func() int {
 		entries, err := os.ReadDir("/proc/self/fd")
 		if err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("counting descriptors needs /proc, which CI has: %v", err)
+			}
 			t.Skip("no /proc/self/fd")
 		}
 		return len(entries)

@@ -4,6 +4,7 @@ package stshttp
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -17,6 +18,9 @@ import (
 func TestCABundleFIFO(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "bundle.pem")
 	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("mkfifo, which CI's file systems allow: %v", err)
+		}
 		t.Skipf("mkfifo: %v", err)
 	}
 	done := make(chan error, 1)
