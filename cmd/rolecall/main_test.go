@@ -471,22 +471,22 @@ func cmdGoSDKWhoami(ts *testscript.TestScript, neg bool, args []string) {
 	_, _ = fmt.Fprintln(ts.Stdout(), aws.ToString(out.Arn))
 }
 
-// cmdWaitFile waits (at most 10s) until a background command has written
-// a file: the handshake before signalling it. Not just created: `echo $PPID
-// > ready` creates the file before it writes the PID, and a reader in
-// between saw it empty.
+// cmdWaitFile waits until a background command has written a file: the
+// handshake before signalling it or reading what it printed. Not just
+// created: `echo $PPID > ready` creates the file before it writes the PID,
+// and a reader in between saw it empty. It fails as hung after hangGuard.
 //
 //	waitfile PATH
 func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
 	path := ts.MkAbs(args[0])
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(hangGuard)
 	for time.Now().Before(deadline) {
 		if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	ts.Fatalf("%s did not appear within 10s", args[0])
+	ts.Fatalf("hung: %s still empty or missing after %s", args[0], hangGuard)
 }
 
 // cmdLoadGitHubEnv sets the variables of a GITHUB_ENV file the way the
@@ -647,7 +647,7 @@ func cmdWithin(ts *testscript.TestScript, neg bool, args []string) {
 	cmd.WaitDelay = time.Second
 	err = cmd.Run()
 	if ctx.Err() != nil {
-		ts.Fatalf("%s did not finish within %s: it hangs", strings.Join(args[1:], " "), d)
+		ts.Fatalf("hung: %s still running after %s", strings.Join(args[1:], " "), d)
 	}
 	if (err != nil) != neg {
 		ts.Fatalf("%s: %v", args[1], err)
