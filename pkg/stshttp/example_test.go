@@ -38,7 +38,7 @@ func ExampleNewClient() {
 		// Where the SDK resolves base credentials itself, it needs a
 		// *awshttp.BuildableClient.
 		if _, err := config.LoadDefaultConfig(context.Background(),
-			config.WithSharedConfigFiles(nil), config.WithSharedCredentialsFiles(nil), // here: none of the machine's
+			config.WithSharedConfigFiles([]string{}), config.WithSharedCredentialsFiles([]string{}), // none of this machine's
 			config.WithHTTPClient(hc.Buildable()),
 			config.WithRetryer(func() aws.Retryer { return retry.NewStandard(stshttp.NoRetry) })); err != nil {
 			return nil, err
