@@ -34,7 +34,7 @@ func TestCABundleFIFO(t *testing.T) {
 		if !errors.As(err, &be) || !errors.Is(err, safefile.ErrNotRegular) {
 			t.Errorf("error = %v, want CABundleError: not a regular file", err)
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("NewClient blocked on a FIFO")
+	case <-time.After(30 * time.Second):
+		t.Fatal("hung: NewClient still blocked on a FIFO after 30s")
 	}
 }
