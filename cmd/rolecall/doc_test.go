@@ -320,7 +320,7 @@ func (fx *docFixture) run(t *testing.T, page string, b docBlock) {
 		return
 	}
 
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), hangGuard)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, program, args...)
 	cmd.Dir, cmd.Env = fx.work, fx.env
@@ -334,6 +334,9 @@ func (fx *docFixture) run(t *testing.T, page string, b docBlock) {
 	err := cmd.Run()
 	if cmd.Process != nil {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("%s:%d: hung: the %s block still running after %s; its output:\n%s", page, b.line, b.lang, hangGuard, redactLog(out.String()))
 	}
 	if err != nil {
 		var ee *exec.ExitError

@@ -1021,11 +1021,13 @@ func TestDiskFull(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, unshare[0], append(unshare[1:], "sh", "-c", diskFullScript)...)
 	cmd.Env = e.environ("FULL="+full, "OUT="+out, "RC="+e.bin, "ROLE="+ststest.DemoRoleARN("demo"))
-	if b, err := cmd.CombinedOutput(); err != nil {
+	if b, err := cmd.CombinedOutput(); ctx.Err() != nil {
+		t.Fatalf("hung: the disk-full script still running after %s\n%s", hangGuard, b)
+	} else if err != nil {
 		t.Fatalf("disk-full script: %v\n%s", err, b)
 	}
 	read := func(name string) string {
@@ -1108,7 +1110,7 @@ func TestEndlessConfigFile(t *testing.T) {
 	t.Parallel()
 	e := newRCEnv(t, ststest.DemoConfig())
 	e.vars["AWS_CONFIG_FILE"] = "/dev/zero"
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	defer cancel()
 	// A 4 GiB address-space limit keeps a regression from taking the
 	// machine with it.
@@ -1117,6 +1119,9 @@ func TestEndlessConfigFile(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("hung: rolecall still reading /dev/zero after %s", hangGuard)
+	}
 	var ee *exec.ExitError
 	code := 0
 	if errors.As(err, &ee) {
