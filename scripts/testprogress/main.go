@@ -159,9 +159,14 @@ func (p *progress) line(line string) {
 // test handles an event of one test.
 func (p *progress) test(e event, s *pkgState) {
 	switch e.Action {
-	case "run":
+	case "run", "cont":
+		// A parallel test pauses until its turn: it runs from "cont".
 		s.running[e.Test] = p.now()
-		s.order = append(s.order, e.Test)
+		if !slices.Contains(s.order, e.Test) {
+			s.order = append(s.order, e.Test)
+		}
+	case "pause":
+		delete(s.running, e.Test)
 	case "output":
 		s.tests[e.Test] = append(s.tests[e.Test], e.Output)
 	case "pass", "skip", "fail":

@@ -132,6 +132,8 @@ func TestStillRunningNamesTheLongestRunningLeafTests(t *testing.T) {
 		`{"Action":"run","Package":"example/a","Test":"TestScripts/two"}`,
 		`{"Action":"run","Package":"example/a","Test":"TestLoad"}`,
 		`{"Action":"run","Package":"example/a","Test":"TestSoak"}`,
+		`{"Action":"run","Package":"example/a","Test":"TestWaiting"}`,
+		`{"Action":"pause","Package":"example/a","Test":"TestWaiting"}`,
 		`{"Action":"start","Package":"example/b"}`,
 		`{"Action":"pass","Package":"example/c","Elapsed":1}`,
 	} {
@@ -141,8 +143,19 @@ func TestStillRunningNamesTheLongestRunningLeafTests(t *testing.T) {
 	p.line(`{"Action":"pass","Package":"example/a","Test":"TestScripts/one"}`)
 	out.Reset()
 	p.stillRunning()
-	want := "..... 1m20s: 1 packages done; running: a (TestScripts/two 50s, TestLoad 40s, TestSoak 30s); b\n"
+	want := "..... 1m40s: 1 packages done; running: a (TestScripts/two 1m10s, TestLoad 1m0s, TestSoak 50s); b\n"
 	if out.String() != want {
+		t.Errorf("got  %q\nwant %q", out.String(), want)
+	}
+	// A paused parallel test counts from when it continues, once.
+	p.line(`{"Action":"cont","Package":"example/a","Test":"TestWaiting"}`)
+	c.t = c.t.Add(5 * time.Second)
+	for _, test := range []string{"TestScripts", "TestScripts/two", "TestLoad", "TestSoak"} {
+		p.line(`{"Action":"pass","Package":"example/a","Test":"` + test + `"}`)
+	}
+	out.Reset()
+	p.stillRunning()
+	if want := "..... 1m45s: 1 packages done; running: a (TestWaiting 5s); b\n"; out.String() != want {
 		t.Errorf("got  %q\nwant %q", out.String(), want)
 	}
 }
