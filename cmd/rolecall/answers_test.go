@@ -45,8 +45,9 @@ func TestAnswersThatAreNoCredentials(t *testing.T) {
 			e := newRCEnv(t, ststest.DemoConfig())
 			e.vars["AWS_ENDPOINT_URL_STS"] = fake.URL
 			for _, args := range [][]string{
-				{"process", "--timeout", "10s", ststest.DemoRoleARN("demo")},
-				{"exec", "--timeout", "10s", ststest.DemoRoleARN("demo"), "--", "sh", "-c", "echo the command ran"},
+				// --timeout as long as the guard: only the answer may end it.
+				{"process", "--timeout", hangGuard.String(), ststest.DemoRoleARN("demo")},
+				{"exec", "--timeout", hangGuard.String(), ststest.DemoRoleARN("demo"), "--", "sh", "-c", "echo the command ran"},
 			} {
 				r := e.run(args...)
 				if r.code != 5 || r.stdout != "" {

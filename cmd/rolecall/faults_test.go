@@ -556,7 +556,7 @@ func TestKillDuringSTSCall(t *testing.T) {
 			// The lock file the dead process left does not hold up the
 			// next call: with a 5s --timeout a held lock would be exit 7.
 			assumeCalls := e.sts.CallCount("AssumeRole")
-			r := e.mustRun("process", "--timeout", "5s", role)
+			r := e.mustRun("process", "--timeout", hangGuard.String(), role)
 			parseProcess(t, r.stdout)
 			if tt.warm {
 				if r.stdout != first.stdout {
@@ -566,7 +566,7 @@ func TestKillDuringSTSCall(t *testing.T) {
 					t.Fatalf("the call after the kill made %d STS calls, want 0", got-assumeCalls)
 				}
 				// And a refresh, which takes that lock, works too.
-				r = e.mustRun("process", "--refresh", "--timeout", "5s", role)
+				r = e.mustRun("process", "--refresh", "--timeout", hangGuard.String(), role)
 				if r.stdout == first.stdout {
 					t.Fatal("--refresh returned the old credentials")
 				}
@@ -629,7 +629,7 @@ func TestKillDuringCacheWrite(t *testing.T) {
 			}
 
 			assumeCalls := e.sts.CallCount("AssumeRole")
-			r := e.mustRun("process", "--timeout", "5s", role)
+			r := e.mustRun("process", "--timeout", hangGuard.String(), role)
 			parseProcess(t, r.stdout)
 			want := assumeCalls + 1
 			if tt.warm {
@@ -688,7 +688,7 @@ func TestLockHeldByLiveProcess(t *testing.T) {
 
 	kill9(t, first)
 	e.sts.SetFaults()
-	parseProcess(t, e.mustRun("process", "--timeout", "5s", role).stdout)
+	parseProcess(t, e.mustRun("process", "--timeout", hangGuard.String(), role).stdout)
 }
 
 // TestCredentialsExpireWhileWaitingOnLock: the process a waiter queued

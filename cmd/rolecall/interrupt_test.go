@@ -90,7 +90,7 @@ func TestCtrlCEndsMFAPrompt(t *testing.T) {
 	if !strings.Contains(out.String(), "interrupted by SIGINT") {
 		t.Errorf("no interrupted line:\n%q", out)
 	}
-	r := e.run("process", "--timeout", "5s", "--mfa-code", e.sts.TOTP(ststest.DemoMFASerial), "admin")
+	r := e.run("process", "--timeout", hangGuard.String(), "--mfa-code", e.sts.TOTP(ststest.DemoMFASerial), "admin")
 	if r.code != 0 {
 		t.Fatalf("the next call exited %d (a lock left behind?):\n%s", r.code, r.stderr)
 	}
