@@ -136,7 +136,10 @@ func (p *progress) line(line string) {
 	}
 	switch e.Action {
 	case "output":
-		s.output = append(s.output, e.Output)
+		// go test's own summary lines are the result line printed below.
+		if o := strings.TrimSpace(e.Output); o != "FAIL" && o != "PASS" && !strings.HasPrefix(o, "FAIL\t") && !strings.HasPrefix(o, "ok  \t") {
+			s.output = append(s.output, e.Output)
+		}
 	case "pass":
 		p.passed++
 		p.done(e.Package)

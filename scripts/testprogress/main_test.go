@@ -53,12 +53,10 @@ func TestRunReportsEachPackageAsItEnds(t *testing.T) {
 	want := `    b_test.go:9: got 1, want 2
 --- FAIL: TestBad (0.00s)
 skip  example/a TestOne: a_test.go:5: needs zsh
-FAIL
 FAIL  example/b 1.5s
 ok    example/a 2.2s
 # example/c
 c.go:3:1: syntax error
-FAIL	example/c [build failed]
 FAIL  example/c 0.0s
       example/d: no test files
 go: warning: a line that is not JSON
