@@ -128,6 +128,12 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 					io.Debugf("%s: serving on until a signal", intr.reason)
 					continue
 				}
+				if intr != nil && intr.signal != nil {
+					// Main's handler saw the signal before stopSignals did:
+					// the same stop, told the same way.
+					io.Infof("%s stopped by %s", stamp(io.Now()), signalName(intr.signal))
+					return
+				}
 				io.Infof("%s stopped: %v", stamp(io.Now()), context.Cause(ctx))
 				return
 			case <-life.Done():
