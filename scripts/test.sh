@@ -50,8 +50,10 @@ if ((${#missing[@]})); then
 fi
 
 # -timeout: each package's test binary gets 20 minutes, far more than any
-# needs on a quiet machine (cmd/rolecall, the longest, takes minutes), so that
-# only a hang reaches it, also on a busy machine. -parallel 6: most of
+# needs (cmd/rolecall, the longest, took 70 s to 2½ minutes on 2 cores at a
+# load average of 5 to 20), so that only a hang reaches it, also on a busy
+# machine. The whole run took about 5 minutes with an empty build cache
+# and 2 later (docs/testing.md has the figures). -parallel 6: most of
 # cmd/rolecall's tests and scripts wait on processes, emulated STS latency
 # and timeouts rather than use a CPU, so more of them run at once than
 # there are cores. -json feeds scripts/testprogress, which prints each
@@ -63,7 +65,7 @@ reader=$(mktemp -d)
 trap 'rm -rf "$reader"' EXIT
 say "building scripts/testprogress (the progress reader)"
 go build -o "$reader/testprogress" ./scripts/testprogress
-say "go test -race -count=1 -timeout 20m -parallel 6 ./... (the first run also builds every package with the race detector)"
+say "go test -race -count=1 -timeout 20m -parallel 6 ./... (results as packages end, in that order; the first run also builds every package with the race detector, about 2 minutes on 2 cores before the first result)"
 start=$SECONDS
 if ! go test -race -count=1 -timeout 20m -parallel 6 -json ./... | tee "$json" |
 	"$reader/testprogress" -trim "$(go list -m)/"; then
