@@ -168,7 +168,11 @@ func TestExecChildGetsOneSignalPerKeypress(t *testing.T) {
 	}
 	e := newRCEnv(t, ststest.DemoConfig())
 	pidFile := filepath.Join(e.work, "pid")
-	script := `n=0; trap 'n=$((n+1))' INT; echo $$ > "$0"; i=0; while [ $i -lt 30 ]; do sleep 0.05; i=$((i+1)); done; echo "ints=$n"`
+	// The command waits for the first SIGINT (at most two minutes: a busy
+	// machine may be slow to send it), then half a second more for a
+	// second one, which a forwarding rolecall sends at once.
+	script := `n=0; trap 'n=$((n+1))' INT; echo $$ > "$0"; i=0; while [ $n -eq 0 ] && [ $i -lt 2400 ]; do sleep 0.05; i=$((i+1)); done; ` +
+		`i=0; while [ $i -lt 10 ]; do sleep 0.05; i=$((i+1)); done; echo "ints=$n"`
 	cmd := exec.Command("setsid", e.bin, "exec", ststest.DemoRoleARN("demo"), "--", "sh", "-c", script, pidFile)
 	cmd.Dir, cmd.Env = e.work, e.environ()
 	out := &syncBuffer{}

@@ -143,7 +143,7 @@ func TestExecServerCtrlCReachesCommandOnce(t *testing.T) {
 	e := newRCEnv(t, ststest.DemoConfig())
 	pidFile := filepath.Join(e.work, "pid")
 	script := `n=0; trap 'n=$((n+1))' INT; echo $$ > "$0"; i=0
-while [ $n -eq 0 ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done
+while [ $n -eq 0 ] && [ $i -lt 2400 ]; do sleep 0.05; i=$((i+1)); done
 sleep 0.3; echo "ints=$n"; gosdk whoami; exit 3`
 	cmd, out, keys := e.onTerminalTyping("exec rolecall exec --server " + ststest.DemoRoleARN("demo") +
 		" -- sh -c '" + strings.ReplaceAll(script, "'", `'\''`) + "' " + pidFile)
