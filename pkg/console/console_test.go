@@ -282,8 +282,8 @@ func TestFederationCallIsBounded(t *testing.T) {
 			if !errors.As(err, &fe) || fe.Status != 0 || !errors.Is(err, context.DeadlineExceeded) {
 				t.Errorf("error %v, want a federation error that timed out", err)
 			}
-			if took > 5*time.Second {
-				t.Errorf("took %s with --timeout 500ms", took)
+			if took > 30*time.Second { // generous: without the timeout it hangs
+				t.Errorf("hung: took %s with --timeout 500ms", took)
 			}
 		}},
 		{"answers without end", func(w http.ResponseWriter, _ *http.Request) {
