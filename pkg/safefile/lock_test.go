@@ -194,3 +194,22 @@ func TestAcquireGivesNothingToACancelledCaller(t *testing.T) {
 		}
 	}
 }
+
+// TestAcquireZeroTimeoutMeansTheDefault: a timeout of zero is "not set"
+// (DefaultLockTimeout, a minute), not "give up at once": with the lock
+// held, Acquire waits until the caller's 300ms deadline. The bound is a
+// lower one, which load cannot break.
+func TestAcquireZeroTimeoutMeansTheDefault(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.lock")
+	heldElsewhere(t, path)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err := safefile.Acquire(ctx, path, 0)
+	var timeout *safefile.LockTimeoutError
+	if !errors.As(err, &timeout) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Acquire error = %v, want the caller's deadline", err)
+	}
+	if timeout.Waited < 300*time.Millisecond {
+		t.Errorf("waited %s with timeout 0, want until the caller's 300ms deadline (0 is the default)", timeout.Waited)
+	}
+}
