@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v go >/dev/null; then
+if [[ -z ${ROLECALL_DEMO_BIN:-} ]] && ! command -v go >/dev/null; then
 	echo "demo.sh: needs Go (https://go.dev/dl/) to build rolecall and the emulator" >&2
 	exit 1
 fi
@@ -36,42 +36,55 @@ fi
 skip() { printf '(skipped: %s)\n' "$*"; }
 shorten() { sed -E 's/((SECRET_ACCESS_KEY|SESSION_TOKEN|SecretAccessKey|SessionToken)["'"'"'=: ]+)([A-Za-z0-9/+=]{6})[A-Za-z0-9/+=]*/\1\3…/g'; }
 
-# The build, one line per step and per stretch of work within it: on a
-# fresh machine it downloads the modules and compiles the AWS SDK, which
-# takes minutes, and a silent minute looks like a hang.
-echo "building rolecall and the STS emulator: the first build on a machine downloads the Go modules and compiles the AWS SDK, about 1 to 5 minutes; later builds take seconds"
-build_step() { # build_step N/3 WHAT: a line when a step starts
-	step_started=$SECONDS
-	echo "build step $1: $2…"
-}
-build_done() { echo "  done in $((SECONDS - step_started))s"; }
-# downloads lists each module as its download starts (go's -x trace,
-# "# get https://PROXY/MODULE/@v/VERSION.zip"); nothing when all are cached.
-downloads() { sed -nE 's|^# get [a-z]+://[^/]+/(.+)/@v/(v[^/]+)\.zip$|  downloading \1 \2|p'; }
-# compiled counts the packages go build -v names as it compiles them, one
-# line per 20 (and the total): nothing when all are in the build cache.
-compiled() {
-	local n=0
-	while IFS= read -r _; do
-		n=$((n + 1))
-		((n % 20 == 0)) && echo "  compiled $n packages…"
-	done
-	((n == 0)) || echo "  compiled $n packages"
-}
-build_step 1/3 "downloading the Go modules rolecall needs (go mod download)"
-go mod download -x 2>&1 | downloads
-build_done
-build_step 2/3 "compiling rolecall"
-go build -v -o "$work/bin/rolecall" ./cmd/rolecall 2>&1 | compiled
-build_done
-build_step 3/3 "compiling the STS emulator"
-go build -v -o "$work/bin/ststest" ./cmd/ststest 2>&1 | compiled
-build_done
-export PATH="$work/bin:$PATH"
+if [[ -n ${ROLECALL_DEMO_BIN:-} ]]; then
+	# The end-to-end test (demo.txtar) passes the rolecall and ststest its
+	# test binary provides, so that a test run builds nothing twice.
+	echo "using rolecall and the STS emulator from $ROLECALL_DEMO_BIN"
+	export PATH="$ROLECALL_DEMO_BIN:$PATH"
+else
+	# The build, one line per step and per stretch of work within it: on a
+	# fresh machine it downloads the modules and compiles the AWS SDK, which
+	# takes minutes, and a silent minute looks like a hang.
+	echo "building rolecall and the STS emulator: the first build on a machine downloads the Go modules and compiles the AWS SDK, about 1 to 5 minutes; later builds take seconds"
+	build_step() { # build_step N/3 WHAT: a line when a step starts
+		step_started=$SECONDS
+		echo "build step $1: $2…"
+	}
+	build_done() { echo "  done in $((SECONDS - step_started))s"; }
+	# downloads lists each module as its download starts (go's -x trace,
+	# "# get https://PROXY/MODULE/@v/VERSION.zip"); nothing when all are cached.
+	downloads() { sed -nE 's|^# get [a-z]+://[^/]+/(.+)/@v/(v[^/]+)\.zip$|  downloading \1 \2|p'; }
+	# compiled counts the packages go build -v names as it compiles them, one
+	# line per 20 (and the total): nothing when all are in the build cache.
+	compiled() {
+		local n=0
+		while IFS= read -r _; do
+			n=$((n + 1))
+			((n % 20 == 0)) && echo "  compiled $n packages…"
+		done
+		((n == 0)) || echo "  compiled $n packages"
+	}
+	build_step 1/3 "downloading the Go modules rolecall needs (go mod download)"
+	go mod download -x 2>&1 | downloads
+	build_done
+	build_step 2/3 "compiling rolecall"
+	go build -v -o "$work/bin/rolecall" ./cmd/rolecall 2>&1 | compiled
+	build_done
+	build_step 3/3 "compiling the STS emulator"
+	go build -v -o "$work/bin/ststest" ./cmd/ststest 2>&1 | compiled
+	build_done
+	export PATH="$work/bin:$PATH"
+fi
 
 ststest --listen 127.0.0.1:0 >"$work/ststest.out" 2>"$work/ststest.err" &
 emulator_pid=$!
-for _ in $(seq 100); do [[ -s $work/ststest.out ]] && break; sleep 0.05; done
+# Its first line is its URL: wait for it, as long as a busy machine needs.
+for _ in $(seq 1200); do [[ -s $work/ststest.out ]] && break; sleep 0.05; done
+if [[ ! -s $work/ststest.out ]]; then
+	echo "demo.sh: the STS emulator printed no URL within a minute (hung?):" >&2
+	cat "$work/ststest.err" >&2
+	exit 1
+fi
 url=$(head -n1 "$work/ststest.out")
 echo "STS emulator listening at $url"
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the command reference in docs/reference from the Cobra tree
 # (scripts/gendocs). Run it after changing a command, a flag or a help text:
-# pkg/cli's TestReferenceDocsUpToDate fails until the pages match.
+# scripts/gendocs' TestReferenceDocsUpToDate fails until the pages match.
 #
 #   scripts/gen-docs.sh            Markdown into docs/reference
 #   scripts/gen-docs.sh MANDIR     also man pages into MANDIR (GoReleaser

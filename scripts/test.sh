@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test with the race detector: go test -race -count=1 ./...
+# Runs every test with the race detector: go test -race -count=1 ./...,
+# with progress while it runs (see below).
 # Static checks (go mod tidy, go vet, golangci-lint) are scripts/lint.sh.
 #
 # Tests that drive real programs (bash, zsh, fish, dash, strace, the AWS
@@ -48,10 +49,30 @@ if ((${#missing[@]})); then
 	say "missing, so their tests skip${CI:+ (CI is set: they fail)}: ${list%; }"
 fi
 
-say "go test -race -count=1 ./... (each package prints a line when it is done; the first run also builds every package with the race detector: about 2½ minutes on 2 cores in all, later runs about 45s)"
+# -timeout: each package's test binary gets 20 minutes, far more than any
+# needs (cmd/rolecall, the longest, took 50 s to 2½ minutes on 2 cores at a
+# load average of 2 to 20), so that only a hang reaches it, also on a busy
+# machine. The whole run took 2½ to 5 minutes with an empty build cache and
+# 1½ to 2 later (docs/testing.md has the figures). -parallel 6: most of
+# cmd/rolecall's tests and scripts wait on processes, emulated STS latency
+# and timeouts rather than use a CPU, so more of them run at once than
+# there are cores. -json feeds scripts/testprogress, which prints each
+# package's result as it ends, each skipped test with its reason, and every
+# 30 seconds what is still running; the raw stream is kept for a look at
+# where the time went.
+json=$(mktemp "${TMPDIR:-/tmp}/rolecall-test.XXXXXX.json")
+reader=$(mktemp -d)
+trap 'rm -rf "$reader"' EXIT
+say "building scripts/testprogress (the progress reader)"
+go build -o "$reader/testprogress" ./scripts/testprogress
+say "go test -race -count=1 -timeout 20m -parallel 6 ./... (results as packages end, in that order; the first run also builds every package with the race detector, about 2 minutes on 2 cores before the first result)"
 start=$SECONDS
-go test -race -count=1 ./...
-say "all tests passed in $((SECONDS - start))s"
+if ! go test -race -count=1 -timeout 20m -parallel 6 -json ./... | tee "$json" |
+	"$reader/testprogress" -trim "$(go list -m)/"; then
+	say "tests failed after $((SECONDS - start))s (every event: $json)"
+	exit 1
+fi
+say "all tests passed in $((SECONDS - start))s (every event, with each test's time: $json)"
 
 if [[ -n $soak ]]; then
 	scripts/soak.sh "$soak"

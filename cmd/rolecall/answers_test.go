@@ -19,6 +19,7 @@ import (
 // (an empty AWS_ACCESS_KEY_ID would make the command's SDK fall back to
 // other credentials without a word).
 func TestAnswersThatAreNoCredentials(t *testing.T) {
+	t.Parallel()
 	expired := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
 	result := func(inner string) string {
 		return `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult>` + inner +
@@ -44,8 +45,9 @@ func TestAnswersThatAreNoCredentials(t *testing.T) {
 			e := newRCEnv(t, ststest.DemoConfig())
 			e.vars["AWS_ENDPOINT_URL_STS"] = fake.URL
 			for _, args := range [][]string{
-				{"process", "--timeout", "10s", ststest.DemoRoleARN("demo")},
-				{"exec", "--timeout", "10s", ststest.DemoRoleARN("demo"), "--", "sh", "-c", "echo the command ran"},
+				// --timeout as long as the guard: only the answer may end it.
+				{"process", "--timeout", hangGuard.String(), ststest.DemoRoleARN("demo")},
+				{"exec", "--timeout", hangGuard.String(), ststest.DemoRoleARN("demo"), "--", "sh", "-c", "echo the command ran"},
 			} {
 				r := e.run(args...)
 				if r.code != 5 || r.stdout != "" {
@@ -66,6 +68,7 @@ func TestAnswersThatAreNoCredentials(t *testing.T) {
 // clock 3 h behind served expired credentials from the cache, and 3 h ahead
 // printed already-expired ones and called STS on every run.
 func TestCredentialsTimedBySTSClock(t *testing.T) {
+	t.Parallel()
 	role := ststest.DemoRoleARN("demo")
 	for _, skew := range []time.Duration{3 * time.Hour, -3 * time.Hour} {
 		t.Run(skew.String(), func(t *testing.T) {

@@ -23,9 +23,11 @@ var (
 )
 
 // cmdDevEnv gives a script what the repository's scripts need: REPO (the
-// module root) and the Go toolchain's own settings (build and module
-// caches, GOFLAGS, GOPROXY), so that a go build inside the hermetic HOME
-// reuses the caches instead of starting cold.
+// module root), TESTBIN (the directory of the rolecall and ststest programs
+// this test binary provides, for scripts that would otherwise build them)
+// and the Go toolchain's own settings (build and module caches, GOFLAGS,
+// GOPROXY), so that a go build inside the hermetic HOME reuses the caches
+// instead of starting cold.
 //
 //	devenv
 func cmdDevEnv(ts *testscript.TestScript, neg bool, args []string) {
@@ -43,6 +45,7 @@ func cmdDevEnv(ts *testscript.TestScript, neg bool, args []string) {
 	repo, err := filepath.Abs(filepath.Join("..", ".."))
 	ts.Check(err)
 	ts.Setenv("REPO", repo)
+	ts.Setenv("TESTBIN", filepath.Dir(lookPath(ts, "rolecall")))
 }
 
 // cmdHideProgs sets PATH to a directory of links to every program on the

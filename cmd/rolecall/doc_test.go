@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"syscall"
@@ -24,9 +25,12 @@ import (
 
 // TestDocCommands runs every shell command of README.md and docs/*.md, so
 // that a page cannot drift from what rolecall does: each fenced block
-// marked sh (or bash, zsh, fish) runs in that shell, against the STS
-// emulator, with a hermetic HOME whose AWS files hold what the pages
-// assume (docFiles), and fails the test if any command in it fails.
+// marked sh (or bash, zsh, fish) runs in that shell, and each console block's
+// `$ ` commands in bash, against the STS emulator, with a hermetic HOME whose
+// AWS files hold what the pages assume (docFiles). The test fails if a
+// command fails, or if a block's output lacks what the page states it
+// prints (docresult_test.go: identities, outputs named in comments, a
+// console block's lines).
 //
 // A page's blocks run in order, each in a new shell that has shell-init's
 // functions loaded, as a reader's would; the AWS files and rolecall's cache
@@ -41,6 +45,7 @@ import (
 //
 // Keep those few: the test lists them.
 func TestDocCommands(t *testing.T) {
+	t.Parallel()
 	pages, err := filepath.Glob(filepath.Join("..", "..", "docs", "*.md"))
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +79,8 @@ type docBlock struct {
 	line   int    // of the opening fence, 1-based
 	lang   string // sh, bash, zsh or fish
 	text   string
-	notest string // the reason it is not run, or ""
+	shows  []string // a console block's output lines
+	notest string   // the reason it is not run, or ""
 }
 
 var notestComment = regexp.MustCompile(`^<!-- notest(?::\s*(.*?))?\s*-->$`)
@@ -94,7 +100,7 @@ func docBlocks(path string) ([]docBlock, error) {
 		prev     string // the last non-blank line outside a block
 		lineNum  int
 		inFence  bool
-		shellish = map[string]bool{"sh": true, "bash": true, "zsh": true, "fish": true}
+		shellish = map[string]bool{"sh": true, "bash": true, "zsh": true, "fish": true, "console": true}
 	)
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
@@ -126,6 +132,9 @@ func docBlocks(path string) ([]docBlock, error) {
 			inFence = false
 			if cur != nil {
 				cur.text = body.String()
+				if cur.lang == "console" {
+					cur.text, cur.shows = consoleBlock(cur.text)
+				}
 				blocks = append(blocks, *cur)
 				cur = nil
 			}
@@ -253,6 +262,7 @@ func newDocFixture(t *testing.T) *docFixture {
 			"LANG=C.UTF-8",
 			"AWS_EC2_METADATA_DISABLED=true",
 			"AWS_ENDPOINT_URL_STS=" + s.URL(),
+			"URL=" + s.URL(), // what docs/ststest.md's console blocks call the emulator
 			// rolecall console: the emulator's federation endpoint. IAM
 			// Identity Center, and a person at a browser who signs in to it;
 			// the console's sign-in page that browser leaves alone.
@@ -288,7 +298,7 @@ func (fx *docFixture) run(t *testing.T, page string, b docBlock) {
 	var program string
 	var args []string
 	switch b.lang {
-	case "sh", "bash":
+	case "sh", "bash", "console":
 		program, args = "bash", []string{"--norc", "--noprofile", "-c",
 			"set -e -o pipefail\neval \"$(rolecall shell-init bash)\"\n" + b.text}
 	case "zsh":
@@ -310,7 +320,7 @@ func (fx *docFixture) run(t *testing.T, page string, b docBlock) {
 		return
 	}
 
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), hangGuard)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, program, args...)
 	cmd.Dir, cmd.Env = fx.work, fx.env
@@ -325,6 +335,9 @@ func (fx *docFixture) run(t *testing.T, page string, b docBlock) {
 	if cmd.Process != nil {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}
+	if ctx.Err() != nil {
+		t.Fatalf("%s:%d: hung: the %s block still running after %s; its output:\n%s", page, b.line, b.lang, hangGuard, redactLog(out.String()))
+	}
 	if err != nil {
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) && !errors.Is(err, exec.ErrWaitDelay) {
@@ -332,6 +345,11 @@ func (fx *docFixture) run(t *testing.T, page string, b docBlock) {
 		}
 		t.Errorf("%s:%d: the %s block failed (%v); its output:\n%s\nthe block:\n%s",
 			page, b.line, b.lang, err, redactLog(out.String()), b.text)
+		return
+	}
+	if err := checkStated(out.String(), statedResults(b)); err != nil {
+		t.Errorf("%s:%d: %v; the %s block printed:\n%s\nthe block:\n%s",
+			page, b.line, err, b.lang, redactLog(out.String()), b.text)
 	}
 }
 
@@ -359,6 +377,7 @@ func ststestProgram() int {
 
 // TestDocBlocks checks the extraction TestDocCommands relies on.
 func TestDocBlocks(t *testing.T) {
+	t.Parallel()
 	page := "# Page\n\n```sh\necho one\n```\n\n<!-- notest: needs real AWS -->\n```sh\naws s3 ls\n```\n\n" +
 		"```ini\n[profile x]\n```\n\n1. a list item:\n\n   ```fish\n   echo two\n   ```\n\n```zsh\necho three\n```\n"
 	path := filepath.Join(t.TempDir(), "page.md")
@@ -377,7 +396,7 @@ func TestDocBlocks(t *testing.T) {
 		t.Fatalf("got %d blocks, want %d: %+v", len(got), len(want), got)
 	}
 	for i := range want {
-		if got[i] != want[i] {
+		if !reflect.DeepEqual(got[i], want[i]) {
 			t.Errorf("block %d = %+v, want %+v", i, got[i], want[i])
 		}
 	}

@@ -336,7 +336,7 @@ type runResult struct {
 	took           time.Duration
 }
 
-// run runs rolecall to its end (at most a minute).
+// run runs rolecall to its end (failing as hung after hangGuard).
 func (e *rcEnv) run(args ...string) runResult {
 	e.t.Helper()
 	return e.runEnv(nil, args...)
@@ -344,7 +344,7 @@ func (e *rcEnv) run(args ...string) runResult {
 
 func (e *rcEnv) runEnv(extraEnv []string, args ...string) runResult {
 	e.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	defer cancel()
 	cmd := e.command(ctx, extraEnv, args...)
 	var stdout, stderr bytes.Buffer
@@ -354,6 +354,8 @@ func (e *rcEnv) runEnv(extraEnv []string, args ...string) runResult {
 	r := runResult{stdout: stdout.String(), stderr: stderr.String(), took: time.Since(start)}
 	var ee *exec.ExitError
 	switch {
+	case ctx.Err() != nil:
+		e.t.Fatalf("rolecall %s hung: still running after %s\n%s", strings.Join(args, " "), hangGuard, r.stderr)
 	case errors.As(err, &ee):
 		r.code = ee.ExitCode()
 	case err != nil:
@@ -410,24 +412,30 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// hangGuard bounds every wait in these tests: long enough that only a
+// hang reaches it on a machine busy with other work, and the failure then
+// says "hung". What a test checks is an event (a call, a line, an exit),
+// never how soon it came.
+const hangGuard = 5 * time.Minute
+
 // waitCalls waits until the emulator has received n calls in all.
 func (e *rcEnv) waitCalls(n int) {
 	e.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	defer cancel()
 	if err := e.sts.WaitCalls(ctx, n); err != nil {
-		e.t.Fatal(err)
+		e.t.Fatalf("hung: the emulator did not get %d calls within %s: %v", n, hangGuard, err)
 	}
 }
 
-// waitFor polls cond (every 5ms, at most 30s): the handshake with a
-// process the test cannot otherwise hear from.
+// waitFor polls cond (every 5ms, failing as hung after hangGuard): the
+// handshake with a process the test cannot otherwise hear from.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(hangGuard)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
+			t.Fatalf("hung: still waiting until %s after %s", what, hangGuard)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -509,6 +517,7 @@ func parseProcess(t *testing.T, stdout string) processCreds {
 // (the kernel drops a dead process's flock), and the next call must work
 // without waiting for anything.
 func TestKillDuringSTSCall(t *testing.T) {
+	t.Parallel()
 	role := ststest.DemoRoleARN("demo")
 	for _, tt := range []struct {
 		name string
@@ -547,7 +556,7 @@ func TestKillDuringSTSCall(t *testing.T) {
 			// The lock file the dead process left does not hold up the
 			// next call: with a 5s --timeout a held lock would be exit 7.
 			assumeCalls := e.sts.CallCount("AssumeRole")
-			r := e.mustRun("process", "--timeout", "5s", role)
+			r := e.mustRun("process", "--timeout", hangGuard.String(), role)
 			parseProcess(t, r.stdout)
 			if tt.warm {
 				if r.stdout != first.stdout {
@@ -557,7 +566,7 @@ func TestKillDuringSTSCall(t *testing.T) {
 					t.Fatalf("the call after the kill made %d STS calls, want 0", got-assumeCalls)
 				}
 				// And a refresh, which takes that lock, works too.
-				r = e.mustRun("process", "--refresh", "--timeout", "5s", role)
+				r = e.mustRun("process", "--refresh", "--timeout", hangGuard.String(), role)
 				if r.stdout == first.stdout {
 					t.Fatal("--refresh returned the old credentials")
 				}
@@ -576,6 +585,7 @@ func TestKillDuringSTSCall(t *testing.T) {
 // the old entry byte for byte (or none), the next call must use it, and the
 // leftover temporary file must be private and cleaned up once it is stale.
 func TestKillDuringCacheWrite(t *testing.T) {
+	t.Parallel()
 	role := ststest.DemoRoleARN("demo")
 	for _, tt := range []struct {
 		name string
@@ -619,7 +629,7 @@ func TestKillDuringCacheWrite(t *testing.T) {
 			}
 
 			assumeCalls := e.sts.CallCount("AssumeRole")
-			r := e.mustRun("process", "--timeout", "5s", role)
+			r := e.mustRun("process", "--timeout", hangGuard.String(), role)
 			parseProcess(t, r.stdout)
 			want := assumeCalls + 1
 			if tt.warm {
@@ -650,6 +660,7 @@ func TestKillDuringCacheWrite(t *testing.T) {
 // the first one's lock only up to its --timeout, then fails with exit 7,
 // one error line that says what it waited for, and nothing on stdout.
 func TestLockHeldByLiveProcess(t *testing.T) {
+	t.Parallel()
 	e := newRCEnv(t, ststest.DemoConfig())
 	role := ststest.DemoRoleARN("demo")
 	e.sts.SetFaults(ststest.Fault{Action: "AssumeRole", Kind: ststest.FaultHang})
@@ -668,8 +679,10 @@ func TestLockHeldByLiveProcess(t *testing.T) {
 		!strings.Contains(lines[0], "waiting for cache lock") || !strings.HasPrefix(lines[1], "rolecall: hint: another rolecall holds the cache lock") {
 		t.Fatalf("a lock timeout should be one error line and a hint, got:\n%s", r.stderr)
 	}
-	if r.took > 10*time.Second {
-		t.Fatalf("a 1s --timeout waited %s", r.took)
+	// Under the default minute (what an ignored --timeout would wait), far
+	// above what load adds to 1s.
+	if r.took > 50*time.Second {
+		t.Fatalf("a 1s --timeout waited %s: as long as the default minute", r.took)
 	}
 	if got := e.sts.CallCount("AssumeRole"); got != 1 {
 		t.Fatalf("the waiter called STS: %d AssumeRole calls, want 1", got)
@@ -677,7 +690,7 @@ func TestLockHeldByLiveProcess(t *testing.T) {
 
 	kill9(t, first)
 	e.sts.SetFaults()
-	parseProcess(t, e.mustRun("process", "--timeout", "5s", role).stdout)
+	parseProcess(t, e.mustRun("process", "--timeout", hangGuard.String(), role).stdout)
 }
 
 // TestCredentialsExpireWhileWaitingOnLock: the process a waiter queued
@@ -685,6 +698,7 @@ func TestLockHeldByLiveProcess(t *testing.T) {
 // The waiter must not take them (they expire before its user is done) but
 // fetch its own.
 func TestCredentialsExpireWhileWaitingOnLock(t *testing.T) {
+	t.Parallel()
 	e := newRCEnv(t, ststest.DemoConfig())
 	role := ststest.DemoRoleARN("demo")
 	// The first fetch gets credentials with 10 minutes left: inside the
@@ -750,6 +764,7 @@ func TestCredentialsExpireWhileWaitingOnLock(t *testing.T) {
 // drops it), nothing can be corrected and the refusal must say to check the
 // clock.
 func TestClockSkew(t *testing.T) {
+	t.Parallel()
 	role := ststest.DemoRoleARN("demo")
 	for _, skew := range []time.Duration{20 * time.Minute, -20 * time.Minute, 3 * time.Hour} {
 		t.Run(fmt.Sprintf("local clock off by %s", -skew), func(t *testing.T) {
@@ -835,6 +850,7 @@ const profileConfig = "[profile p]\nrole_arn = arn:aws:iam::123456789012:role/de
 // costs the credentials; a file rolecall needs and cannot use is exit 3 or
 // 7 with one line that names it.
 func TestFilePermissions(t *testing.T) {
+	t.Parallel()
 	role := ststest.DemoRoleARN("demo")
 	e := newUnprivilegedEnv(t)
 
@@ -998,6 +1014,7 @@ cp "$FULL/aws/credentials" "$FULL/github_env" "$OUT/"
 // GITHUB_ENV, made real with a small tmpfs in a private mount namespace
 // (unshare -m as root, unshare -rm in a user namespace otherwise).
 func TestDiskFull(t *testing.T) {
+	t.Parallel()
 	e := newRCEnv(t, ststest.DemoConfig())
 	unshare := mountNamespaceCommand(t)
 	full, out := filepath.Join(e.work, "full"), filepath.Join(e.work, "out")
@@ -1006,11 +1023,13 @@ func TestDiskFull(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, unshare[0], append(unshare[1:], "sh", "-c", diskFullScript)...)
 	cmd.Env = e.environ("FULL="+full, "OUT="+out, "RC="+e.bin, "ROLE="+ststest.DemoRoleARN("demo"))
-	if b, err := cmd.CombinedOutput(); err != nil {
+	if b, err := cmd.CombinedOutput(); ctx.Err() != nil {
+		t.Fatalf("hung: the disk-full script still running after %s\n%s", hangGuard, b)
+	} else if err != nil {
 		t.Fatalf("disk-full script: %v\n%s", err, b)
 	}
 	read := func(name string) string {
@@ -1090,9 +1109,10 @@ func mountNamespaceCommand(t *testing.T) []string {
 // bounded time and memory, instead of read until the kernel kills
 // rolecall.
 func TestEndlessConfigFile(t *testing.T) {
+	t.Parallel()
 	e := newRCEnv(t, ststest.DemoConfig())
 	e.vars["AWS_CONFIG_FILE"] = "/dev/zero"
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	defer cancel()
 	// A 4 GiB address-space limit keeps a regression from taking the
 	// machine with it.
@@ -1101,6 +1121,9 @@ func TestEndlessConfigFile(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("hung: rolecall still reading /dev/zero after %s", hangGuard)
+	}
 	var ee *exec.ExitError
 	code := 0
 	if errors.As(err, &ee) {

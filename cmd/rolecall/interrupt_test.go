@@ -57,7 +57,8 @@ func readPID(t *testing.T, path string) int {
 
 func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
 
-// exitCode waits (at most 10s) for cmd and returns its exit code.
+// exitCode waits for cmd and returns its exit code, failing as hung after
+// hangGuard.
 func exitCode(t *testing.T, cmd *exec.Cmd) int {
 	t.Helper()
 	done := make(chan struct{})
@@ -65,8 +66,8 @@ func exitCode(t *testing.T, cmd *exec.Cmd) int {
 	select {
 	case <-done: // a non-zero exit is the answer, read from ProcessState
 		return cmd.ProcessState.ExitCode()
-	case <-time.After(10 * time.Second):
-		t.Fatal("still running 10s later")
+	case <-time.After(hangGuard):
+		t.Fatalf("hung: still running after %s", hangGuard)
 		return -1
 	}
 }
@@ -74,6 +75,7 @@ func exitCode(t *testing.T, cmd *exec.Cmd) int {
 // TestCtrlCEndsMFAPrompt: Ctrl-C at the prompt ends rolecall at once with
 // 130 (it used to wait for Enter), and the cache lock it held is free.
 func TestCtrlCEndsMFAPrompt(t *testing.T) {
+	t.Parallel()
 	e := mfaProfileEnv(t)
 	pidFile := filepath.Join(e.work, "pid")
 	cmd, out := e.onTerminal("echo $$ > " + pidFile + "; exec rolecall process admin")
@@ -88,14 +90,18 @@ func TestCtrlCEndsMFAPrompt(t *testing.T) {
 	if !strings.Contains(out.String(), "interrupted by SIGINT") {
 		t.Errorf("no interrupted line:\n%q", out)
 	}
-	r := e.run("process", "--timeout", "5s", "--mfa-code", e.sts.TOTP(ststest.DemoMFASerial), "admin")
+	r := e.run("process", "--timeout", hangGuard.String(), "--mfa-code", e.sts.TOTP(ststest.DemoMFASerial), "admin")
 	if r.code != 0 {
 		t.Fatalf("the next call exited %d (a lock left behind?):\n%s", r.code, r.stderr)
 	}
 }
 
 // TestTimeoutEndsMFAPrompt: nobody answers; --timeout ends the prompt.
+// What tells the 1s --timeout from the default minute is the time taken,
+// so the bound sits just under that minute, far from what load adds to a
+// 1s wait; "timed out" in the error shows which way it ended.
 func TestTimeoutEndsMFAPrompt(t *testing.T) {
+	t.Parallel()
 	e := mfaProfileEnv(t)
 	pidFile := filepath.Join(e.work, "pid")
 	start := time.Now()
@@ -103,18 +109,23 @@ func TestTimeoutEndsMFAPrompt(t *testing.T) {
 	if code := exitCode(t, cmd); code == 0 {
 		t.Fatalf("an unanswered prompt exited 0:\n%s", out)
 	}
-	if took := time.Since(start); took > 8*time.Second {
-		t.Fatalf("a 1s --timeout took %s", took)
+	if took := time.Since(start); took > 50*time.Second {
+		t.Fatalf("a 1s --timeout took %s: as long as the default minute, so --timeout was not applied", took)
 	}
 	if !strings.Contains(out.String(), "MFA code for") {
 		t.Errorf("no prompt was shown:\n%s", out)
 	}
+	if !strings.Contains(out.String(), "timed out") {
+		t.Errorf("the error does not say it timed out:\n%s", out)
+	}
 }
 
 // TestDeadParentEndsLockWait: a rolecall waiting on another's cache lock
-// whose parent dies (the AWS CLI killed by Ctrl-C, say) stops waiting at
-// once instead of for --timeout.
+// whose parent dies (the AWS CLI killed by Ctrl-C, say) stops waiting,
+// saying why, instead of waiting out --timeout (longer than the test's
+// guard against a hang).
 func TestDeadParentEndsLockWait(t *testing.T) {
+	t.Parallel()
 	e := newRCEnv(t, ststest.DemoConfig())
 	role := ststest.DemoRoleARN("demo")
 	e.sts.SetFaults(ststest.Fault{Action: "AssumeRole", Kind: ststest.FaultHang})
@@ -122,22 +133,23 @@ func TestDeadParentEndsLockWait(t *testing.T) {
 	e.waitCalls(1)
 	defer kill9(t, holder)
 
-	pidFile := filepath.Join(e.work, "waiter")
-	parent := exec.Command("sh", "-c", `"$0" process --timeout 50s "$1" & echo $! > "$2"; wait`, e.bin, role, pidFile)
+	pidFile, errFile := filepath.Join(e.work, "waiter"), filepath.Join(e.work, "waiter.stderr")
+	parent := exec.Command("sh", "-c", `"$0" process --debug --timeout 1h "$1" 2> "$3" & echo $! > "$2"; wait`,
+		e.bin, role, pidFile, errFile)
 	parent.Dir, parent.Env = e.work, e.environ()
 	if err := parent.Start(); err != nil {
 		t.Fatal(err)
 	}
 	waiter := readPID(t, pidFile)
-	time.Sleep(300 * time.Millisecond) // let it reach the lock
+	defer func() { _ = syscall.Kill(waiter, syscall.SIGKILL) }()
+	stderr := func() string { b, _ := os.ReadFile(errFile); return string(b) }
+	waitFor(t, "the waiter reaches the lock", func() bool {
+		return strings.Contains(stderr(), "another rolecall is fetching the same credentials")
+	})
 	kill9(t, parent)
-	deadline := time.Now().Add(5 * time.Second)
-	for alive(waiter) && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if alive(waiter) {
-		_ = syscall.Kill(waiter, syscall.SIGKILL)
-		t.Fatal("an orphaned waiter was still waiting on the lock 5s after its parent died")
+	waitFor(t, "the orphaned waiter stops waiting on the lock", func() bool { return !alive(waiter) })
+	if !strings.Contains(stderr(), "the parent process exited") {
+		t.Fatalf("the waiter ended for another reason than its parent's death:\n%s", stderr())
 	}
 }
 
@@ -147,12 +159,20 @@ func TestDeadParentEndsLockWait(t *testing.T) {
 // forward it a second time. A signal sent to rolecall's PID alone still
 // reaches the command.
 func TestExecChildGetsOneSignalPerKeypress(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("setsid"); err != nil {
-		t.Skip("needs setsid")
+		if os.Getenv("CI") != "" {
+			t.Fatalf("setsid (util-linux) is required when CI is set: %v", err)
+		}
+		t.Skip("needs setsid (util-linux)")
 	}
 	e := newRCEnv(t, ststest.DemoConfig())
 	pidFile := filepath.Join(e.work, "pid")
-	script := `n=0; trap 'n=$((n+1))' INT; echo $$ > "$0"; i=0; while [ $i -lt 30 ]; do sleep 0.05; i=$((i+1)); done; echo "ints=$n"`
+	// The command waits for the first SIGINT (at most two minutes: a busy
+	// machine may be slow to send it), then half a second more for a
+	// second one, which a forwarding rolecall sends at once.
+	script := `n=0; trap 'n=$((n+1))' INT; echo $$ > "$0"; i=0; while [ $n -eq 0 ] && [ $i -lt 2400 ]; do sleep 0.05; i=$((i+1)); done; ` +
+		`i=0; while [ $i -lt 10 ]; do sleep 0.05; i=$((i+1)); done; echo "ints=$n"`
 	cmd := exec.Command("setsid", e.bin, "exec", ststest.DemoRoleARN("demo"), "--", "sh", "-c", script, pidFile)
 	cmd.Dir, cmd.Env = e.work, e.environ()
 	out := &syncBuffer{}

@@ -80,6 +80,7 @@ type leakResult struct {
 }
 
 func TestLeakAudit(t *testing.T) {
+	t.Parallel()
 	e := newRCEnv(t, leakConfig())
 	e.vars["AWS_SECRET_ACCESS_KEY"] = canarySecretKey
 	traces := t.TempDir()
@@ -426,7 +427,7 @@ func (e *rcEnv) runTraced(strace []string, trace string, env map[string]string, 
 	if strace != nil {
 		argv = append(append(slices.Clone(strace), "-o", trace, "--"), argv...)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = e.work
@@ -437,6 +438,8 @@ func (e *rcEnv) runTraced(strace []string, trace string, env map[string]string, 
 	r := runResult{stdout: stdout.String(), stderr: stderr.String()}
 	var ee *exec.ExitError
 	switch {
+	case ctx.Err() != nil:
+		e.t.Fatalf("rolecall %s hung: still running after %s\n%s", strings.Join(args, " "), hangGuard, r.stderr)
 	case errors.As(err, &ee):
 		r.code = ee.ExitCode()
 	case err != nil:

@@ -54,6 +54,7 @@ func TestMain(m *testing.M) {
 // emulator. Each script gets a hermetic HOME, AWS config, cache directory and
 // its own emulator (started with `sts start`).
 func TestScripts(t *testing.T) {
+	t.Parallel()
 	testscript.RunT(redactingT{t}, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
@@ -117,15 +118,39 @@ func raceOptions() string {
 
 // condition is [root] (the script runs as uid 0, where file permissions
 // do not stop reads and writes), [node-sdk] (node with the AWS SDK for
-// JavaScript, see node_test.go) and [have:PROGRAM].
+// JavaScript, see node_test.go), [aws-v1] (the AWS CLI v1 first on PATH),
+// [aws-v2] (the AWS CLI v2 of Debian's awscli: /usr/bin/aws, its code in
+// /usr/bin/python3) and [have:PROGRAM]. Where CI is set, each of the
+// programs missing fails the script instead of skipping it.
 func condition(cond string) (bool, error) {
 	switch cond {
 	case "root":
 		return os.Getuid() == 0, nil
 	case "node-sdk":
 		return haveNodeSDK()
+	case "aws-v1":
+		out, err := exec.Command("aws", "--version").CombinedOutput()
+		return required(err == nil && strings.HasPrefix(string(out), "aws-cli/1."),
+			"the AWS CLI v1 first on PATH (aws --version: %q, %v)", out, err)
+	case "aws-v2":
+		err := exec.Command("/usr/bin/python3", "-c",
+			"import sys; sys.path.insert(0, '/usr/lib/python3/dist-packages'); import awscli.botocore.utils").Run()
+		if err == nil {
+			_, err = os.Stat("/usr/bin/aws")
+		}
+		return required(err == nil, "the AWS CLI v2 (Debian's awscli: /usr/bin/aws and its modules for /usr/bin/python3): %v", err)
 	}
 	return haveProgram(cond)
+}
+
+// required is a condition on something the tests need: when it is not
+// met, false outside CI and an error naming what is missing where CI is
+// set (.ci/run installs everything).
+func required(ok bool, format string, args ...any) (bool, error) {
+	if !ok && os.Getenv("CI") != "" {
+		return false, fmt.Errorf("required when CI is set (.ci/run installs it): "+format, args...)
+	}
+	return ok, nil
 }
 
 // haveProgram is the [have:PROGRAM] condition. Where CI is set, a missing
@@ -453,22 +478,22 @@ func cmdGoSDKWhoami(ts *testscript.TestScript, neg bool, args []string) {
 	_, _ = fmt.Fprintln(ts.Stdout(), aws.ToString(out.Arn))
 }
 
-// cmdWaitFile waits (at most 10s) until a background command has written
-// a file: the handshake before signalling it. Not just created: `echo $PPID
-// > ready` creates the file before it writes the PID, and a reader in
-// between saw it empty.
+// cmdWaitFile waits until a background command has written a file: the
+// handshake before signalling it or reading what it printed. Not just
+// created: `echo $PPID > ready` creates the file before it writes the PID,
+// and a reader in between saw it empty. It fails as hung after hangGuard.
 //
 //	waitfile PATH
 func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
 	path := ts.MkAbs(args[0])
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(hangGuard)
 	for time.Now().Before(deadline) {
 		if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	ts.Fatalf("%s did not appear within 10s", args[0])
+	ts.Fatalf("hung: %s still empty or missing after %s", args[0], hangGuard)
 }
 
 // cmdLoadGitHubEnv sets the variables of a GITHUB_ENV file the way the
@@ -629,7 +654,7 @@ func cmdWithin(ts *testscript.TestScript, neg bool, args []string) {
 	cmd.WaitDelay = time.Second
 	err = cmd.Run()
 	if ctx.Err() != nil {
-		ts.Fatalf("%s did not finish within %s: it hangs", strings.Join(args[1:], " "), d)
+		ts.Fatalf("hung: %s still running after %s", strings.Join(args[1:], " "), d)
 	}
 	if (err != nil) != neg {
 		ts.Fatalf("%s: %v", args[1], err)

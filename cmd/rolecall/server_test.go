@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -146,10 +145,11 @@ func (e *rcEnv) onTerminalTyping(shell string) (*exec.Cmd, *syncBuffer, *os.File
 // serving while the command cleans up, and rolecall exits with the
 // command's code rather than 130.
 func TestExecServerCtrlCReachesCommandOnce(t *testing.T) {
+	t.Parallel()
 	e := newRCEnv(t, ststest.DemoConfig())
 	pidFile := filepath.Join(e.work, "pid")
 	script := `n=0; trap 'n=$((n+1))' INT; echo $$ > "$0"; i=0
-while [ $n -eq 0 ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done
+while [ $n -eq 0 ] && [ $i -lt 2400 ]; do sleep 0.05; i=$((i+1)); done
 sleep 0.3; echo "ints=$n"; gosdk whoami; exit 3`
 	cmd, out, keys := e.onTerminalTyping("exec rolecall exec --server " + ststest.DemoRoleARN("demo") +
 		" -- sh -c '" + strings.ReplaceAll(script, "'", `'\''`) + "' " + pidFile)
@@ -175,6 +175,7 @@ sleep 0.3; echo "ints=$n"; gosdk whoami; exit 3`
 // once, at start; an hour later the role is refreshed from the cached MFA
 // session, without a prompt.
 func TestServeMFAPromptsOnce(t *testing.T) {
+	t.Parallel()
 	e := mfaProfileEnv(t)
 	cmd, out, keys := e.onTerminalTyping("exec rolecall serve admin")
 	waitFor(t, "the prompt", func() bool { return strings.Contains(out.String(), "MFA code for") })
@@ -274,6 +275,7 @@ new STSClient(opts).send(new GetCallerIdentityCommand({}))
 // (the token in the environment, and in a file) and gets a clear error
 // from a wrong token.
 func TestServerJSSDK(t *testing.T) {
+	t.Parallel()
 	modules := needJSSDK(t)
 	e := newRCEnv(t, ststest.DemoConfig())
 	script := filepath.Join(e.work, "whoami.cjs")
@@ -342,26 +344,37 @@ func serveJS(t *testing.T, e *rcEnv, env []string, script string, args []string,
 
 // TestServeStopsOnSignalNotParentDeath: serve outlives the process that
 // started it (a script that runs it in the background and exits), and
-// stops on SIGTERM, removing its token file.
+// stops on SIGTERM, removing its token file. --debug makes the moment it
+// sees its parent gone observable: the check that it still serves comes
+// after that, not after a guess at how long the watcher takes.
 func TestServeStopsOnSignalNotParentDeath(t *testing.T) {
+	t.Parallel()
 	e := newRCEnv(t, ststest.DemoConfig())
 	exports := filepath.Join(e.work, "exports")
-	pidFile := filepath.Join(e.work, "pid")
-	// The shell starts serve in the background and exits at once.
-	sh := exec.Command("sh", "-c", `rolecall serve "$0" > "$1" 2>/dev/null & echo $! > "$2"`, ststest.DemoRoleARN("demo"), exports, pidFile)
+	pidFile, errFile := filepath.Join(e.work, "pid"), filepath.Join(e.work, "serve.stderr")
+	// The shell starts serve in the background and exits once serve is
+	// serving: serve is then watching it (had the shell gone first, serve
+	// would have started as an orphan, with no parent to watch).
+	ctx, cancel := context.WithTimeout(t.Context(), hangGuard)
+	defer cancel()
+	sh := exec.CommandContext(ctx, "sh", "-c", `rolecall serve --debug "$0" > "$1" 2> "$3" & echo $! > "$2"
+		until grep -q AUTHORIZATION_TOKEN_FILE "$1"; do sleep 0.01; done`,
+		ststest.DemoRoleARN("demo"), exports, pidFile, errFile)
 	sh.Dir, sh.Env = e.work, e.environ()
-	if out, err := sh.CombinedOutput(); err != nil {
+	if out, err := sh.CombinedOutput(); ctx.Err() != nil {
+		t.Fatalf("hung: serve printed no exports within %s", hangGuard)
+	} else if err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
 	pid := readPID(t, pidFile)
 	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
-	waitFor(t, "the exports", func() bool {
-		b, _ := os.ReadFile(exports)
-		return bytes.Contains(b, []byte("AUTHORIZATION_TOKEN_FILE"))
+	stderr := func() string { b, _ := os.ReadFile(errFile); return string(b) }
+	const keptServing = "the parent process exited: serving on until a signal"
+	waitFor(t, "serve sees its parent exit", func() bool {
+		return strings.Contains(stderr(), keptServing) || strings.Contains(stderr(), "stopped") || !alive(pid)
 	})
-	time.Sleep(300 * time.Millisecond) // more than the parent watcher's tick
-	if !alive(pid) {
-		t.Fatal("serve stopped when the shell that started it exited")
+	if !alive(pid) || !strings.Contains(stderr(), keptServing) {
+		t.Fatalf("serve stopped when the shell that started it exited:\n%s", stderr())
 	}
 	b, _ := os.ReadFile(exports)
 	tokenFile := regexp.MustCompile(`AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE='([^']+)'`).FindSubmatch(b)[1]
@@ -369,6 +382,9 @@ func TestServeStopsOnSignalNotParentDeath(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "serve to stop", func() bool { return !alive(pid) })
+	if !strings.Contains(stderr(), "stopped by SIGTERM") {
+		t.Errorf("serve did not say it stopped by SIGTERM:\n%s", stderr())
+	}
 	if _, err := os.Stat(string(tokenFile)); !os.IsNotExist(err) {
 		t.Errorf("the token file outlived serve: %v", err)
 	}

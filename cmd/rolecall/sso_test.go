@@ -132,10 +132,12 @@ func cmdSSO(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(os.MkdirAll(dir, 0o700))
 		ts.Check(os.WriteFile(filepath.Join(dir, ststest.SSOTokenCacheFile(args[1])), data, 0o600))
 	case "approve", "deny":
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 		defer cancel()
 		pending, err := s.WaitSSOLogin(ctx)
-		ts.Check(err)
+		if err != nil {
+			ts.Fatalf("hung: no sign-in waited for a person within %s: %v", hangGuard, err)
+		}
 		var redirect string
 		if args[0] == "approve" {
 			redirect, err = s.ApproveSSOLogin(pending.Code, args[1])

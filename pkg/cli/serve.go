@@ -133,6 +133,7 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 				var intr *interrupted
 				if errors.As(context.Cause(ctx), &intr) && intr.reason != "" {
 					cancelled = nil // the parent exited: keep serving; a signal still stops it
+					io.Debugf("%s: serving on until a signal", intr.reason)
 					continue
 				}
 				if intr != nil && intr.signal != nil {

@@ -91,6 +91,12 @@ func TestSignInFlow(t *testing.T) {
 			if _, ok := calls[0].Params["SessionDuration"]; ok {
 				t.Error("SessionDuration sent without --console-duration")
 			}
+			// The credentials travel in a POST's form body: a URL ends up
+			// in proxy and server logs.
+			if c := calls[0]; c.Method != http.MethodPost || len(c.QueryKeys) > 0 || c.Params["Session"] == "" {
+				t.Errorf("getSigninToken by %s with %q in the URL (Session sent: %t), want a POST with everything in its form body",
+					c.Method, c.QueryKeys, c.Params["Session"] != "")
+			}
 
 			status, page := follow(t, link.URL)
 			if status != http.StatusOK || !strings.Contains(page, "Signed in as "+tt.identity) {
@@ -276,8 +282,8 @@ func TestFederationCallIsBounded(t *testing.T) {
 			if !errors.As(err, &fe) || fe.Status != 0 || !errors.Is(err, context.DeadlineExceeded) {
 				t.Errorf("error %v, want a federation error that timed out", err)
 			}
-			if took > 5*time.Second {
-				t.Errorf("took %s with --timeout 500ms", took)
+			if took > 30*time.Second { // generous: without the timeout it hangs
+				t.Errorf("hung: took %s with --timeout 500ms", took)
 			}
 		}},
 		{"answers without end", func(w http.ResponseWriter, _ *http.Request) {

@@ -145,6 +145,7 @@ func TestTempTarget(t *testing.T) {
 		{".credentials.rolecall-abc123.tmp", "credentials", true},
 		{".0123.json.rolecall-z.tmp", "0123.json", true},
 		{".a.rolecall-b.rolecall-c.tmp", "a.rolecall-b", true},
+		{".x.rolecall-1.tmp", "x", true}, // a one-character target (the shortest)
 		{"credentials.rolecall-abc.tmp", "", false},
 		{".credentials.rolecall-.tmp", "", false},
 		{"..rolecall-x.tmp", "", false},

@@ -139,6 +139,9 @@ func TestBadProxyVariable(t *testing.T) {
 		{map[string]string{"HTTPS_PROXY": "http://user:" + secret + "@proxy:bad-port"}, "HTTPS_PROXY"},
 		{map[string]string{"https_proxy": "http://user:" + secret + "@proxy:bad-port"}, "https_proxy"},
 		{map[string]string{"HTTP_PROXY": "http://proxy:%zz"}, "HTTP_PROXY"},
+		// Ports outside 1..65535 (mutants of the bounds survived without these).
+		{map[string]string{"HTTPS_PROXY": "http://proxy:0"}, "HTTPS_PROXY"},
+		{map[string]string{"HTTPS_PROXY": "http://proxy:65536"}, "HTTPS_PROXY"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
@@ -158,7 +161,8 @@ func TestBadProxyVariable(t *testing.T) {
 }
 
 func TestGoodProxyVariables(t *testing.T) {
-	for _, v := range []string{"proxy", "proxy:3128", "http://proxy:3128/", "https://user:p%40ss@proxy.corp:8443", "socks5://127.0.0.1:1080", "http://[::1]:3128"} {
+	for _, v := range []string{"proxy", "proxy:3128", "http://proxy:3128/", "https://user:p%40ss@proxy.corp:8443", "socks5://127.0.0.1:1080", "http://[::1]:3128",
+		"http://proxy:1", "http://proxy:65535"} {
 		if _, err := NewClient(Options{Getenv: env(map[string]string{"HTTPS_PROXY": v})}); err != nil {
 			t.Errorf("HTTPS_PROXY=%s: %v", v, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 	"time"
 )
 
@@ -50,6 +51,13 @@ type Call struct {
 	Error string `json:"error"`
 	// Fault is the kind of the fault applied to the call, if any.
 	Fault string `json:"fault,omitempty"`
+	// Method and QueryKeys, for the federation endpoint: the HTTP method,
+	// and the names (never the values) of the parameters that came in the
+	// URL rather than a form body. The endpoint takes either, as AWS's
+	// does; a client should POST credentials, which a URL would leak into
+	// logs and proxies.
+	Method    string   `json:"method,omitempty"`
+	QueryKeys []string `json:"queryKeys,omitempty"`
 }
 
 // Calls returns a copy of the call log, oldest first.
@@ -59,6 +67,7 @@ func (s *Server) Calls() []Call {
 	out := make([]Call, len(s.calls))
 	for i, c := range s.calls {
 		c.Params = cloneParams(c.Params)
+		c.QueryKeys = slices.Clone(c.QueryKeys)
 		out[i] = c
 	}
 	return out

@@ -194,8 +194,8 @@ func TestHangEndsWithClose(t *testing.T) {
 		if err == nil {
 			t.Error("hanging call succeeded after Close")
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("hanging call still open five seconds after Close")
+	case <-time.After(time.Minute):
+		t.Fatal("hung: the hanging call still open a minute after Close")
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"html"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -113,7 +114,11 @@ func refuseCredentials(code string) *signinRefusal {
 func (s *Server) serveFederation(w http.ResponseWriter, r *http.Request) {
 	_ = r.ParseForm() // a malformed query or body leaves parameters out, and is refused for them
 	action := r.Form.Get("Action")
-	call := Call{Service: ServiceSignin, Action: action, Params: map[string]string{}}
+	call := Call{Service: ServiceSignin, Action: action, Params: map[string]string{}, Method: r.Method}
+	for k := range r.URL.Query() {
+		call.QueryKeys = append(call.QueryKeys, k)
+	}
+	slices.Sort(call.QueryKeys)
 	for k, vs := range r.Form {
 		switch {
 		case k == "Action" || len(vs) == 0:
