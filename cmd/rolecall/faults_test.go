@@ -675,7 +675,7 @@ func TestLockHeldByLiveProcess(t *testing.T) {
 		t.Fatal("a lock timeout printed to stdout")
 	}
 	lines := strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n")
-	if len(lines) != 2 || !strings.HasPrefix(lines[0], "rolecall: error: timed out after 1") ||
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "rolecall: error: timed out after ") ||
 		!strings.Contains(lines[0], "waiting for cache lock") || !strings.HasPrefix(lines[1], "rolecall: hint: another rolecall holds the cache lock") {
 		t.Fatalf("a lock timeout should be one error line and a hint, got:\n%s", r.stderr)
 	}

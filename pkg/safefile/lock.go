@@ -46,7 +46,7 @@ type LockTimeoutError struct {
 // Error names the lock file, who holds it and what to do.
 func (e *LockTimeoutError) Error() string {
 	return fmt.Sprintf("timed out after %s waiting for %s %s: %s; let it finish or stop it, then retry",
-		e.Waited.Round(time.Millisecond), cmp.Or(e.Kind, "lock"), e.Path, cmp.Or(e.Holder, "another process holds it"))
+		e.Waited.Round(100*time.Millisecond), cmp.Or(e.Kind, "lock"), e.Path, cmp.Or(e.Holder, "another process holds it"))
 }
 
 // Unwrap lets errors.Is see the context error.
