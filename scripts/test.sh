@@ -50,10 +50,10 @@ if ((${#missing[@]})); then
 fi
 
 # -timeout: each package's test binary gets 20 minutes, far more than any
-# needs (cmd/rolecall, the longest, took 50 s to 2½ minutes on 2 cores at a
-# load average of 2 to 20), so that only a hang reaches it, also on a busy
-# machine. The whole run took 2½ to 5 minutes with an empty build cache and
-# 1½ to 2 later (docs/testing.md has the figures). -parallel 6: most of
+# needs (cmd/rolecall, the longest, took 3 to 5 minutes on 2 cores at a
+# load average of 2 to 12), so that only a hang reaches it, also on a busy
+# machine. A warm run took about 3 minutes quiet and 5 beside four
+# CPU-bound processes (docs/testing.md has the figures). -parallel 6: most of
 # cmd/rolecall's tests and scripts wait on processes, emulated STS latency
 # and timeouts rather than use a CPU, so more of them run at once than
 # there are cores. -json feeds scripts/testprogress, which prints each
