@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/rolecall/rolecall/pkg/awsconfig"
+	"github.com/rolecall/rolecall/pkg/suggest"
 )
 
 // Region names as the AWS SDKs know them. Each partition names its regions
@@ -95,7 +96,7 @@ func NearestRegion(s string) (string, int) {
 	best, bestDist := "", -1
 	for _, p := range partitionsByPattern {
 		for _, r := range p.regions {
-			if d := editDistance(s, r); bestDist < 0 || d < bestDist {
+			if d := suggest.EditDistance(s, r); bestDist < 0 || d < bestDist {
 				best, bestDist = r, d
 			}
 		}
@@ -166,28 +167,6 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes
-// (region names are ASCII).
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // defaultProfileHasRegion reports whether the [default] profile names a

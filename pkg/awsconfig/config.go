@@ -19,6 +19,7 @@ import (
 
 	"github.com/rolecall/rolecall/pkg/creds"
 	"github.com/rolecall/rolecall/pkg/safefile"
+	"github.com/rolecall/rolecall/pkg/suggest"
 )
 
 // Config is the merged view of both files, as botocore's Session.full_config
@@ -418,7 +419,7 @@ func closeNames(name string, names []string) []string {
 	var cands []cand
 	limit := max(2, len(name)/3)
 	for _, n := range names {
-		d := editDistance(strings.ToLower(name), strings.ToLower(n))
+		d := suggest.EditDistance(strings.ToLower(name), strings.ToLower(n))
 		if d <= limit || (len(name) >= 3 && strings.Contains(strings.ToLower(n), strings.ToLower(name))) {
 			cands = append(cands, cand{n, d})
 		}
@@ -429,26 +430,4 @@ func closeNames(name string, names []string) []string {
 		out = append(out, cands[i].name)
 	}
 	return out
-}
-
-// editDistance is the Levenshtein distance between a and b, in runes.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }

@@ -300,23 +300,6 @@ func TestNotFoundSuggestsCloseNames(t *testing.T) {
 	}
 }
 
-// TestEditDistance is Levenshtein's distance, in runes.
-func TestEditDistance(t *testing.T) {
-	tests := []struct {
-		a, b string
-		want int
-	}{
-		{"", "", 0}, {"", "abc", 3}, {"abc", "", 3}, {"abc", "abc", 0},
-		{"kitten", "sitting", 3}, {"flaw", "lawn", 2}, {"deploy", "dpeloy", 2},
-		{"ab", "ba", 2}, {"a", "b", 1}, {"añb", "anb", 1}, {"prod", "production", 6},
-	}
-	for _, tt := range tests {
-		if got := editDistance(tt.a, tt.b); got != tt.want {
-			t.Errorf("editDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
-		}
-	}
-}
-
 // TestDurationSecondsMustBePositive: duration_seconds of 0 or less is an
 // error naming where it was set, [DEFAULT] included.
 func TestDurationSecondsMustBePositive(t *testing.T) {
