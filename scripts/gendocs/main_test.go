@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -65,4 +66,26 @@ func readTestFile(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestEveryManPageInTheCask: the Homebrew cask lists its man pages one by
+// one (.goreleaser.yaml, homebrew_casks manpages), so a new command's page
+// must be added there; release-check.sh checks the same on a snapshot,
+// this catches it in the test run.
+func TestEveryManPageInTheCask(t *testing.T) {
+	dir := t.TempDir()
+	if err := run("", dir, "test"); err != nil {
+		t.Fatal(err)
+	}
+	pages, err := filepath.Glob(filepath.Join(dir, "*.1"))
+	if err != nil || len(pages) == 0 {
+		t.Fatalf("the generator wrote no man pages (%v)", err)
+	}
+	config := string(readTestFile(t, filepath.Join("..", "..", ".goreleaser.yaml")))
+	for _, page := range pages {
+		entry := "      - manpages/" + filepath.Base(page) + ".gz\n"
+		if !strings.Contains(config, entry) {
+			t.Errorf(".goreleaser.yaml: the homebrew_casks manpages list lacks manpages/%s.gz", filepath.Base(page))
+		}
+	}
 }
