@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/rolecall/rolecall/pkg/ststest"
+	"github.com/rolecall/rolecall/scripts/bench/benchkit"
 )
 
 func main() {
@@ -65,16 +66,7 @@ func main() {
 	work, err := os.MkdirTemp("", "rolecall-dos")
 	fail(err)
 	defer func() { _ = os.RemoveAll(work) }()
-	env := append(os.Environ(),
-		"HOME="+work,
-		"AWS_CONFIG_FILE="+filepath.Join(work, "config"),
-		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(work, "credentials"),
-		"ROLECALL_CACHE_DIR="+filepath.Join(work, "cache"),
-		"AWS_ENDPOINT_URL_STS="+sts.URL(),
-		"AWS_ACCESS_KEY_ID="+ststest.DemoAccessKeyID,
-		"AWS_SECRET_ACCESS_KEY="+ststest.DemoSecretAccessKey,
-		"AWS_EC2_METADATA_DISABLED=true",
-	)
+	env := benchkit.Env(work, sts.URL())
 	serve := exec.CommandContext(context.Background(), *rolecall, "serve", "-q", "-f", "dotenv", "--token-via", "env", ststest.DemoRoleARN("demo")) //nolint:gosec // the program under measurement
 	serve.Env = env
 	out, err := serve.StdoutPipe()
@@ -191,7 +183,7 @@ func holder(uri, token string, d, interval, timeout time.Duration) fetchStats {
 	end := time.Now().Add(d)
 	for time.Now().Before(end) {
 		start := time.Now()
-		err := fetch(client, uri, token)
+		err := benchkit.Fetch(client, uri, token)
 		st.times = append(st.times, time.Since(start))
 		if err != nil {
 			st.failures[classify(err)]++
@@ -199,27 +191,6 @@ func holder(uri, token string, d, interval, timeout time.Duration) fetchStats {
 		time.Sleep(interval)
 	}
 	return st
-}
-
-func fetch(client *http.Client, uri, token string) error {
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, uri, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", token)
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = resp.Body.Close() }()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"AccessKeyId"`) {
-		return fmt.Errorf("status %d", resp.StatusCode)
-	}
-	return nil
 }
 
 func classify(err error) string {

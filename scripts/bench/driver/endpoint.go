@@ -5,6 +5,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/rolecall/rolecall/pkg/ststest"
+	"github.com/rolecall/rolecall/scripts/bench/benchkit"
 )
 
 // endpoint is a running `rolecall serve`: its URL and token, from the
@@ -77,27 +79,15 @@ func (e *endpoint) stop() int64 {
 	return hwm
 }
 
-// fetch is one credential fetch as an SDK process makes it: a new
-// connection, GET with the token, the whole body read.
+// fetch is one credential fetch of path, as an SDK process makes it; a
+// refusal carries the endpoint's answer, for a person reading the run.
 func (e *endpoint) fetch(client *http.Client, path string) error {
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, e.uri+path, nil)
-	if err != nil {
-		return err
+	err := benchkit.Fetch(client, e.uri+path, e.token)
+	var se *benchkit.StatusError
+	if errors.As(err, &se) {
+		return fmt.Errorf("%w: %s", err, se.Body)
 	}
-	req.Header.Set("Authorization", e.token)
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = resp.Body.Close() }()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"AccessKeyId"`) {
-		return fmt.Errorf("status %d: %s", resp.StatusCode, body)
-	}
-	return nil
+	return err
 }
 
 // newConnectionClient opens a connection per request, as a client of the

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/rolecall/rolecall/pkg/ststest"
+	"github.com/rolecall/rolecall/scripts/bench/benchkit"
 )
 
 func main() {
@@ -39,16 +40,7 @@ func main() {
 	check(err)
 	defer func() { _ = os.RemoveAll(work) }()
 
-	env := append(os.Environ(),
-		"HOME="+work,
-		"AWS_CONFIG_FILE="+filepath.Join(work, "config"),
-		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(work, "credentials"),
-		"ROLECALL_CACHE_DIR="+filepath.Join(work, "cache"),
-		"AWS_ENDPOINT_URL_STS="+srv.URL(),
-		"AWS_ACCESS_KEY_ID="+ststest.DemoAccessKeyID,
-		"AWS_SECRET_ACCESS_KEY="+ststest.DemoSecretAccessKey,
-		"AWS_EC2_METADATA_DISABLED=true",
-	)
+	env := benchkit.Env(work, srv.URL())
 	role := ststest.DemoRoleARN("demo")
 	rolecall := filepath.Join(*bin, "rolecall")
 	if *eksOnly {
