@@ -37,6 +37,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -168,7 +169,9 @@ func optional(s string) *string {
 
 // clusterName is what EKS accepts as a cluster name (CreateCluster: 1 to
 // 100 characters, "^[0-9A-Za-z][A-Za-z0-9\-_]*$").
-var clusterName = regexp.MustCompile(`^[0-9A-Za-z][A-Za-z0-9\-_]*$`)
+// Compiled on first use: every rolecall start (a cache hit above all)
+// links this package.
+var clusterName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9A-Za-z][A-Za-z0-9\-_]*$`) })
 
 // ClusterError is a cluster name EKS would refuse.
 type ClusterError struct{ Name string }
@@ -182,7 +185,7 @@ func (e *ClusterError) Error() string {
 
 // ValidateCluster refuses a name EKS would refuse.
 func ValidateCluster(name string) error {
-	if len(name) == 0 || len(name) > 100 || !clusterName.MatchString(name) {
+	if len(name) == 0 || len(name) > 100 || !clusterName().MatchString(name) {
 		return &ClusterError{Name: name}
 	}
 	return nil
