@@ -143,9 +143,9 @@ func (c *identityCell) sh(script string) (stdout, stderr string, err error) {
 }
 
 // clientsPy runs the AWS CLI v1 (its own driver, as the aws script does)
-// and boto3 in one Python process, which saves a second interpreter start
-// per cell; each builds its own botocore session from the environment and
-// files, as in a process of its own.
+// and boto3 in one Python process (a child of the v1 zygote), which saves a
+// second interpreter start per cell; each builds its own botocore session
+// from the environment and files, as in a process of its own.
 const clientsPy = `import contextlib, io, os, sys
 profile = sys.argv[1] or None
 url = os.environ["STS_URL"]
@@ -167,10 +167,12 @@ except Exception as e:
 
 // clients is a shell function that runs every client and prints one line
 // each: its name and the ARN it reports (or its error). $1 is the profile
-// the client is told to use, empty for its default chain.
+// the client is told to use, empty for its default chain. The Python
+// clients run in zygotes (zygote_test.go): the AWS CLI v2 is Debian's
+// /usr/bin/aws script itself, run by the interpreter its #! line names.
 const clients = `clients() {
-  python3 clients.py "${1:-}" 2>&1 || true
-  printf 'aws-cli-v2 '; /usr/bin/aws sts get-caller-identity --endpoint-url "$STS_URL" --output text --query Arn ${1:+--profile "$1"} 2>&1 | sed '/^\s*$/d' | tail -n 1 || true
+  zrun "$ZYGOTE_V1" clients.py "${1:-}" 2>&1 || true
+  printf 'aws-cli-v2 '; zrun "$ZYGOTE_V2" /usr/bin/aws sts get-caller-identity --endpoint-url "$STS_URL" --output text --query Arn ${1:+--profile "$1"} 2>&1 | sed '/^\s*$/d' | tail -n 1 || true
   printf 'aws-sdk-go-v2 '; gosdk whoami ${1:+"$1"} 2>&1 | sed '/^\s*$/d' | tail -n 1 || true
   printf 'js-sdk-v3 '; node "$JS_WHOAMI" chain ${1:+"$1"} 2>&1 | sed '/^\s*$/d' | tail -n 1 || true
 }
@@ -319,6 +321,8 @@ func TestIdentityMatrix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	zygoteV1 := startZygote(t, "python3", "awscli.clidriver", "boto3")
+	zygoteV2 := startZygote(t, awsV2Interpreter(t), "awscli.clidriver")
 	var cells, refused int
 	for _, out := range identityOutputs() {
 		for _, amb := range ambientStates() {
@@ -328,6 +332,7 @@ func TestIdentityMatrix(t *testing.T) {
 				c := newIdentityCell(t)
 				c.vars["JS_WHOAMI"] = whoami
 				c.vars["CLIENTS"] = clients
+				c.vars["ZYGOTE_V1"], c.vars["ZYGOTE_V2"] = zygoteV1, zygoteV2
 				amb.apply(c)
 				c.sts.ResetCalls()
 				stdout, stderr, err := c.sh(clients + out.script(c))

@@ -47,6 +47,8 @@ func TestMain(m *testing.M) {
 		// aws-sdk-go-v2 as a program of its own, reading its environment
 		// as any SDK user's program does (see server_test.go).
 		"gosdk": goSDKMain,
+		// A Python client run in a zygote (zygote_test.go).
+		"zrun": zrunMain,
 	})
 }
 
@@ -242,7 +244,7 @@ func server(ts *testscript.TestScript) *ststest.Server {
 //	sts reset                      forget the call log
 func cmdSTS(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) == 0 {
-		ts.Fatalf("usage: sts start|calls|param|error|advance|totp|fault|nofaults|skew|reset")
+		ts.Fatalf("usage: sts start|calls|param|error|advance|totp|fault|fault+|nofaults|skew|reset")
 	}
 	if args[0] == "start" {
 		s := ststest.NewServer(testConfig())
@@ -293,7 +295,8 @@ func cmdSTS(ts *testscript.TestScript, neg bool, args []string) {
 		s.Advance(d)
 	case "totp":
 		ts.Setenv(args[1], s.TOTP(ststest.DemoMFASerial))
-	case "fault":
+	case "fault", "fault+":
+		// fault replaces the active faults, fault+ adds one after them.
 		f := ststest.Fault{Action: args[1], Kind: args[2]}
 		if f.Action == "all" {
 			f.Action = ""
@@ -316,7 +319,11 @@ func cmdSTS(ts *testscript.TestScript, neg bool, args []string) {
 				f.Latency = d
 			}
 		}
-		s.SetFaults(f)
+		if args[0] == "fault+" {
+			s.AddFaults(f)
+		} else {
+			s.SetFaults(f)
+		}
 	case "nofaults":
 		s.SetFaults()
 	case "skew":

@@ -79,12 +79,17 @@ func truncatedRetryable(err error) aws.Ternary {
 	return aws.UnknownTernary
 }
 
-// recordLast remembers each error an attempt ended with and decides
+// recordLast remembers each answer STS gave (an API error) and decides
 // nothing, so that a call cut short by --timeout can say what STS last
 // answered (Throttling, say) instead of only "context deadline exceeded".
+// Only answers: whether the deadline falls in a backoff or in the next
+// attempt, which is a matter of timing, must not change the message.
 func recordLast(last *error) retry.IsErrorRetryableFunc {
 	return func(err error) aws.Ternary {
-		*last = err
+		var apiErr smithy.APIError
+		if errors.As(err, &apiErr) {
+			*last = err
+		}
 		return aws.UnknownTernary
 	}
 }

@@ -148,6 +148,22 @@ func (s *Server) SetFaults(f ...Fault) {
 	s.setFaults(f)
 }
 
+// AddFaults adds faults after the active ones (which keep their counts):
+// the first fault that applies to a call wins. It panics on an invalid
+// fault, a programming error in the test.
+func (s *Server) AddFaults(f ...Fault) {
+	for _, x := range f {
+		if err := x.validate(); err != nil {
+			panic("ststest: " + err.Error())
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, x := range f {
+		s.faults = append(s.faults, &activeFault{Fault: x})
+	}
+}
+
 func (s *Server) setFaults(f []Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
