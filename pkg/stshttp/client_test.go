@@ -1,8 +1,11 @@
 package stshttp
 
 import (
+	"bytes"
 	"crypto/x509"
 	"errors"
+	"io"
+	"net/http"
 	"os"
 	"testing"
 
@@ -176,4 +179,52 @@ func TestNoRetryGoesFirst(t *testing.T) {
 	if got := o.Retryables[0].IsErrorRetryable(&BodyTooLargeError{}); got != aws.FalseTernary {
 		t.Errorf("first check says %v for BodyTooLargeError, want false", got)
 	}
+}
+
+// TestDetachBodyCopiesUpToTheLimit: a body of up to maxDetachedBody bytes
+// is copied (the caller's body then closed), one byte more is passed
+// through untouched.
+func TestDetachBodyCopiesUpToTheLimit(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		size   int64
+		copied bool
+	}{
+		{"empty", 0, false},
+		{"one byte", 1, true},
+		{"the limit", maxDetachedBody, true},
+		{"over the limit", maxDetachedBody + 1, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			body := &closeCounter{Reader: bytes.NewReader(make([]byte, tt.size))}
+			req, err := http.NewRequest(http.MethodPost, "http://sts.invalid/", body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.ContentLength = tt.size
+			got, err := detachBody(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if copied := got != req; copied != tt.copied {
+				t.Fatalf("copied = %v, want %v", copied, tt.copied)
+			}
+			if tt.copied && body.closed != 1 {
+				t.Errorf("the caller's body was closed %d times, want once", body.closed)
+			}
+			if !tt.copied && body.closed != 0 {
+				t.Errorf("a body passed through was closed %d times, want 0", body.closed)
+			}
+		})
+	}
+}
+
+type closeCounter struct {
+	io.Reader
+	closed int
+}
+
+func (c *closeCounter) Close() error {
+	c.closed++
+	return nil
 }
