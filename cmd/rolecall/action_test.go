@@ -284,8 +284,25 @@ type runner struct {
 	goos, runnerOS, runnerArch, ref string
 }
 
+// needPrograms skips the test when one of the programs is missing, and
+// fails it instead where CI is set (.ci/run installs them).
+func needPrograms(t *testing.T, names ...string) {
+	t.Helper()
+	for _, name := range names {
+		ok, err := haveProgram("have:" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			t.Skipf("%s is not installed", name)
+		}
+	}
+}
+
 func newRunner(t *testing.T, sts *ststest.Server) *runner {
 	t.Helper()
+	// What a GitHub-hosted runner has and run.sh uses.
+	needPrograms(t, "bash", "curl", "tar", "unzip", "sha256sum")
 	work := t.TempDir()
 	r := &runner{
 		t: t, work: work, sts: sts,
