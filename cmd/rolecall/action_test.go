@@ -217,8 +217,8 @@ func testBinaryRelease(t *testing.T) release {
 }
 
 // releaseServer serves releases as GitHub does: /releases/download/TAG/FILE,
-// and /releases/latest redirecting to /releases/tag/LATEST. It counts the
-// requests for each path.
+// and /releases/latest redirecting to /releases/tag/LATEST (v1.4.2, the
+// newest). It counts the requests for each path.
 type releaseServer struct {
 	*httptest.Server
 	mu       sync.Mutex
@@ -227,9 +227,9 @@ type releaseServer struct {
 	requests map[string]int
 }
 
-func newReleaseServer(t *testing.T, latest string, tags map[string]release) *releaseServer {
+func newReleaseServer(t *testing.T, tags map[string]release) *releaseServer {
 	t.Helper()
-	rs := &releaseServer{tags: tags, latest: latest, requests: map[string]int{}}
+	rs := &releaseServer{tags: tags, latest: "v" + actionVersion, requests: map[string]int{}}
 	rs.Server = httptest.NewServer(http.HandlerFunc(rs.serve))
 	t.Cleanup(rs.Close)
 	return rs
@@ -516,7 +516,7 @@ func TestActionCredentials(t *testing.T) {
 	t.Parallel()
 	sts := ststest.NewServer(ststest.DemoConfig())
 	t.Cleanup(sts.Close)
-	rs := newReleaseServer(t, "v"+actionVersion, map[string]release{"v" + actionVersion: testBinaryRelease(t)})
+	rs := newReleaseServer(t, map[string]release{"v" + actionVersion: testBinaryRelease(t)})
 	r := newRunner(t, sts)
 	if code := r.step(map[string]string{"role-to-assume": ciDeployRole, "aws-region": "eu-west-1", "download-url": rs.downloadURL()}); code != 0 {
 		t.Fatalf("the step failed with %d", code)
@@ -588,7 +588,7 @@ func TestActionSecondRunUsesToolCache(t *testing.T) {
 	t.Parallel()
 	sts := ststest.NewServer(ststest.DemoConfig())
 	t.Cleanup(sts.Close)
-	rs := newReleaseServer(t, "v"+actionVersion, map[string]release{"v" + actionVersion: testBinaryRelease(t)})
+	rs := newReleaseServer(t, map[string]release{"v" + actionVersion: testBinaryRelease(t)})
 	r := newRunner(t, sts)
 	r.ref = "v1"
 	with := map[string]string{"role-to-assume": ciDeployRole, "download-url": rs.downloadURL()}
@@ -644,7 +644,7 @@ func TestActionTamperedArchive(t *testing.T) {
 	r := newRunner(t, nil)
 	archive := fmt.Sprintf("rolecall_%s_%s_%s.tar.gz", actionVersion, runtime.GOOS, runtime.GOARCH)
 	rel[archive] = append(slices.Clone(rel[archive]), []byte("tampered")...)
-	rs := newReleaseServer(t, "v"+actionVersion, map[string]release{"v" + actionVersion: rel})
+	rs := newReleaseServer(t, map[string]release{"v" + actionVersion: rel})
 	stubArgs := filepath.Join(r.work, "args")
 	r.vars["ROLECALL_STUB_ARGS"] = stubArgs
 	code := r.step(map[string]string{"role-to-assume": ciDeployRole, "download-url": rs.downloadURL()})
@@ -673,7 +673,7 @@ func TestActionWithoutIDTokenPermission(t *testing.T) {
 	t.Parallel()
 	sts := ststest.NewServer(ststest.DemoConfig())
 	t.Cleanup(sts.Close)
-	rs := newReleaseServer(t, "v"+actionVersion, map[string]release{"v" + actionVersion: testBinaryRelease(t)})
+	rs := newReleaseServer(t, map[string]release{"v" + actionVersion: testBinaryRelease(t)})
 	r := newRunner(t, sts)
 	delete(r.vars, "ACTIONS_ID_TOKEN_REQUEST_URL")
 	delete(r.vars, "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
@@ -697,7 +697,7 @@ func TestActionWithoutIDTokenPermission(t *testing.T) {
 func TestActionInputs(t *testing.T) {
 	t.Parallel()
 	v := "v" + actionVersion
-	rs := newReleaseServer(t, v, map[string]release{
+	rs := newReleaseServer(t, map[string]release{
 		v:        stubRelease(t, actionVersion),
 		"v1.3.0": stubRelease(t, "1.3.0"),
 	})

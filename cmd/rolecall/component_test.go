@@ -248,7 +248,7 @@ func TestComponentJob(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rs := newReleaseServer(t, "v"+actionVersion, map[string]release{"v" + actionVersion: testBinaryRelease(t)})
+			rs := newReleaseServer(t, map[string]release{"v" + actionVersion: testBinaryRelease(t)})
 			_, job := includeComponent(t, actionVersion, map[string]string{
 				"role-arn": gitlabDeployRole, "aws-region": "eu-west-1", "download-url": rs.downloadURL(),
 			})
@@ -297,7 +297,7 @@ func TestComponentTamperedArchive(t *testing.T) {
 	rel := stubRelease(t, actionVersion)
 	archive := fmt.Sprintf("rolecall_%s_linux_%s.tar.gz", actionVersion, runtime.GOARCH)
 	rel[archive] = append(slices.Clone(rel[archive]), "tampered"...)
-	rs := newReleaseServer(t, "v"+actionVersion, map[string]release{"v" + actionVersion: rel})
+	rs := newReleaseServer(t, map[string]release{"v" + actionVersion: rel})
 	_, job := includeComponent(t, "", map[string]string{
 		"role-arn": gitlabDeployRole, "version": "v" + actionVersion, "download-url": rs.downloadURL(),
 	})
