@@ -712,10 +712,13 @@ func TestActionInputs(t *testing.T) {
 		name  string
 		input string // the input the case is about
 		with  map[string]string
-		ref   string
-		os    string // RUNNER_OS; default this machine's
-		args  []string
-		env   []string // the proxy variables rolecall gets
+		ref   string // the action's ref; "-" for none
+		// actionPath is where the runner checked the action out, under
+		// the job's work directory; default the repository.
+		actionPath string
+		os         string // RUNNER_OS; default this machine's
+		args       []string
+		env        []string // the proxy variables rolecall gets
 		// stdout holds this (regexp); the step fails when code is set.
 		stdout string
 		code   int
@@ -766,6 +769,8 @@ func TestActionInputs(t *testing.T) {
 			args: cat(base, oidc, []string{role}), stdout: `rolecall v1\.4\.2 installed`},
 		{name: "action pinned to v2: no v2 release", input: "version", ref: "v2",
 			stdout: `::error title=rolecall::the newest release is v1\.4\.2, which is not a v2 release`, code: 1},
+		{name: "no action_ref: the ref in GITHUB_ACTION_PATH", input: "version", ref: "-", actionPath: "_actions/rolecall/rolecall/v1.3.0",
+			args: cat(base, oidc, []string{role}), stdout: `rolecall v1\.3\.0 installed`},
 		{name: "action pinned to a commit", input: "version", ref: "0123456789abcdef0123456789abcdef01234567",
 			stdout: `::error title=rolecall::'0123456789abcdef0123456789abcdef01234567' is not a release tag`, code: 2},
 		{name: "download-url unknown release", input: "download-url", with: map[string]string{"version": "v9.9.9"},
@@ -784,7 +789,17 @@ func TestActionInputs(t *testing.T) {
 			stubArgs := filepath.Join(r.work, "args")
 			r.vars["ROLECALL_STUB_ARGS"] = stubArgs
 			if tt.ref != "" {
-				r.ref = tt.ref
+				r.ref = strings.TrimPrefix(tt.ref, "-")
+			}
+			if tt.actionPath != "" {
+				path := filepath.Join(r.work, tt.actionPath)
+				if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Symlink(repoRoot(t), path); err != nil {
+					t.Fatal(err)
+				}
+				r.vars["GITHUB_ACTION_PATH"] = path
 			}
 			if tt.os != "" {
 				r.runnerOS = tt.os

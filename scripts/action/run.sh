@@ -4,7 +4,7 @@
 # every GitHub-hosted runner has (Windows: Git bash).
 #
 #   1. Pick the release: INPUT_VERSION, else the action's own ref
-#      (ACTION_REF). A full tag (v1.2.3) is used as it is; a moving tag (v1,
+#      (ACTION_REF, else the last part of GITHUB_ACTION_PATH). A full tag (v1.2.3) is used as it is; a moving tag (v1,
 #      v1.2) or "latest" becomes the newest release, found through the
 #      release page's redirect (DOWNLOAD_URL/../latest), which must match
 #      the moving tag's major (and minor) version.
@@ -103,8 +103,13 @@ base_url=${base_url%/}
 temp=$(unix_path "$RUNNER_TEMP")
 tool_cache=$(unix_path "${RUNNER_TOOL_CACHE:-$temp/toolcache}")
 
-# 1. The release.
+# 1. The release. github.action_ref is not always set for a composite
+# action (actions/runner#2473); the runner checks an action out in
+# _actions/OWNER/REPO/REF, which names the ref too.
 tag=${INPUT_VERSION:-${ACTION_REF:-}}
+if [[ -z $tag && ${GITHUB_ACTION_PATH:-} == */_actions/*/*/* ]]; then
+	tag=$(basename "$(unix_path "$GITHUB_ACTION_PATH")")
+fi
 case $tag in
 v[0-9]*.[0-9]*.[0-9]*) ;;
 latest | v[0-9] | v[0-9][0-9] | v[0-9]*.[0-9] | v[0-9]*.[0-9][0-9])
