@@ -169,6 +169,13 @@ func TestComponentSpec(t *testing.T) {
 	if len(job.Script) != 1 || !strings.Contains(job.Script[0], "--oidc gitlab -f dotenv") {
 		t.Errorf("the script does not run rolecall assume --oidc gitlab -f dotenv")
 	}
+	// The inputs that are job keys rather than rolecall's arguments.
+	name, job = includeComponent(t, "1.4.2", map[string]string{"role-arn": gitlabDeployRole,
+		"job-name": "aws", "stage": "deploy", "image": "busybox:1.37", "audience": "https://gitlab.example.com", "expire-in": "5 minutes"})
+	if name != "aws" || job.Stage != "deploy" || job.Image != "busybox:1.37" ||
+		job.IDTokens["GITLAB_OIDC_TOKEN"]["aud"] != "https://gitlab.example.com" || job.Art.ExpireIn != "5 minutes" {
+		t.Errorf("with inputs: job %q, stage %q, image %q, id_tokens %v, expire_in %q", name, job.Stage, job.Image, job.IDTokens, job.Art.ExpireIn)
+	}
 }
 
 // componentRun is one run of the component's job.
@@ -312,5 +319,64 @@ func TestComponentTamperedArchive(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(run.dir, "rolecall.env")); err == nil {
 		t.Error("rolecall.env was written")
+	}
+}
+
+// TestComponentInputs maps the component's inputs to what rolecall gets,
+// with a stub binary that records its arguments.
+func TestComponentInputs(t *testing.T) {
+	t.Parallel()
+	sts := ststest.NewServer(gitlabConfig())
+	t.Cleanup(sts.Close)
+	rs := newReleaseServer(t, map[string]release{
+		"v" + actionVersion: stubRelease(t, actionVersion),
+		"v1.3.0":            stubRelease(t, "1.3.0"),
+	})
+	base := []string{"assume", "--oidc", "gitlab", "-f", "dotenv"}
+	tests := []struct {
+		name      string
+		component string // the component's version, "" when included by commit
+		inputs    map[string]string
+		args      []string
+		log       string // the job log holds this
+		code      int
+	}{
+		{name: "role-arn", component: actionVersion, args: slices.Concat(base, []string{gitlabDeployRole}), log: "downloading .*/v1.4.2/"},
+		{name: "aws-region", component: actionVersion, inputs: map[string]string{"aws-region": "eu-west-1"},
+			args: slices.Concat(base, []string{"--region", "eu-west-1", gitlabDeployRole})},
+		{name: "duration", component: actionVersion, inputs: map[string]string{"duration": "900"},
+			args: slices.Concat(base, []string{"--duration", "900", gitlabDeployRole})},
+		{name: "session-name", component: actionVersion, inputs: map[string]string{"session-name": "deploy-1"},
+			args: slices.Concat(base, []string{"--session-name", "deploy-1", gitlabDeployRole})},
+		{name: "policy-arns", component: actionVersion, inputs: map[string]string{"policy-arns": "arn:aws:iam::aws:policy/ReadOnlyAccess arn:aws:iam::123456789012:policy/deploy"},
+			args: slices.Concat(base, []string{"--policy-arn", "arn:aws:iam::aws:policy/ReadOnlyAccess", "--policy-arn", "arn:aws:iam::123456789012:policy/deploy", gitlabDeployRole})},
+		{name: "version overrides the component's", component: actionVersion, inputs: map[string]string{"version": "1.3.0"},
+			args: slices.Concat(base, []string{gitlabDeployRole}), log: "downloading .*/v1.3.0/rolecall_1.3.0_linux_"},
+		{name: "included by commit, no version", log: "rolecall: error: no release to install", code: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inputs := map[string]string{"role-arn": gitlabDeployRole, "download-url": rs.downloadURL()}
+			for k, v := range tt.inputs {
+				inputs[k] = v
+			}
+			_, job := includeComponent(t, tt.component, inputs)
+			stubArgs := filepath.Join(t.TempDir(), "args")
+			job.Vars["ROLECALL_STUB_ARGS"] = stubArgs
+			run := runComponentJob(t, "bash", job, sts, "token")
+			if run.code != tt.code {
+				t.Fatalf("exit code %d, want %d", run.code, tt.code)
+			}
+			if tt.log != "" && !regexp.MustCompile(tt.log).MatchString(run.log) {
+				t.Errorf("the job log does not match %q", tt.log)
+			}
+			if tt.code != 0 {
+				return
+			}
+			got := strings.Split(strings.TrimSuffix(readFile(t, stubArgs), "\n"), "\n")
+			if !slices.Equal(got, tt.args) {
+				t.Errorf("rolecall got\n  %q\nwant\n  %q", got, tt.args)
+			}
+		})
 	}
 }
