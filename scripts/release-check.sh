@@ -48,7 +48,11 @@ if [[ -z "$(git remote)" ]]; then
 	export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=remote.origin.url GIT_CONFIG_VALUE_0=https://github.com/rolecall/rolecall.git
 fi
 "$goreleaser" check
-"$goreleaser" release --snapshot --clean --skip=publish
+# --skip=ko: a snapshot loads the container image into a local Docker
+# daemon and pulls its base image from a registry; neither is at hand on a
+# build machine without network. `goreleaser check` above has validated the
+# kos section, and cmd/rolecall/image_test.go checks its settings.
+"$goreleaser" release --snapshot --clean --skip=publish,ko
 
 # 4. What came out.
 [[ -f dist/metadata.json ]] || fail "no dist/metadata.json"
@@ -128,6 +132,49 @@ if [[ "$(go env GOHOSTOS)/$(go env GOHOSTARCH)" == linux/amd64 ]]; then
 	case $out in *" dev "* | *"commit none"* | *"built unknown"*) fail "version prints an unstamped field" ;; esac
 else
 	say "not linux/amd64: the snapshot binary is not run"
+fi
+
+# 5. The GitHub Action (action.yml, scripts/action/run.sh) installs this
+# snapshot as a runner would, from dist/ laid out as a release's download
+# URLs (file://), and assumes a role with the emulator's OIDC token; a
+# second run takes rolecall from the tool cache. The Go tests run the same
+# script against archives they build; this runs it against GoReleaser's.
+if [[ "$(go env GOHOSTOS)" == linux ]]; then
+	say "the GitHub Action against the snapshot release"
+	action=$(mktemp -d)
+	trap 'rm -rf "$action"; [[ -z ${ststest_pid:-} ]] || kill "$ststest_pid" 2>/dev/null || true' EXIT
+	mkdir -p "$action/releases/download/v$version" "$action/temp" "$action/toolcache" "$action/home"
+	for f in checksums.txt "rolecall_${version}_linux_$(go env GOHOSTARCH).tar.gz"; do
+		ln -s "$PWD/dist/$f" "$action/releases/download/v$version/$f"
+	done
+	go build -o "$action/ststest" ./cmd/ststest
+	exec {ststest_out}< <(exec "$action/ststest" --listen 127.0.0.1:0)
+	ststest_pid=$!
+	read -r sts_url <&"$ststest_out" || fail "the STS emulator did not start"
+	run_action() {
+		env -i PATH="$PATH" HOME="$action/home" AWS_CONFIG_FILE="$action/home/config" \
+			AWS_SHARED_CREDENTIALS_FILE="$action/home/credentials" ROLECALL_CACHE_DIR="$action/cache" \
+			AWS_EC2_METADATA_DISABLED=true AWS_ENDPOINT_URL_STS="$sts_url" CI=true GITHUB_ACTIONS=true \
+			GITHUB_RUN_ID=1 GITHUB_RUN_ATTEMPT=1 RUNNER_OS=Linux RUNNER_ARCH="$(case $(go env GOHOSTARCH) in amd64) echo X64 ;; arm64) echo ARM64 ;; esac)" \
+			RUNNER_TEMP="$action/temp" RUNNER_TOOL_CACHE="$action/toolcache" \
+			GITHUB_ENV="$action/env" GITHUB_OUTPUT="$action/output" GITHUB_PATH="$action/path" \
+			ACTIONS_ID_TOKEN_REQUEST_URL="$sts_url/_ststest/github-token?api-version=2.0" \
+			ACTIONS_ID_TOKEN_REQUEST_TOKEN=ststest-github-request-token \
+			INPUT_ROLE_TO_ASSUME=arn:aws:iam::123456789012:role/ci-deploy INPUT_VERSION="v$version" \
+			INPUT_DOWNLOAD_URL="file://$action/releases/download" \
+			bash --noprofile --norc -eo pipefail scripts/action/run.sh
+	}
+	out=$(run_action) || fail "the action failed on the snapshot release: $out"
+	[[ $(grep -c '^::add-mask::' <<<"$out") == 3 ]] || fail "the action did not mask the three secrets"
+	grep -q '^AWS_SECRET_ACCESS_KEY<<' "$action/env" || fail "the action left no credentials in GITHUB_ENV"
+	grep -q "rolecall v$version installed" <<<"$out" || fail "the action did not install v$version: $out"
+	: >"$action/env"
+	out=$(run_action) || fail "the action's second run failed: $out"
+	grep -q 'from the tool cache' <<<"$out" || fail "the action's second run did not use the tool cache: $out"
+	grep -q '^AWS_SECRET_ACCESS_KEY<<' "$action/env" || fail "the action's second run left no credentials in GITHUB_ENV"
+	say "the action installed the snapshot (checksum checked), assumed the role and reused the tool cache"
+else
+	say "not Linux: the action is not run against the snapshot"
 fi
 
 say "OK; artifacts:"
