@@ -52,8 +52,9 @@ else
 	}
 	build_done() { echo "  done in $((SECONDS - step_started))s"; }
 	# downloads lists each module as its download starts (go's -x trace,
-	# "# get https://PROXY/MODULE/@v/VERSION.zip"); nothing when all are cached.
-	downloads() { sed -nE 's|^# get [a-z]+://[^/]+/(.+)/@v/(v[^/]+)\.zip$|  downloading \1 \2|p'; }
+	# "# get https://PROXY/MODULE/@v/VERSION.zip"); nothing when all are
+	# cached. go's own errors ("go: …") pass through: they say why it failed.
+	downloads() { sed -nE -e 's|^# get [a-z]+://[^/]+/(.+)/@v/(v[^/]+)\.zip$|  downloading \1 \2|p' -e '/^go: /p'; }
 	# compiled counts the packages go build -v names as it compiles them, one
 	# line per 20 (and the total): nothing when all are in the build cache.
 	compiled() {

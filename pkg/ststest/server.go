@@ -33,6 +33,7 @@ type Server struct {
 
 	mu          sync.Mutex
 	clockOffset time.Duration
+	stoppedAt   time.Time // StopClock's: the credential clock's wall-clock part, when stopped
 	requestSkew time.Duration
 	sessions    map[string]*session // by access key ID
 	calls       []Call
