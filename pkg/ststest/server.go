@@ -14,7 +14,8 @@ import (
 // Server is a running emulator of STS, the IAM Identity Center portal and
 // the console federation endpoint.
 type Server struct {
-	// Immutable after construction.
+	// Immutable after construction, but accessKeys, which IAM's
+	// CreateAccessKey and DeleteAccessKey change under mu.
 	cfg        Config
 	accessKeys map[string]accessKey
 	users      map[string]*userEntry
@@ -42,11 +43,16 @@ type Server struct {
 	ssoTokens   map[string]*ssoToken
 	oidcSSO     *oidcState
 	signin      signinState
+	iamKeyDelay time.Duration
 }
 
 type accessKey struct {
-	user   *userEntry
-	secret string
+	user    *userEntry
+	secret  string
+	created time.Time // on the credential clock
+	// acceptAfter is when STS starts to accept a key IAM just made
+	// (wall clock; see SetIAMKeyDelay).
+	acceptAfter time.Time
 }
 
 // New builds an emulator for cfg without starting it; serve its Handler.
@@ -77,7 +83,7 @@ func New(cfg Config) (*Server, error) {
 		e := newUserEntry(u)
 		s.users[u.ARN] = e
 		for _, k := range u.AccessKeys {
-			s.accessKeys[k.AccessKeyID] = accessKey{user: e, secret: k.SecretAccessKey}
+			s.accessKeys[k.AccessKeyID] = accessKey{user: e, secret: k.SecretAccessKey, created: time.Now().UTC().Truncate(time.Second)}
 		}
 	}
 	for _, r := range cfg.Roles {
