@@ -63,6 +63,8 @@ func (f *requestFlags) env(io *IO) assume.Env {
 		Stderr:  io.ErrOut,
 		Now:     io.Now,
 		MFACode: mfaCodeSource(io, f),
+
+		KeyringPassphrase: keyringPassphrase(io, f),
 		Warn:    io.warnOnce,
 		Trace:   io.Debugf,
 	}

@@ -39,7 +39,8 @@ type AddRequest struct {
 
 // AddResult is what Add did.
 type AddResult struct {
-	Identity assume.Identity
+	Identity    assume.Identity
+	AccessKeyID string
 	Backend  string
 	// Moved is set when the keys left the credentials file.
 	Moved bool
@@ -163,7 +164,7 @@ func Add(ctx context.Context, r AddRequest, env assume.Env) (AddResult, error) {
 	if err := awsconfig.WriteConfigProfile(ctx, files.Config, name, set, awsconfig.WriteOptions{Force: true, LockTimeout: r.Request.Timeout}); err != nil {
 		return AddResult{}, err
 	}
-	res := AddResult{Identity: id, Backend: backend}
+	res := AddResult{Identity: id, AccessKeyID: keys.AccessKeyID, Backend: backend}
 	if r.FromCredentialsFile {
 		if err := awsconfig.RemoveStaticKeys(ctx, files.Credentials, name, keys.AccessKeyID, awsconfig.WriteOptions{LockTimeout: r.Request.Timeout}); err != nil {
 			return res, fmt.Errorf("the key is in %s, but removing it from %s failed: %w", backend, files.Credentials, err)
