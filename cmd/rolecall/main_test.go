@@ -40,6 +40,7 @@ func TestMain(m *testing.M) {
 		"rolecall": func() {
 			installFaultHooks()
 			installClockHook()
+			installKeysHook()
 			os.Exit(cli.Main())
 		},
 		"ststest":         func() { os.Exit(ststestProgram()) },
@@ -105,6 +106,9 @@ func TestScripts(t *testing.T) {
 			"sso":           cmdSSO,
 			"eks":           cmdEKS,
 			"kubeapi":       cmdKubeAPI,
+			"nosecrettree":  cmdNoSecretTree,
+			"nosecretin":    cmdNoSecretIn,
+			"secretservice": cmdSecretService,
 		},
 	})
 }

@@ -186,6 +186,7 @@ func (s *Server) iamCreateAccessKey(u *userEntry, caller string, _ url.Values, r
 	secret := randomSecret(40)
 	created := s.nowLocked().UTC().Truncate(time.Second)
 	s.accessKeys[id] = accessKey{user: u, secret: secret, created: created, acceptAfter: time.Now().Add(s.iamKeyDelay)}
+	s.createdSecrets = append(s.createdSecrets, secret)
 	return iamSuccess("CreateAccessKey", struct {
 		XMLName   xml.Name        `xml:"CreateAccessKeyResult"`
 		AccessKey xmlIAMAccessKey `xml:"AccessKey"`
@@ -245,4 +246,19 @@ func randomSecret(n int) string {
 		b[i] = secretChars[int(b[i])%len(secretChars)]
 	}
 	return string(b)
+}
+
+// LongTermSecrets returns the secret of every access key the emulator has
+// known: the configured ones and those CreateAccessKey made, deleted or
+// not. Tests grep for them where no long-term secret may be.
+func (s *Server) LongTermSecrets() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := append([]string(nil), s.createdSecrets...)
+	for _, u := range s.cfg.Users {
+		for _, k := range u.AccessKeys {
+			out = append(out, k.SecretAccessKey)
+		}
+	}
+	return out
 }

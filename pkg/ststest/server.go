@@ -44,6 +44,8 @@ type Server struct {
 	oidcSSO     *oidcState
 	signin      signinState
 	iamKeyDelay time.Duration
+	// createdSecrets are the secrets of the keys CreateAccessKey made.
+	createdSecrets []string
 }
 
 type accessKey struct {

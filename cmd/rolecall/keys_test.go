@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+	_ "unsafe" // go:linkname, for the rotation's step hook in the real binary
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// The keychain's end-to-end tests: testdata/script/keys_*.txtar. What is
+// here: a real Secret Service for the scripts (gnome-keyring-daemon on a
+// private session bus), a grep of whole trees for long-term secrets, and the
+// hook that kills rolecall at a chosen step of `keys rotate`.
+
+//go:linkname keysHookStep github.com/rolecall/rolecall/pkg/keys.testHookStep
+var keysHookStep func(step string)
+
+// killAtEnv names the rotation step after which rolecall kills itself
+// (SIGKILL: no deferred function, no cleanup), as a crash or `kill -9`
+// would.
+const killAtEnv = "ROLECALL_TEST_KILL_AT"
+
+// installKeysHook runs in the re-executed binary before cli.Main.
+func installKeysHook() {
+	at := os.Getenv(killAtEnv)
+	if at == "" {
+		return
+	}
+	keysHookStep = func(step string) {
+		if step == at {
+			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			select {} // the signal is on its way
+		}
+	}
+}
+
+// cmdNoSecretTree fails if any file under the directories holds a long-term
+// secret the emulator knows (configured or made by CreateAccessKey).
+//
+//	nosecrettree DIR...
+func cmdNoSecretTree(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("nosecrettree takes no !")
+	}
+	s := server(ts)
+	if s == nil {
+		ts.Fatalf("nosecrettree: start the emulator first")
+	}
+	secrets := s.LongTermSecrets()
+	files := 0
+	for _, dir := range args {
+		err := filepath.WalkDir(ts.MkAbs(dir), func(path string, d fs.DirEntry, err error) error {
+			if err != nil || !d.Type().IsRegular() {
+				return err
+			}
+			data, err := os.ReadFile(path) //nolint:gosec // the test's own tree
+			if err != nil {
+				return err
+			}
+			files++
+			for _, secret := range secrets {
+				if bytes.Contains(data, []byte(secret)) {
+					ts.Fatalf("%s holds a long-term secret", path)
+				}
+			}
+			return nil
+		})
+		ts.Check(err)
+	}
+	ts.Logf("nosecrettree: %d files, no long-term secret", files)
+}
+
+// cmdNoSecretIn fails if the named file (stdout of a command: an
+// environment, a credential_process answer) holds a long-term secret.
+//
+//	nosecretin FILE
+func cmdNoSecretIn(ts *testscript.TestScript, neg bool, args []string) {
+	content := ts.ReadFile(args[0])
+	for _, secret := range server(ts).LongTermSecrets() {
+		if strings.Contains(content, secret) {
+			ts.Fatalf("%s holds a long-term secret", args[0])
+		}
+	}
+}
+
+// cmdSecretService starts a real Secret Service for the script: a private
+// D-Bus session bus (dbus-daemon, as dbus-run-session starts it) and
+// gnome-keyring-daemon on it, whose login keyring is created and unlocked
+// with the test password. DBUS_SESSION_BUS_ADDRESS is set for the rest of
+// the script; both daemons are killed when it ends.
+//
+//	secretservice start
+//	secretservice lock    (locks every collection: reads need an unlock prompt nobody answers)
+func cmdSecretService(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: secretservice start|lock")
+	}
+	switch args[0] {
+	case "start":
+		// The script skips without them ([!have:…] skip), which fails
+		// under CI.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		bus := exec.CommandContext(ctx, "dbus-daemon", "--session", "--fork", "--nopidfile", "--print-address=1", "--print-pid=1")
+		bus.Env = busEnv(ts)
+		out, err := bus.Output()
+		ts.Check(err)
+		sc := bufio.NewScanner(bytes.NewReader(out))
+		var addr, pid string
+		if sc.Scan() {
+			addr = strings.TrimSpace(sc.Text())
+		}
+		if sc.Scan() {
+			pid = strings.TrimSpace(sc.Text())
+		}
+		if addr == "" || pid == "" {
+			ts.Fatalf("dbus-daemon printed %q", out)
+		}
+		ts.Defer(func() { killPid(pid) })
+		ts.Setenv("DBUS_SESSION_BUS_ADDRESS", addr)
+		// --unlock reads the login keyring's password from stdin and makes
+		// the keyring with it when there is none; --daemonize prints the
+		// daemon's variables, GNOME_KEYRING_CONTROL and its pid.
+		kr := exec.CommandContext(ctx, "gnome-keyring-daemon", "--unlock", "--components=secrets", "--daemonize")
+		kr.Env = busEnv(ts)
+		kr.Stdin = strings.NewReader("rolecall-test-password")
+		out, err = kr.Output()
+		ts.Check(err)
+		for _, line := range strings.Split(string(out), "\n") {
+			if k, v, ok := strings.Cut(line, "="); ok {
+				ts.Setenv(k, v)
+				if k == "GNOME_KEYRING_PID" {
+					ts.Defer(func() { killPid(v) })
+				}
+			}
+		}
+	case "lock":
+		// Lock through the Secret Service API itself, as a screen locker
+		// does: org.freedesktop.Secret.Service.Lock on the default
+		// collection.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.secrets",
+			"/org/freedesktop/secrets", "org.freedesktop.Secret.Service.Lock",
+			"array:objpath:/org/freedesktop/secrets/collection/login")
+		cmd.Env = busEnv(ts)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			ts.Fatalf("lock: %v: %s", err, out)
+		}
+	}
+}
+
+func busEnv(ts *testscript.TestScript) []string {
+	var env []string
+	for _, k := range []string{"HOME", "PATH", "DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR", "TMPDIR"} {
+		if v := ts.Getenv(k); v != "" {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
+func killPid(pid string) {
+	var n int
+	for _, c := range pid {
+		if c < '0' || c > '9' {
+			return
+		}
+		n = n*10 + int(c-'0')
+	}
+	if n > 1 {
+		_ = syscall.Kill(n, syscall.SIGTERM)
+	}
+}
