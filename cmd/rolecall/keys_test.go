@@ -14,6 +14,9 @@ import (
 	_ "unsafe" // go:linkname, for the rotation's step hook in the real binary
 
 	"github.com/rogpeppe/go-internal/testscript"
+	gokeyring "github.com/zalando/go-keyring"
+
+	"github.com/rolecall/rolecall/pkg/keyring"
 )
 
 // The keychain's end-to-end tests: testdata/script/keys_*.txtar. What is
@@ -143,6 +146,22 @@ func cmdSecretService(ts *testscript.TestScript, neg bool, args []string) {
 				}
 			}
 		}
+		// The daemon makes and unlocks the login collection after it has
+		// answered: wait until the bus says it is unlocked (the daemon
+		// leaves with the bus).
+		for {
+			list := exec.CommandContext(ctx, "dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.secrets",
+				"/org/freedesktop/secrets/collection/login", "org.freedesktop.DBus.Properties.Get",
+				"string:org.freedesktop.Secret.Collection", "string:Locked")
+			list.Env = busEnv(ts)
+			out, _ := list.CombinedOutput()
+			if strings.Contains(string(out), "boolean false") {
+				break
+			}
+			if ctx.Err() != nil {
+				ts.Fatalf("hung: gnome-keyring-daemon made no login collection: %s", out)
+			}
+		}
 	case "lock":
 		// Lock through the Secret Service API itself, as a screen locker
 		// does: org.freedesktop.Secret.Service.Lock on the default
@@ -158,6 +177,17 @@ func cmdSecretService(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("lock: %v: %s", err, out)
 		}
 	}
+}
+
+// cmdPlantItem stores a file's content as the Secret Service item of a
+// profile, as another program could (secret-tool refuses secrets past a
+// few KiB): go-keyring's own Set, in the test process, on the script's bus.
+//
+//	plantitem PROFILE FILE
+func cmdPlantItem(ts *testscript.TestScript, neg bool, args []string) {
+	data := ts.ReadFile(args[1])
+	ts.Check(os.Setenv("DBUS_SESSION_BUS_ADDRESS", ts.Getenv("DBUS_SESSION_BUS_ADDRESS")))
+	ts.Check(gokeyring.Set(keyring.Service, args[0], data))
 }
 
 func busEnv(ts *testscript.TestScript) []string {

@@ -109,6 +109,7 @@ func TestScripts(t *testing.T) {
 			"nosecrettree":  cmdNoSecretTree,
 			"nosecretin":    cmdNoSecretIn,
 			"secretservice": cmdSecretService,
+			"plantitem":     cmdPlantItem,
 		},
 	})
 }
