@@ -148,7 +148,9 @@ func ResolveKeychain(ctx context.Context, req Request, env Env) (*KeychainProfil
 }
 
 // Store opens the profile's secret store.
-func (k *KeychainProfile) Store() (keyring.Store, error) { return OpenKeyring(k.Keychain, k.prepared.env) }
+func (k *KeychainProfile) Store() (keyring.Store, error) {
+	return OpenKeyring(k.Keychain, k.prepared.env)
+}
 
 // Cache is the credential cache of the request, nil without one.
 func (k *KeychainProfile) Cache() *cache.Store { return k.prepared.Cache() }

@@ -65,7 +65,7 @@ func (f *requestFlags) env(io *IO) assume.Env {
 		MFACode: mfaCodeSource(io, f),
 
 		KeyringPassphrase: keyringPassphrase(io, f),
-		Warn:    io.warnOnce,
-		Trace:   io.Debugf,
+		Warn:              io.warnOnce,
+		Trace:             io.Debugf,
 	}
 }

@@ -41,7 +41,7 @@ type AddRequest struct {
 type AddResult struct {
 	Identity    assume.Identity
 	AccessKeyID string
-	Backend  string
+	Backend     string
 	// Moved is set when the keys left the credentials file.
 	Moved bool
 }
