@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -17,6 +18,7 @@ import (
 	gokeyring "github.com/zalando/go-keyring"
 
 	"github.com/rolecall/rolecall/pkg/keyring"
+	"github.com/rolecall/rolecall/pkg/ststest"
 )
 
 // The keychain's end-to-end tests: testdata/script/keys_*.txtar. What is
@@ -210,5 +212,37 @@ func killPid(pid string) {
 	}
 	if n > 1 {
 		_ = syscall.Kill(n, syscall.SIGTERM)
+	}
+}
+
+// cmdIAM looks at and changes the emulator's IAM for the demo user.
+//
+//	iam keys N        the user has N access keys
+//	iam delay D       STS takes a new key D after IAM made it
+//	iam create VAR    make a key; its ID in $VAR
+//	iam delete ID     delete a key
+func cmdIAM(ts *testscript.TestScript, neg bool, args []string) {
+	s := server(ts)
+	if s == nil || len(args) != 2 {
+		ts.Fatalf("usage: iam keys N | delay D | create VAR (after sts start)")
+	}
+	switch args[0] {
+	case "keys":
+		ids := s.AccessKeyIDs(ststest.DemoUserARN)
+		if (strconv.Itoa(len(ids)) == args[1]) == neg {
+			ts.Fatalf("the user has %d access keys %v, want %s", len(ids), ids, args[1])
+		}
+	case "delay":
+		d, err := time.ParseDuration(args[1])
+		ts.Check(err)
+		s.SetIAMKeyDelay(d)
+	case "delete":
+		s.DeleteAccessKey(args[1])
+	case "create":
+		k, err := s.CreateAccessKey(ststest.DemoUserARN)
+		ts.Check(err)
+		ts.Setenv(args[1], k.AccessKeyID)
+	default:
+		ts.Fatalf("unknown iam command %q", args[0])
 	}
 }

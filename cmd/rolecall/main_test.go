@@ -110,6 +110,7 @@ func TestScripts(t *testing.T) {
 			"nosecretin":    cmdNoSecretIn,
 			"secretservice": cmdSecretService,
 			"plantitem":     cmdPlantItem,
+			"iam":           cmdIAM,
 		},
 	})
 }

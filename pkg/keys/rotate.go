@@ -172,6 +172,7 @@ func (ro *rotation) run(ctx context.Context) (RotateResult, error) {
 		return ro.res, iamFail("CreateAccessKey", err)
 	}
 	newKey := out.AccessKey
+	step("iam-created")
 	ro.item.Pending = &keyring.Rotation{Stage: keyring.StageCreated, Started: ro.item.Pending.Started,
 		AccessKeyID: aws.ToString(newKey.AccessKeyId), SecretAccessKey: aws.ToString(newKey.SecretAccessKey)}
 	if err := keyring.CheckKeys(ro.item.Pending.AccessKeyID, ro.item.Pending.SecretAccessKey); err != nil {

@@ -262,3 +262,40 @@ func (s *Server) LongTermSecrets() []string {
 	}
 	return out
 }
+
+// AccessKeyIDs lists a user's access key IDs, oldest first.
+func (s *Server) AccessKeyIDs(userARN string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.users[userARN]
+	if u == nil {
+		return nil
+	}
+	var out []string
+	for _, k := range s.iamKeysOf(u) {
+		out = append(out, k.AccessKeyID)
+	}
+	return out
+}
+
+// CreateAccessKey makes a key for a user as IAM's CreateAccessKey would
+// (the two-key limit aside), for tests that need a second key.
+func (s *Server) CreateAccessKey(userARN string) (AccessKey, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.users[userARN]
+	if u == nil {
+		return AccessKey{}, fmt.Errorf("no user %s", userARN)
+	}
+	k := AccessKey{AccessKeyID: "AKIA" + randomUpper(16), SecretAccessKey: randomSecret(40)}
+	s.accessKeys[k.AccessKeyID] = accessKey{user: u, secret: k.SecretAccessKey, created: s.nowLocked().UTC().Truncate(time.Second)}
+	s.createdSecrets = append(s.createdSecrets, k.SecretAccessKey)
+	return k, nil
+}
+
+// DeleteAccessKey deletes a key as IAM's DeleteAccessKey would.
+func (s *Server) DeleteAccessKey(id string) {
+	s.mu.Lock()
+	delete(s.accessKeys, id)
+	s.mu.Unlock()
+}
