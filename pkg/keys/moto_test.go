@@ -14,11 +14,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/rolecall/rolecall/pkg/assume"
 	"github.com/rolecall/rolecall/pkg/awsconfig"
-	"github.com/rolecall/rolecall/pkg/creds"
 	"github.com/rolecall/rolecall/pkg/keyring"
 	"github.com/rolecall/rolecall/pkg/keys"
 )
@@ -93,11 +93,13 @@ func TestRotateAgainstMoto(t *testing.T) {
 		Trace:   func(f string, a ...any) { t.Logf(f, a...) },
 	}
 
-	// moto's own admin makes the user and her first key.
-	admin, err := keys.NewIAMClient(creds.Credentials{AccessKeyID: "AKIAMOTOADMIN0000000", SecretAccessKey: "moto-admin-secret-0000000000000000000000"}, env)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// moto's own admin, with the SDK's IAM client, makes the user and
+	// her first key, and checks the outcome.
+	admin := iam.New(iam.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(url),
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIAMOTOADMIN0000000", "moto-admin-secret-0000000000000000000000", ""),
+	})
 	if _, err := admin.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("alice")}); err != nil {
 		t.Fatalf("moto CreateUser: %v", err)
 	}

@@ -23,18 +23,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/smithy-go"
 
 	"github.com/rolecall/rolecall/pkg/assume"
 	"github.com/rolecall/rolecall/pkg/awsconfig"
 	"github.com/rolecall/rolecall/pkg/creds"
 	"github.com/rolecall/rolecall/pkg/keyring"
-	"github.com/rolecall/rolecall/pkg/stshttp"
 )
 
 // testHookStep, when set (by the end-to-end tests' binary, go:linkname),
@@ -146,14 +140,14 @@ func (ro *rotation) run(ctx context.Context) (RotateResult, error) {
 	if err != nil {
 		return ro.res, err
 	}
-	list, err := client.ListAccessKeys(ctx, &iam.ListAccessKeysInput{})
+	list, err := client.ListAccessKeys(ctx)
 	if err != nil {
 		return ro.res, iamFail("ListAccessKeys", err)
 	}
-	if len(list.AccessKeyMetadata) >= 2 {
-		e := &TwoKeysError{User: aws.ToString(list.AccessKeyMetadata[0].UserName), Held: ro.item.AccessKeyID}
-		for _, m := range list.AccessKeyMetadata {
-			e.Keys = append(e.Keys, aws.ToString(m.AccessKeyId))
+	if len(list) >= 2 {
+		e := &TwoKeysError{User: list[0].UserName, Held: ro.item.AccessKeyID}
+		for _, m := range list {
+			e.Keys = append(e.Keys, m.AccessKeyID)
 		}
 		return ro.res, e
 	}
@@ -161,7 +155,7 @@ func (ro *rotation) run(ctx context.Context) (RotateResult, error) {
 	if err := ro.save(ctx, keyring.StageCreating); err != nil {
 		return ro.res, err
 	}
-	out, err := client.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{})
+	newKey, err := client.CreateAccessKey(ctx)
 	if err != nil {
 		var apiErr smithy.APIError
 		if errors.As(err, &apiErr) {
@@ -171,16 +165,15 @@ func (ro *rotation) run(ctx context.Context) (RotateResult, error) {
 		}
 		return ro.res, iamFail("CreateAccessKey", err)
 	}
-	newKey := out.AccessKey
 	step("iam-created")
 	ro.item.Pending = &keyring.Rotation{Stage: keyring.StageCreated, Started: ro.item.Pending.Started,
-		AccessKeyID: aws.ToString(newKey.AccessKeyId), SecretAccessKey: aws.ToString(newKey.SecretAccessKey)}
+		AccessKeyID: newKey.AccessKeyID, SecretAccessKey: newKey.SecretAccessKey}
 	if err := keyring.CheckKeys(ro.item.Pending.AccessKeyID, ro.item.Pending.SecretAccessKey); err != nil {
 		return ro.res, fmt.Errorf("IAM's new key is unusable: %w", err)
 	}
 	if err := ro.save(ctx, keyring.StageCreated); err != nil {
 		// Not stored: the key must not outlive this run.
-		_, _ = client.DeleteAccessKey(context.WithoutCancel(ctx), &iam.DeleteAccessKeyInput{AccessKeyId: newKey.AccessKeyId})
+		_ = client.DeleteAccessKey(context.WithoutCancel(ctx), newKey.AccessKeyID)
 		return ro.res, err
 	}
 	return ro.resumeCreated(ctx, ro.item.Pending)
@@ -231,7 +224,7 @@ func (ro *rotation) finish(ctx context.Context, old string) (RotateResult, error
 	if err != nil {
 		return ro.res, err
 	}
-	if _, err := client.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{AccessKeyId: aws.String(old)}); err != nil && !isCode(err, "NoSuchEntity") {
+	if err := client.DeleteAccessKey(ctx, old); err != nil && !isCode(err, "NoSuchEntity") {
 		return ro.res, iamFail("DeleteAccessKey", err)
 	}
 	step("deleted")
@@ -250,17 +243,17 @@ func (ro *rotation) deleteOrphans(ctx context.Context, since time.Time) error {
 	if err != nil {
 		return err
 	}
-	list, err := client.ListAccessKeys(ctx, &iam.ListAccessKeysInput{})
+	list, err := client.ListAccessKeys(ctx)
 	if err != nil {
 		return iamFail("ListAccessKeys", err)
 	}
-	for _, m := range list.AccessKeyMetadata {
-		id := aws.ToString(m.AccessKeyId)
-		if id == ro.item.AccessKeyID || m.CreateDate == nil || m.CreateDate.Before(since.Add(-time.Minute)) {
+	for _, m := range list {
+		id := m.AccessKeyID
+		if id == ro.item.AccessKeyID || m.CreateDate.Before(since.Add(-time.Minute)) {
 			continue
 		}
 		ro.env.Warn(fmt.Sprintf("deleting %s: IAM made it for the rotation that stopped, and no one holds its secret", id))
-		if _, err := client.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{AccessKeyId: aws.String(id)}); err != nil && !isCode(err, "NoSuchEntity") {
+		if err := client.DeleteAccessKey(ctx, id); err != nil && !isCode(err, "NoSuchEntity") {
 			return iamFail("DeleteAccessKey", err)
 		}
 	}
@@ -273,12 +266,12 @@ func (ro *rotation) gone(ctx context.Context, id string) bool {
 	if err != nil {
 		return false
 	}
-	list, err := client.ListAccessKeys(context.WithoutCancel(ctx), &iam.ListAccessKeysInput{})
+	list, err := client.ListAccessKeys(context.WithoutCancel(ctx))
 	if err != nil {
 		return false
 	}
-	for _, m := range list.AccessKeyMetadata {
-		if aws.ToString(m.AccessKeyId) == id {
+	for _, m := range list {
+		if m.AccessKeyID == id {
 			return false
 		}
 	}
@@ -312,7 +305,7 @@ func (ro *rotation) waitForKey(ctx context.Context, key creds.Credentials) error
 // iam is an IAM client signed as the user: with the profile's MFA
 // session when it has mfa_serial (IAM refuses a session without MFA), else
 // with the long-term key itself, which then never leaves this process.
-func (ro *rotation) iam(ctx context.Context, keyID, secret string) (*iam.Client, error) {
+func (ro *rotation) iam(ctx context.Context, keyID, secret string) (*IAMClient, error) {
 	c := creds.Credentials{AccessKeyID: keyID, SecretAccessKey: secret}
 	if ro.k.MFASerial != "" {
 		if ro.mfa == nil {
@@ -325,40 +318,6 @@ func (ro *rotation) iam(ctx context.Context, keyID, secret string) (*iam.Client,
 		c = *ro.mfa
 	}
 	return NewIAMClient(c, ro.env)
-}
-
-// NewIAMClient is an IAM client for the environment's endpoint
-// (AWS_ENDPOINT_URL_IAM, else AWS_ENDPOINT_URL) or IAM's own, signed in
-// us-east-1, with the same HTTP limits as STS's.
-func NewIAMClient(c creds.Credentials, env assume.Env) (*iam.Client, error) {
-	var endpoint *string
-	if !strings.EqualFold(env.Getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"), "true") {
-		for _, name := range []string{"AWS_ENDPOINT_URL_IAM", "AWS_ENDPOINT_URL"} {
-			if v := env.Getenv(name); v != "" {
-				endpoint = aws.String(v)
-				break
-			}
-		}
-	}
-	httpClient := env.HTTPClient
-	if httpClient == nil {
-		hc, err := stshttp.NewClient(stshttp.Options{CABundle: env.Getenv("AWS_CA_BUNDLE"), Getenv: env.Getenv})
-		if err != nil {
-			return nil, err
-		}
-		httpClient = hc
-	}
-	return iam.New(iam.Options{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken),
-		BaseEndpoint: endpoint,
-		HTTPClient:   httpClient,
-		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
-			o.MaxAttempts = 6
-			o.MaxBackoff = 5 * time.Second
-			o.RateLimiter = ratelimit.None
-		}),
-	}), nil
 }
 
 // IAMError is IAM refusing or failing a call.
