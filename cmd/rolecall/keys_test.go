@@ -67,7 +67,7 @@ func cmdNoSecretTree(ts *testscript.TestScript, neg bool, args []string) {
 			if err != nil || !d.Type().IsRegular() {
 				return err
 			}
-			data, err := os.ReadFile(path) //nolint:gosec // the test's own tree
+			data, err := os.ReadFile(path)
 			if err != nil {
 				return err
 			}

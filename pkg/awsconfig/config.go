@@ -460,7 +460,7 @@ const (
 	KeychainKeyIDKey = "x_rolecall_access_key_id"
 	// KeyringPassphraseCommandKey names a command that prints the file
 	// backend's passphrase.
-	KeyringPassphraseCommandKey = "x_rolecall_keyring_passphrase_command"
+	KeyringPassphraseCommandKey = "x_rolecall_keyring_passphrase_command" //nolint:gosec // a config key's name, no credential
 )
 
 // Keychain says where a profile's long-term keys are kept.

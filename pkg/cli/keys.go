@@ -190,7 +190,7 @@ func askTerminal(ctx context.Context, prompt string, echo bool) (string, error) 
 		err  error
 	}
 	done := make(chan answer, 1)
-	fd := int(in.Fd()) //nolint:gosec // a file descriptor fits an int
+	fd := int(in.Fd())
 	state, stateErr := term.GetState(fd)
 	go func() {
 		if echo {

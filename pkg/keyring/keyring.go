@@ -169,7 +169,7 @@ func decode(backend, profile string, data []byte) (Item, error) {
 // spaces. It never quotes the secret.
 func CheckKeys(id, secret string) error {
 	if len(id) < 16 || len(id) > 128 || strings.IndexFunc(id, func(r rune) bool {
-		return !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z')
+		return (r < 'A' || r > 'Z') && (r < '0' || r > '9') && (r < 'a' || r > 'z')
 	}) >= 0 {
 		return errors.New("the access key ID is not 16 to 128 letters and digits")
 	}

@@ -208,7 +208,9 @@ func (c *IAMClient) once(ctx context.Context, body, payloadHash string, out any)
 // httpStatusError is an error status without IAM's error document.
 type httpStatusError struct{ status int }
 
-func (e *httpStatusError) Error() string { return fmt.Sprintf("HTTP %d without an IAM error", e.status) }
+func (e *httpStatusError) Error() string {
+	return fmt.Sprintf("HTTP %d without an IAM error", e.status)
+}
 
 func retryable(err error) bool {
 	var apiErr smithy.APIError
