@@ -4,16 +4,19 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 	_ "unsafe" // go:linkname, for the rotation's step hook in the real binary
 
+	"github.com/godbus/dbus/v5"
 	"github.com/rogpeppe/go-internal/testscript"
 	gokeyring "github.com/zalando/go-keyring"
 
@@ -105,6 +108,8 @@ func cmdNoSecretIn(ts *testscript.TestScript, neg bool, args []string) {
 //
 //	secretservice start
 //	secretservice lock    (locks every collection: reads need an unlock prompt nobody answers)
+//	secretservice blackhole   (a bus whose Secret Service never answers; each call it
+//	                           receives is noted in blackhole.calls)
 func cmdSecretService(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 1 {
 		ts.Fatalf("usage: secretservice start|lock")
@@ -164,6 +169,8 @@ func cmdSecretService(ts *testscript.TestScript, neg bool, args []string) {
 				ts.Fatalf("hung: gnome-keyring-daemon made no login collection: %s", out)
 			}
 		}
+	case "blackhole":
+		startBlackHole(ts)
 	case "lock":
 		// Lock through the Secret Service API itself, as a screen locker
 		// does: org.freedesktop.Secret.Service.Lock on the default
@@ -191,6 +198,76 @@ func cmdPlantItem(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(os.Setenv("DBUS_SESSION_BUS_ADDRESS", ts.Getenv("DBUS_SESSION_BUS_ADDRESS")))
 	ts.Check(gokeyring.Set(keyring.Service, args[0], data))
 }
+
+// startBlackHole starts a private bus on which the test process owns
+// org.freedesktop.secrets and never answers a call, as a Secret Service
+// stuck on an unlock prompt behaves.
+func startBlackHole(ts *testscript.TestScript) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	bus := exec.CommandContext(ctx, "dbus-daemon", "--session", "--fork", "--nopidfile", "--print-address=1", "--print-pid=1")
+	bus.Env = busEnv(ts)
+	out, err := bus.Output()
+	ts.Check(err)
+	lines := strings.Fields(string(out))
+	if len(lines) != 2 {
+		ts.Fatalf("dbus-daemon printed %q", out)
+	}
+	ts.Defer(func() { killPid(lines[1]) })
+	hole := &blackHole{notes: ts.MkAbs("blackhole.calls"), done: make(chan struct{})}
+	conn, err := dbus.Connect(lines[0], dbus.WithHandler(hole))
+	ts.Check(err)
+	ts.Defer(func() {
+		close(hole.done)
+		_ = conn.Close()
+	})
+	reply, err := conn.RequestName("org.freedesktop.secrets", dbus.NameFlagDoNotQueue)
+	ts.Check(err)
+	if reply != dbus.RequestNameReplyPrimaryOwner {
+		ts.Fatalf("could not own org.freedesktop.secrets: %v", reply)
+	}
+	ts.Setenv("DBUS_SESSION_BUS_ADDRESS", lines[0])
+}
+
+// blackHole is a D-Bus handler whose every method blocks until the script
+// ends.
+type blackHole struct {
+	notes string
+	done  chan struct{}
+	mu    sync.Mutex
+}
+
+func (b *blackHole) LookupObject(dbus.ObjectPath) (dbus.ServerObject, bool) { return b, true }
+func (b *blackHole) LookupInterface(string) (dbus.Interface, bool)          { return b, true }
+func (b *blackHole) LookupMethod(name string) (dbus.Method, bool) {
+	return blackMethod{b, name}, true
+}
+
+type blackMethod struct {
+	b    *blackHole
+	name string
+}
+
+func (m blackMethod) DecodeArguments(*dbus.Conn, string, *dbus.Message, []any) ([]any, error) {
+	return nil, nil
+}
+
+func (m blackMethod) Call(...any) ([]any, error) {
+	m.b.mu.Lock()
+	f, err := os.OpenFile(m.b.notes, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err == nil {
+		_, _ = f.WriteString(m.name + "\n")
+		_ = f.Close()
+	}
+	m.b.mu.Unlock()
+	<-m.b.done
+	return nil, errors.New("the script ended")
+}
+
+func (blackMethod) NumArguments() int     { return 0 }
+func (blackMethod) NumReturns() int       { return 0 }
+func (blackMethod) ArgumentValue(int) any { return nil }
+func (blackMethod) ReturnValue(int) any   { return nil }
 
 func busEnv(ts *testscript.TestScript) []string {
 	var env []string

@@ -39,6 +39,11 @@ func sourceProvider(p Plan, env Env) (aws.CredentialsProvider, error) {
 		k := src.StaticKeys
 		return credentials.NewStaticCredentialsProvider(k.AccessKeyID, k.SecretAccessKey, k.SessionToken), nil
 	case awsconfig.SourceKeychain:
+		if k := src.StaticKeys; k != nil && k.SecretAccessKey != "" {
+			// Read from the store already (Runner.call), with the call's
+			// context.
+			return credentials.NewStaticCredentialsProvider(k.AccessKeyID, k.SecretAccessKey, ""), nil
+		}
 		provider = keychainProvider{src: src, env: env}
 	case awsconfig.SourceWebIdentity:
 		return aws.AnonymousCredentials{}, nil // AssumeRoleWithWebIdentity is unsigned
