@@ -139,25 +139,30 @@ func cmdSecretService(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Setenv("DBUS_SESSION_BUS_ADDRESS", addr)
 		// --unlock reads the login keyring's password from stdin and makes
 		// the keyring with it when there is none; --daemonize prints the
-		// daemon's variables, GNOME_KEYRING_CONTROL and its pid.
-		kr := exec.CommandContext(ctx, "gnome-keyring-daemon", "--unlock", "--components=secrets", "--daemonize")
-		kr.Env = busEnv(ts)
-		kr.Stdin = strings.NewReader("rolecall-test-password")
-		out, err = kr.Output()
-		ts.Check(err)
-		for _, line := range strings.Split(string(out), "\n") {
-			if k, v, ok := strings.Cut(line, "="); ok {
-				ts.Setenv(k, v)
-				if k == "GNOME_KEYRING_PID" {
-					ts.Defer(func() { killPid(v) })
+		// daemon's variables (GNOME_KEYRING_CONTROL). The daemon makes and
+		// unlocks the login collection after it has answered: wait until
+		// the bus says it is unlocked, asking again now and then (a second
+		// --unlock reaches the running daemon through its control socket).
+		// The daemon leaves with the bus.
+		unlock := func() {
+			kr := exec.CommandContext(ctx, "gnome-keyring-daemon", "--unlock", "--components=secrets", "--daemonize")
+			kr.Env = append(busEnv(ts), "GNOME_KEYRING_CONTROL="+ts.Getenv("GNOME_KEYRING_CONTROL"))
+			kr.Stdin = strings.NewReader("rolecall-test-password")
+			out, err := kr.Output()
+			ts.Check(err)
+			for _, line := range strings.Split(string(out), "\n") {
+				if k, v, ok := strings.Cut(line, "="); ok {
+					ts.Setenv(k, v)
 				}
 			}
 		}
-		// The daemon makes and unlocks the login collection after it has
-		// answered: wait until the bus says it is unlocked (the daemon
-		// leaves with the bus).
-		for {
-			list := exec.CommandContext(ctx, "dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.secrets",
+		unlock()
+		var last []byte
+		for i := 1; ; i++ {
+			if ctx.Err() != nil {
+				ts.Fatalf("hung: gnome-keyring-daemon's login collection is not unlocked: %s", last)
+			}
+			list := exec.CommandContext(ctx, "dbus-send", "--session", "--print-reply", "--reply-timeout=2000", "--dest=org.freedesktop.secrets",
 				"/org/freedesktop/secrets/collection/login", "org.freedesktop.DBus.Properties.Get",
 				"string:org.freedesktop.Secret.Collection", "string:Locked")
 			list.Env = busEnv(ts)
@@ -165,8 +170,9 @@ func cmdSecretService(ts *testscript.TestScript, neg bool, args []string) {
 			if strings.Contains(string(out), "boolean false") {
 				break
 			}
-			if ctx.Err() != nil {
-				ts.Fatalf("hung: gnome-keyring-daemon made no login collection: %s", out)
+			last = out
+			if i%50 == 0 {
+				unlock()
 			}
 		}
 	case "blackhole":
