@@ -241,7 +241,7 @@ func Remove(ctx context.Context, req assume.Request, env assume.Env) (removedEnt
 	}
 	n, err := assume.ClearKeyEntries(k.Cache(), k.Keychain.AccessKeyID)
 	if err != nil {
-		env.Warn(fmt.Sprintf("clear the cache entries of %s: %v", assume.MaskKeyID(k.Keychain.AccessKeyID), err))
+		warn(env, "clear the cache entries of %s: %v", assume.MaskKeyID(k.Keychain.AccessKeyID), err)
 	}
 	remove := []string{awsconfig.KeyringBackendKey, awsconfig.KeychainKeyIDKey}
 	cfg, err := awsconfig.Load(k.Files)
@@ -251,4 +251,18 @@ func Remove(ctx context.Context, req assume.Request, env assume.Env) (removedEnt
 		}
 	}
 	return n, awsconfig.WriteConfigProfile(ctx, k.Files.Config, k.Name, nil, awsconfig.WriteOptions{Force: true, Remove: remove, LockTimeout: req.Timeout})
+}
+
+// warn reports through env.Warn, if any.
+func warn(env assume.Env, format string, args ...any) {
+	if env.Warn != nil {
+		env.Warn(fmt.Sprintf(format, args...))
+	}
+}
+
+// trace reports through env.Trace, if any.
+func trace(env assume.Env, format string, args ...any) {
+	if env.Trace != nil {
+		env.Trace(format, args...)
+	}
 }

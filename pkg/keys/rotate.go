@@ -29,6 +29,7 @@ import (
 	"github.com/rolecall/rolecall/pkg/awsconfig"
 	"github.com/rolecall/rolecall/pkg/creds"
 	"github.com/rolecall/rolecall/pkg/keyring"
+	"github.com/rolecall/rolecall/pkg/safefile"
 )
 
 // testHookStep, when set (by the end-to-end tests' binary, go:linkname),
@@ -83,6 +84,14 @@ func Rotate(ctx context.Context, req assume.Request, env assume.Env) (RotateResu
 	if err != nil {
 		return RotateResult{}, err
 	}
+	// One rotation at a time: a second would make a third key, or delete
+	// the one the first is switching to. The lock sits beside the config
+	// file's own, and is taken like it (safefile).
+	lock, err := safefile.Acquire(ctx, k.Files.Config+".rotate.lock", req.Timeout)
+	if err != nil {
+		return RotateResult{}, fmt.Errorf("wait for another rolecall keys rotate: %w", err)
+	}
+	defer lock.Release()
 	item, err := store.Get(ctx, k.Name)
 	if errors.Is(err, keyring.ErrNotFound) {
 		return RotateResult{}, config("store it again: rolecall keys add "+k.Name, "%s holds no key for profile %s", store.Backend(), k.Name)
@@ -252,7 +261,7 @@ func (ro *rotation) deleteOrphans(ctx context.Context, since time.Time) error {
 		if id == ro.item.AccessKeyID || m.CreateDate.Before(since.Add(-time.Minute)) {
 			continue
 		}
-		ro.env.Warn(fmt.Sprintf("deleting %s: IAM made it for the rotation that stopped, and no one holds its secret", id))
+		warn(ro.env, "deleting %s: IAM made it for the rotation that stopped, and no one holds its secret", id)
 		if err := client.DeleteAccessKey(ctx, id); err != nil && !isCode(err, "NoSuchEntity") {
 			return iamFail("DeleteAccessKey", err)
 		}
@@ -290,7 +299,7 @@ func (ro *rotation) waitForKey(ctx context.Context, key creds.Credentials) error
 		if !isCode(err, "InvalidClientTokenId") {
 			return err
 		}
-		ro.env.Trace("the new key is not yet accepted by STS (attempt %d)", attempt)
+		trace(ro.env, "the new key is not yet accepted by STS (attempt %d)", attempt)
 		t := time.NewTimer(backoff)
 		select {
 		case <-ctx.Done():
