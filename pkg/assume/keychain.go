@@ -24,6 +24,10 @@ import (
 
 // OpenKeyring opens the store that holds a keychain profile's key.
 func OpenKeyring(kc awsconfig.Keychain, env Env) (keyring.Store, error) {
+	if !keyring.ValidBackend(kc.Backend) {
+		return nil, configErrorf("set "+awsconfig.KeyringBackendKey+" to secret-service, keychain, wincred or file (rolecall keys add writes it)",
+			"%s = %q names no keyring backend rolecall knows", awsconfig.KeyringBackendKey, kc.Backend)
+	}
 	return keyring.Open(kc.Backend, keyring.Options{
 		Getenv:            env.Getenv,
 		HomeDir:           env.HomeDir,

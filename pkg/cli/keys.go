@@ -111,6 +111,11 @@ func keysAddRun(ctx context.Context, opts *KeysOptions) error {
 	if opts.Request.Timeout <= 0 {
 		return usageErrorf("pass a positive --timeout such as 30s", "--timeout %s is not a positive duration", opts.Request.Timeout)
 	}
+	for _, b := range []struct{ from, name string }{{"--backend", opts.Backend}, {keyring.BackendEnv, opts.IO.Getenv(keyring.BackendEnv)}} {
+		if b.name != "" && !keyring.ValidBackend(b.name) {
+			return usageErrorf("use secret-service, keychain, wincred or file", "%s %q names no keyring backend rolecall knows", b.from, b.name)
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, opts.Request.Timeout)
 	defer cancel()
 	r := keys.AddRequest{Request: opts.Request.Request, FromCredentialsFile: opts.FromCredentialsFile, Backend: opts.Backend, GOOS: runtime.GOOS}

@@ -208,6 +208,15 @@ func DefaultBackend(goos string) string {
 	return BackendSecretService
 }
 
+// ValidBackend reports whether name is a backend rolecall knows.
+func ValidBackend(name string) bool {
+	switch name {
+	case BackendKeychain, BackendWinCred, BackendSecretService, BackendFile:
+		return true
+	}
+	return false
+}
+
 // Open returns the named store.
 func Open(backend string, opt Options) (Store, error) {
 	switch backend {
