@@ -112,3 +112,28 @@ func TestIAMFault(t *testing.T) {
 	_, err := iamClient(t, s, ststest.DemoAccessKeyID, ststest.DemoSecretAccessKey, "").ListAccessKeys(context.Background(), &iam.ListAccessKeysInput{})
 	wantAPIError(t, err, "ServiceFailure", http.StatusInternalServerError, "")
 }
+
+// TestIAMThroughEndpointVariables: the SDK's IAM client finds the emulator
+// the way a user points it there, by AWS_ENDPOINT_URL_IAM or the generic
+// AWS_ENDPOINT_URL.
+func TestIAMThroughEndpointVariables(t *testing.T) {
+	s := newServer(t)
+	for _, name := range []string{"AWS_ENDPOINT_URL_IAM", "AWS_ENDPOINT_URL"} {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv(name, s.URL())
+			cfg, err := config.LoadDefaultConfig(context.Background(),
+				config.WithRegion("us-east-1"),
+				config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(ststest.DemoAccessKeyID, ststest.DemoSecretAccessKey, "")),
+				config.WithSharedConfigFiles([]string{}),
+				config.WithSharedCredentialsFiles([]string{}),
+			)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := iam.NewFromConfig(cfg).GetUser(context.Background(), &iam.GetUserInput{})
+			if err != nil || aws.ToString(out.User.UserName) != "alice" {
+				t.Fatalf("GetUser through %s = %+v, %v", name, out, err)
+			}
+		})
+	}
+}
