@@ -116,10 +116,9 @@ func cmdSecretService(ts *testscript.TestScript, neg bool, args []string) {
 	switch args[0] {
 	case "start":
 		// The script skips without the programs ([!have:…] skip), which
-		// fails under CI. Under load, gnome-keyring-daemon now and then
-		// answers --unlock without ever serving the login collection (seen
-		// with six scripts starting at once); a fresh bus and daemon then
-		// get it right, so start over a few times before calling it hung.
+		// fails under CI. Should gnome-keyring-daemon answer --unlock and
+		// never serve the login collection, a fresh bus and daemon get it
+		// right: start over a few times before calling it hung.
 		for attempt := 1; ; attempt++ {
 			if startSecretService(ts) {
 				return
@@ -165,7 +164,7 @@ func cmdPlantItem(ts *testscript.TestScript, neg bool, args []string) {
 func startSecretService(ts *testscript.TestScript) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	bus := exec.CommandContext(ctx, "dbus-daemon", "--session", "--fork", "--nopidfile", "--print-address=1", "--print-pid=1")
+	bus := exec.CommandContext(ctx, "dbus-daemon", "--config-file="+busConfig(ts), "--fork", "--nopidfile", "--print-address=1", "--print-pid=1")
 	bus.Env = busEnv(ts)
 	out, err := bus.Output()
 	ts.Check(err)
@@ -213,13 +212,38 @@ func startSecretService(ts *testscript.TestScript) bool {
 	return false
 }
 
+// sessionBusConfig is a session bus without service activation: the
+// standard session configuration would start a second gnome-keyring-daemon
+// when a client asks for org.freedesktop.secrets before the first has
+// claimed it (two daemons, one keyring; seen under load), and such a
+// daemon outlives the bus. Here only what the script starts serves.
+const sessionBusConfig = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:tmpdir=/tmp</listen>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+`
+
+// busConfig writes sessionBusConfig into the script's directory.
+func busConfig(ts *testscript.TestScript) string {
+	path := ts.MkAbs("session-bus.conf")
+	ts.Check(os.WriteFile(path, []byte(sessionBusConfig), 0o600))
+	return path
+}
+
 // startBlackHole starts a private bus on which the test process owns
 // org.freedesktop.secrets and never answers a call, as a Secret Service
 // stuck on an unlock prompt behaves.
 func startBlackHole(ts *testscript.TestScript) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	bus := exec.CommandContext(ctx, "dbus-daemon", "--session", "--fork", "--nopidfile", "--print-address=1", "--print-pid=1")
+	bus := exec.CommandContext(ctx, "dbus-daemon", "--config-file="+busConfig(ts), "--fork", "--nopidfile", "--print-address=1", "--print-pid=1")
 	bus.Env = busEnv(ts)
 	out, err := bus.Output()
 	ts.Check(err)
