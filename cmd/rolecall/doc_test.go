@@ -269,6 +269,7 @@ func newDocFixture(t *testing.T) *docFixture {
 			"AWS_ENDPOINT_URL_SIGNIN=" + s.URL(),
 			"AWS_ENDPOINT_URL_SSO=" + s.URL(),
 			"AWS_ENDPOINT_URL_SSO_OIDC=" + s.URL(),
+			"AWS_ENDPOINT_URL_IAM=" + s.URL(), // rolecall keys rotate (docs/keys.md)
 			"BROWSER=ststest-browser",
 			"GORACE=" + raceOptions(),
 			"XDG_CONFIG_HOME=" + filepath.Join(home, ".config"),

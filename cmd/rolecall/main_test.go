@@ -40,6 +40,7 @@ func TestMain(m *testing.M) {
 		"rolecall": func() {
 			installFaultHooks()
 			installClockHook()
+			installKeysHook()
 			os.Exit(cli.Main())
 		},
 		"ststest":         func() { os.Exit(ststestProgram()) },
@@ -107,6 +108,11 @@ func TestScripts(t *testing.T) {
 			"sso":           cmdSSO,
 			"eks":           cmdEKS,
 			"kubeapi":       cmdKubeAPI,
+			"nosecrettree":  cmdNoSecretTree,
+			"nosecretin":    cmdNoSecretIn,
+			"secretservice": cmdSecretService,
+			"plantitem":     cmdPlantItem,
+			"iam":           cmdIAM,
 		},
 	})
 }

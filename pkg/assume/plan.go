@@ -46,7 +46,7 @@ type Source struct {
 // be different principals never share an ID.
 func (s Source) cacheID(token string) string {
 	switch s.Kind {
-	case awsconfig.SourceStatic, awsconfig.SourceEnvironment:
+	case awsconfig.SourceStatic, awsconfig.SourceEnvironment, awsconfig.SourceKeychain:
 		return "keys:" + s.StaticKeys.AccessKeyID
 	case awsconfig.SourceWebIdentity:
 		sum := sha256.Sum256([]byte(token))

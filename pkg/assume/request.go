@@ -113,6 +113,10 @@ type Env struct {
 	// MFACode returns a code for an MFA device (a prompt, a command); nil
 	// means there is no one to ask.
 	MFACode func(ctx context.Context, serial string) (string, error)
+	// KeyringPassphrase asks a person for the encrypted file keyring's
+	// passphrase (confirm: a new file, ask twice); nil when nobody can be
+	// asked.
+	KeyringPassphrase func(ctx context.Context, confirm bool) (string, error)
 	// Warn reports a problem that does not stop the command.
 	Warn func(msg string)
 	// Trace reports each step for --debug; it never receives a secret.

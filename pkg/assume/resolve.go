@@ -146,7 +146,7 @@ func (r *resolver) resolve(ctx context.Context) (Plan, error) {
 		// cached like any hop.
 		p.Hops = append(p.Hops, Hop{Kind: cache.KindFederationToken, Label: firstNonEmpty(p.Source.Profile, "AWS_ACCESS_KEY_ID")})
 	}
-	if len(p.Hops) == 0 && !r.req.SourceOnly && !r.req.ForConsole {
+	if len(p.Hops) == 0 && !r.req.SourceOnly && !r.req.ForConsole && p.Source.Kind != awsconfig.SourceKeychain {
 		if profile != "" {
 			return Plan{}, configErrorf("name a profile with role_arn, or pass a role ARN with --profile "+profile,
 				"profile %q has no role_arn: there is no role to assume", profile)
@@ -174,7 +174,11 @@ func (r *resolver) resolve(ctx context.Context) (Plan, error) {
 		}
 		return p, nil
 	}
-	return p.useMFASession(r.req.MFASessionTTL), nil
+	p = p.useMFASession(r.req.MFASessionTTL)
+	if len(p.Hops) == 0 && p.Source.Kind == awsconfig.SourceKeychain {
+		p.Hops = []Hop{r.keychainSessionHop(p)}
+	}
+	return p, nil
 }
 
 // Where a profile name came from, for messages: the flag, or the variable.

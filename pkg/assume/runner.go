@@ -153,6 +153,16 @@ func (r *Runner) call(ctx context.Context, p Plan, h Hop, i int, base creds.Cred
 		}
 		r.usedCodes[h.MFASerial] = code
 	}
+	if i == 0 && p.Source.Kind == awsconfig.SourceKeychain {
+		// Read the key here, under the call's context, rather than from
+		// inside the SDK's credential cache, whose own error on a timeout
+		// would hide the store's ("did not answer").
+		c, err := keychainProvider{src: p.Source, env: r.STS.Env}.Retrieve(ctx)
+		if err != nil {
+			return creds.Credentials{}, 0, &SourceError{Source: p.Source, Err: err}
+		}
+		p.Source.StaticKeys = &creds.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey}
+	}
 	client, err := r.STS.client(p, i, base, code != "")
 	if err != nil {
 		return creds.Credentials{}, 0, err

@@ -19,6 +19,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/rolecall/rolecall/pkg/awsconfig"
+	"github.com/rolecall/rolecall/pkg/keyring"
 )
 
 // RecursionEnv lists the roles the rolecall processes up the tree are
@@ -37,6 +38,13 @@ func sourceProvider(p Plan, env Env) (aws.CredentialsProvider, error) {
 	case awsconfig.SourceStatic, awsconfig.SourceEnvironment:
 		k := src.StaticKeys
 		return credentials.NewStaticCredentialsProvider(k.AccessKeyID, k.SecretAccessKey, k.SessionToken), nil
+	case awsconfig.SourceKeychain:
+		if k := src.StaticKeys; k != nil && k.SecretAccessKey != "" {
+			// Read from the store already (Runner.call), with the call's
+			// context.
+			return credentials.NewStaticCredentialsProvider(k.AccessKeyID, k.SecretAccessKey, ""), nil
+		}
+		provider = keychainProvider{src: src, env: env}
 	case awsconfig.SourceWebIdentity:
 		return aws.AnonymousCredentials{}, nil // AssumeRoleWithWebIdentity is unsigned
 	case awsconfig.SourceProcess:
@@ -136,6 +144,14 @@ func (e *SourceError) Unwrap() error { return e.Err }
 // general advice: for instance metadata that was the last resort, how to
 // give rolecall credentials at all.
 func (e *SourceError) Hint() string {
+	var unavailable *keyring.UnavailableError
+	var invalid *keyring.InvalidItemError
+	switch {
+	case errors.As(e.Err, &unavailable):
+		return unavailable.Hint()
+	case errors.As(e.Err, &invalid), e.Source.Kind == awsconfig.SourceKeychain:
+		return "store the key again: rolecall keys add " + e.Source.Profile
+	}
 	if e.Source.Kind == awsconfig.SourceEC2 && e.Source.LookedIn != "" {
 		return lookedEverywhereHint
 	}

@@ -34,6 +34,12 @@ const (
 	SourceEC2 SourceKind = "ec2-instance-metadata"
 	// SourceECS is credential_source = EcsContainer.
 	SourceECS SourceKind = "ecs-container"
+	// SourceKeychain is an IAM user's long-term key that rolecall keeps in
+	// a secret store (x_rolecall_keyring): Source.StaticKeys holds its
+	// access key ID only, the secret is read from the store when a call
+	// needs it. It counts as static keys wherever botocore's rules look
+	// for them.
+	SourceKeychain SourceKind = "keychain"
 )
 
 // credentialSources maps the credential_source values botocore accepts
@@ -163,7 +169,8 @@ func isAssumeRoleProfile(p Profile) bool {
 func hasStaticKeys(p Profile) bool {
 	_, id := p.keys["aws_access_key_id"]
 	_, secret := p.keys["aws_secret_access_key"]
-	return id || secret
+	_, keychain := p.keys[KeyringBackendKey]
+	return id || secret || keychain
 }
 
 // validateRole checks a role profile's source settings, as
@@ -204,6 +211,11 @@ func (c *Config) providerSource(p Profile) (Source, error) {
 		return Source{Kind: SourceWebIdentity, Profile: p.Name}, nil
 	case p.SSO:
 		return Source{Kind: SourceSSO, Profile: p.Name}, nil
+	case p.Keychain != nil:
+		// Before the credentials file's keys and credential_process: a
+		// profile moved to the keychain keeps a credential_process that
+		// runs rolecall for other tools, and rolecall must not run itself.
+		return Source{Kind: SourceKeychain, Profile: p.Name, StaticKeys: &creds.Credentials{AccessKeyID: p.Keychain.AccessKeyID}}, nil
 	case hasStaticKeys(p) && (p.CredentialProcess == "" || p.keys["aws_access_key_id"].file == c.files.Credentials):
 		return staticSource(p)
 	case p.CredentialProcess != "":

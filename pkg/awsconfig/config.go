@@ -68,6 +68,9 @@ type Profile struct {
 	// SSORegion come from it when it is set, else from the profile's own
 	// legacy sso_start_url and sso_region.
 	SSOSession, SSOStartURL, SSORegion, SSOAccountID, SSORoleName string
+	// Keychain is set for a profile whose long-term keys rolecall keeps in
+	// a secret store (rolecall keys add): nil otherwise.
+	Keychain *Keychain
 	// StaticKeys holds aws_access_key_id, aws_secret_access_key and
 	// aws_session_token; nil when neither key is set.
 	StaticKeys *creds.Credentials
@@ -306,6 +309,15 @@ func (c *Config) Profile(name string) (Profile, error) {
 		{"sso_role_name", &p.SSORoleName},
 		{"ca_bundle", &p.CABundle},
 	}
+	var kc Keychain
+	scalars = append(scalars, []struct {
+		key string
+		dst *string
+	}{
+		{KeyringBackendKey, &kc.Backend},
+		{KeychainKeyIDKey, &kc.AccessKeyID},
+		{KeyringPassphraseCommandKey, &kc.PassphraseCommand},
+	}...)
 	for _, s := range scalars {
 		v, err := pd.scalar(s.key)
 		if err != nil {
@@ -340,6 +352,13 @@ func (c *Config) Profile(name string) (Profile, error) {
 	}
 	if err := c.setEndpoint(pd, &p); err != nil {
 		return Profile{}, err
+	}
+	if kc.Backend != "" || kc.AccessKeyID != "" {
+		if kc.Backend == "" || kc.AccessKeyID == "" {
+			return Profile{}, fmt.Errorf("profile %q (%s): %s and %s go together (rolecall keys add writes both); run rolecall keys add %s again",
+				name, p.where, KeyringBackendKey, KeychainKeyIDKey, name)
+		}
+		p.Keychain = &kc
 	}
 	id, idSet := pd.keys["aws_access_key_id"]
 	secret, secretSet := pd.keys["aws_secret_access_key"]
@@ -430,4 +449,23 @@ func closeNames(name string, names []string) []string {
 		out = append(out, cands[i].name)
 	}
 	return out
+}
+
+// Keys of a profile whose long-term keys are in a secret store.
+const (
+	// KeyringBackendKey names the store (keyring.Backend*).
+	KeyringBackendKey = "x_rolecall_keyring"
+	// KeychainKeyIDKey is the access key ID of the stored key: not secret,
+	// and what a cache hit needs without opening the store.
+	KeychainKeyIDKey = "x_rolecall_access_key_id"
+	// KeyringPassphraseCommandKey names a command that prints the file
+	// backend's passphrase.
+	KeyringPassphraseCommandKey = "x_rolecall_keyring_passphrase_command" //nolint:gosec // a config key's name, no credential
+)
+
+// Keychain says where a profile's long-term keys are kept.
+type Keychain struct {
+	Backend           string
+	AccessKeyID       string
+	PassphraseCommand string
 }

@@ -546,3 +546,32 @@ func keyPrefix(text string) string {
 func leadingSpace(s string) string {
 	return s[:len(s)-len(strings.TrimLeftFunc(s, pyIsSpace))]
 }
+
+// RemoveStaticKeys deletes an IAM user's keys (aws_access_key_id,
+// aws_secret_access_key, and any aws_session_token or aws_security_token)
+// from section name of the shared credentials file at path, once they are
+// kept elsewhere (rolecall keys add --from-credentials-file). It takes the
+// lock WriteCredentialsSection takes, and removes nothing unless the
+// section still holds the key accessKeyID (another writer may have changed
+// it since it was read). The section's other keys, and every other byte of
+// the file, stay.
+func RemoveStaticKeys(ctx context.Context, path, name, accessKeyID string, opt WriteOptions) error {
+	e := sectionEdit{
+		label:  "[" + name + "]",
+		header: "[" + name + "]",
+		match:  func(section string) bool { return section == name },
+		remove: []string{"aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_security_token"},
+	}
+	e.check = func(path string, _ sectionEdit, targets []*section) error {
+		for i := len(targets) - 1; i >= 0; i-- {
+			if o, ok := targets[i].lookup("aws_access_key_id"); ok {
+				if o.value != accessKeyID {
+					return fmt.Errorf("[%s] in %s now holds another access key than the one stored; nothing was removed", name, path)
+				}
+				return nil
+			}
+		}
+		return fmt.Errorf("[%s] in %s holds no aws_access_key_id any more; nothing was removed", name, path)
+	}
+	return updateFile(ctx, path, e, opt.LockTimeout)
+}

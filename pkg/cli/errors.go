@@ -18,6 +18,8 @@ import (
 	"github.com/rolecall/rolecall/pkg/awsconfig"
 	"github.com/rolecall/rolecall/pkg/console"
 	"github.com/rolecall/rolecall/pkg/eks"
+	"github.com/rolecall/rolecall/pkg/keyring"
+	"github.com/rolecall/rolecall/pkg/keys"
 	"github.com/rolecall/rolecall/pkg/safefile"
 	"github.com/rolecall/rolecall/pkg/sso"
 	"github.com/rolecall/rolecall/pkg/stshttp"
@@ -112,7 +114,21 @@ func classify(err error) (code int, msg, hint string) {
 	var ssoCall *sso.CallError
 	var syntaxErr *awsconfig.SyntaxError
 	var lockFileErr *safefile.LockError
+	var keyringDown *keyring.UnavailableError
+	var badItem *keyring.InvalidItemError
+	var keysErr *keys.ErrorHint
+	var twoKeys *keys.TwoKeysError
+	var iamErr *keys.IAMError
 	switch {
+	case errors.As(err, &keysErr):
+		if keysErr.Usage {
+			return ExitUsage, msg, firstNonEmpty(hint, keysErr.Hint)
+		}
+		return ExitConfig, msg, firstNonEmpty(hint, keysErr.Hint)
+	case errors.As(err, &twoKeys):
+		return ExitRefused, msg, firstNonEmpty(hint, twoKeys.Hint())
+	case errors.As(err, &iamErr):
+		return iamError(iamErr, hint)
 	case errors.As(err, &federationErr):
 		return federationError(federationErr, hint)
 	case errors.As(err, &callErr) && callErr.LastAnswer != nil:
@@ -178,6 +194,10 @@ func classify(err error) (code int, msg, hint string) {
 		return ExitConfig, msg, firstNonEmpty(hint, "fix the file, or point AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE elsewhere")
 	case errors.As(err, &lockFileErr):
 		return ExitLocal, msg, firstNonEmpty(hint, "remove "+lockFileErr.Path+": rolecall creates its lock files itself")
+	case errors.As(err, &keyringDown) && !errors.As(err, &sourceErr):
+		return ExitConfig, msg, firstNonEmpty(hint, keyringDown.Hint())
+	case errors.As(err, &badItem) && !errors.As(err, &sourceErr):
+		return ExitConfig, msg, firstNonEmpty(hint, "store the key again: rolecall keys add "+badItem.Profile)
 	case errors.As(err, &sourceErr):
 		return ExitConfig, sourceErr.Error(), firstNonEmpty(hint, sourceErr.Hint(), "check the base credentials: aws sso login, the profile's credential_process, or AWS_* variables")
 	case errors.As(err, &inputErr):
@@ -243,6 +263,25 @@ func ssoCallError(err error, call *sso.CallError, hint string) (int, string, str
 			firstNonEmpty(hint, "check the network, AWS_ENDPOINT_URL_SSO and AWS_ENDPOINT_URL_SSO_OIDC, or raise --timeout")
 	}
 	return ExitRefused, fmt.Sprintf("%s: %s: %s", call.Action, apiErr.ErrorCode(), apiErr.ErrorMessage()), hint
+}
+
+// iamError classifies a failed IAM call of `rolecall keys`: IAM refusing
+// it (4), or failing, throttling or not answering (5).
+func iamError(e *keys.IAMError, hint string) (int, string, string) {
+	var apiErr smithy.APIError
+	if !errors.As(e.Err, &apiErr) {
+		return ExitUnreachable, e.Error(), firstNonEmpty(hint, "check the network and the IAM endpoint (AWS_ENDPOINT_URL_IAM), or raise --timeout")
+	}
+	msg := fmt.Sprintf("IAM %s: %s: %s", e.Action, apiErr.ErrorCode(), apiErr.ErrorMessage())
+	switch apiErr.ErrorCode() {
+	case "Throttling", "ServiceFailure", "InternalFailure", "ServiceUnavailable":
+		return ExitUnreachable, msg, firstNonEmpty(hint, "IAM kept failing after retries; try again later (a stopped rotation is finished by running rolecall keys rotate again)")
+	case "InvalidClientTokenId":
+		return ExitRefused, msg, firstNonEmpty(hint, "IAM takes an IAM user's own key, or a session made with MFA: set the profile's mfa_serial if the user has an MFA device")
+	case "AccessDenied":
+		return ExitRefused, msg, firstNonEmpty(hint, "the user needs iam:ListAccessKeys, iam:CreateAccessKey and iam:DeleteAccessKey on itself (arn:aws:iam::ACCOUNT:user/${aws:username})")
+	}
+	return ExitRefused, msg, hint
 }
 
 // stsError turns an STS refusal into one line that says what to check.

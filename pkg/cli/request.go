@@ -63,7 +63,9 @@ func (f *requestFlags) env(io *IO) assume.Env {
 		Stderr:  io.ErrOut,
 		Now:     io.Now,
 		MFACode: mfaCodeSource(io, f),
-		Warn:    io.warnOnce,
-		Trace:   io.Debugf,
+
+		KeyringPassphrase: keyringPassphrase(io, f),
+		Warn:              io.warnOnce,
+		Trace:             io.Debugf,
 	}
 }

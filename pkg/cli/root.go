@@ -327,6 +327,7 @@ func commands() []command {
 		{"eks", NewCmdEKS},
 		{"version", NewCmdVersion},
 		{"shell-init", func(io *IO) *cobra.Command { return NewCmdShellInit(io, nil) }},
+		{"keys", NewCmdKeys},
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 const (
 	// ServiceSTS is AWS STS (the Query protocol at /).
 	ServiceSTS = "sts"
+	// ServiceIAM is IAM's access key actions (iam.go).
+	ServiceIAM = "iam"
 	// ServiceSSO is the IAM Identity Center portal (/federation/credentials,
 	// /assignment/accounts, /assignment/roles, /logout).
 	ServiceSSO = "sso"

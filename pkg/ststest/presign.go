@@ -99,7 +99,7 @@ func (s *Server) authenticatePresigned(r *http.Request, credNow time.Time) (*pri
 	if serr != nil {
 		return nil, serr
 	}
-	if serr := checkScope(h, amzDate, signTime, credNow); serr != nil {
+	if serr := checkScope(h, ServiceSTS, amzDate, signTime, credNow); serr != nil {
 		return nil, serr
 	}
 	signature, signedHeaders, err := presignAgain(r, h, aws.Credentials{AccessKeyID: h.accessKeyID, SecretAccessKey: secret, SessionToken: token}, signTime)

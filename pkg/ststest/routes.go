@@ -66,6 +66,15 @@ func (s *Server) newHandler() http.Handler {
 	}
 	mux.HandleFunc("POST /_ststest/sso-token", s.serveSSOToken)
 	s.addSSOOIDCRoutes(mux)
+	mux.HandleFunc("POST /_ststest/iam-key-delay", func(w http.ResponseWriter, r *http.Request) {
+		d, err := time.ParseDuration(r.URL.Query().Get("delay"))
+		if err != nil || d < 0 {
+			http.Error(w, "iam-key-delay: want ?delay=DURATION", http.StatusBadRequest)
+			return
+		}
+		s.SetIAMKeyDelay(d)
+		w.WriteHeader(http.StatusNoContent)
+	})
 	mux.HandleFunc("/_ststest/", http.NotFound)
 	// The portal answers without an Identity Center instance too: no token
 	// is valid then.

@@ -14,7 +14,8 @@ import (
 // Server is a running emulator of STS, the IAM Identity Center portal and
 // the console federation endpoint.
 type Server struct {
-	// Immutable after construction.
+	// Immutable after construction, but accessKeys, which IAM's
+	// CreateAccessKey and DeleteAccessKey change under mu.
 	cfg        Config
 	accessKeys map[string]accessKey
 	users      map[string]*userEntry
@@ -43,11 +44,18 @@ type Server struct {
 	ssoTokens   map[string]*ssoToken
 	oidcSSO     *oidcState
 	signin      signinState
+	iamKeyDelay time.Duration
+	// createdSecrets are the secrets of the keys CreateAccessKey made.
+	createdSecrets []string
 }
 
 type accessKey struct {
-	user   *userEntry
-	secret string
+	user    *userEntry
+	secret  string
+	created time.Time // on the credential clock
+	// acceptAfter is when STS starts to accept a key IAM just made
+	// (wall clock; see SetIAMKeyDelay).
+	acceptAfter time.Time
 }
 
 // New builds an emulator for cfg without starting it; serve its Handler.
@@ -78,7 +86,7 @@ func New(cfg Config) (*Server, error) {
 		e := newUserEntry(u)
 		s.users[u.ARN] = e
 		for _, k := range u.AccessKeys {
-			s.accessKeys[k.AccessKeyID] = accessKey{user: e, secret: k.SecretAccessKey}
+			s.accessKeys[k.AccessKeyID] = accessKey{user: e, secret: k.SecretAccessKey, created: time.Now().UTC().Truncate(time.Second)}
 		}
 	}
 	for _, r := range cfg.Roles {

@@ -92,7 +92,7 @@ func parseSigV4Header(h string) (sigV4Header, *apiError) {
 // signer over the headers the client says it signed, so the emulator accepts
 // exactly what AWS accepts from any SDK or the CLI. requestNow is the wall
 // clock plus the request skew; credNow is the credential clock.
-func (s *Server) authenticate(r *http.Request, body []byte, requestNow, credNow time.Time) (*principal, *apiError) {
+func (s *Server) authenticate(r *http.Request, body []byte, service string, requestNow, credNow time.Time) (*principal, *apiError) {
 	auth := r.Header.Get("Authorization")
 	if auth == "" && r.URL.Query().Has(amzSignatureParam) {
 		return s.authenticatePresigned(r, credNow)
@@ -117,8 +117,13 @@ func (s *Server) authenticate(r *http.Request, body []byte, requestNow, credNow 
 	if serr != nil {
 		return nil, serr
 	}
-	if serr := checkScope(h, amzDate, signTime, requestNow); serr != nil {
+	if serr := checkScope(h, service, amzDate, signTime, requestNow); serr != nil {
 		return nil, serr
+	}
+	if k, ok := s.accessKeys[h.accessKeyID]; ok && service == ServiceSTS && time.Now().Before(k.acceptAfter) {
+		// A key IAM made a moment ago is not yet known to STS (IAM is
+		// eventually consistent; see SetIAMKeyDelay).
+		return nil, errInvalidClientTokenID
 	}
 	want, err := resign(r, body, h, aws.Credentials{AccessKeyID: h.accessKeyID, SecretAccessKey: secret, SessionToken: token}, signTime)
 	if err != nil {
@@ -160,10 +165,10 @@ func (s *Server) signerOf(accessKeyID, token string, credNow time.Time) (*princi
 // checkScope checks the credential scope against the service and the
 // signing date, and the signing time against STS's 15-minute window around
 // now.
-func checkScope(h sigV4Header, amzDate string, signTime, now time.Time) *apiError {
-	if h.service != "sts" {
+func checkScope(h sigV4Header, service, amzDate string, signTime, now time.Time) *apiError {
+	if h.service != service {
 		return &apiError{http.StatusForbidden, "SignatureDoesNotMatch",
-			"Credential should be scoped to correct service: 'sts'. "}
+			"Credential should be scoped to correct service: '" + service + "'. "}
 	}
 	if h.date != signTime.Format("20060102") {
 		return &apiError{http.StatusForbidden, "SignatureDoesNotMatch", fmt.Sprintf(

@@ -61,6 +61,13 @@ func (s *Server) serveSTS(w http.ResponseWriter, r *http.Request) {
 	if cluster := r.Header.Get(clusterIDHeader); cluster != "" {
 		call.Params[clusterIDHeader] = cluster
 	}
+	if perr == nil && params.Get("Version") == iamVersion {
+		call.Service = ServiceIAM
+		s.serveCall(w, r, iamFormat{}, call, func(requestID string) answer {
+			return s.dispatchIAM(r, body, params, requestID)
+		})
+		return
+	}
 	s.serveCall(w, r, stsFormat{}, call, func(requestID string) answer {
 		if perr != nil {
 			return failure(perr, requestID, "")
@@ -161,7 +168,7 @@ func (s *Server) dispatch(r *http.Request, body []byte, params url.Values, reque
 		return failure(errInvalidAction(action), requestID, "")
 	}
 	s.mu.Lock()
-	p, serr := s.authenticate(r, body, time.Now().Add(s.requestSkew), s.nowLocked())
+	p, serr := s.authenticate(r, body, ServiceSTS, time.Now().Add(s.requestSkew), s.nowLocked())
 	s.mu.Unlock()
 	if serr != nil {
 		return failure(serr, requestID, "")
