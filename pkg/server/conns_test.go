@@ -44,14 +44,13 @@ func loopbackListener(t *testing.T) net.Listener {
 }
 
 // dial connects a client, which waits in the backlog until accepted.
-func (gf *guardFixture) dial() net.Conn {
+func (gf *guardFixture) dial() {
 	gf.t.Helper()
 	c, err := net.Dial("tcp", gf.g.Addr().String())
 	if err != nil {
 		gf.t.Fatal(err)
 	}
 	gf.t.Cleanup(func() { _ = c.Close() })
-	return c
 }
 
 // accept dials a client and has the guard accept it.

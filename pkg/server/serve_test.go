@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"testing"
@@ -194,7 +195,7 @@ func TestShutdownClosesWhatOutlastsTheGrace(t *testing.T) {
 	case err := <-answered:
 		if err == nil {
 			t.Error("the request that outlasted the grace was answered 200")
-		} else if _, ok := err.(*statusError); ok {
+		} else if se := (*statusError)(nil); errors.As(err, &se) {
 			t.Errorf("the request that outlasted the grace was answered (%v), not cut off", err)
 		}
 	case <-time.After(time.Minute):
