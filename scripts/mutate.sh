@@ -9,11 +9,12 @@
 #
 # PACKAGE: directories, default pkg/cache pkg/assume pkg/format
 # pkg/awsconfig pkg/stshttp pkg/safefile pkg/server. -timeout-coefficient
-# (default 10): a mutant's tests may take N times the package's coverage run, which includes compiling, or it
-# counts as TIMED OUT (a hang: neither killed nor lived). -max-time
-# (timeout(1)'s DURATION, e.g. 20m): stop gremlins after that long in a
-# package and score what ran. GREMLINS_FLAGS go to `gremlins unleash`, e.g.
-# -E 'webidentity' to skip files, --invert-logical to add && <-> || mutants.
+# (default 10): a mutant's tests may take N times the package's coverage
+# run, which includes compiling, or it counts as TIMED OUT (a hang: neither
+# killed nor lived). -max-time (timeout(1)'s DURATION, e.g. 20m): stop
+# gremlins after that long in a package and score what ran. GREMLINS_FLAGS
+# go to `gremlins unleash`, e.g. -E 'webidentity' to skip files,
+# --invert-logical to add && <-> || mutants.
 #
 # Two corrections to gremlins v0.6.0, each a pass in a copy of the module
 # (-gremlins-only skips them; docs/testing.md has the details):
@@ -58,7 +59,7 @@ while (($#)); do
 		shift
 		;;
 	-h | --help)
-		sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	--)
