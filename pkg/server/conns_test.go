@@ -61,8 +61,11 @@ func (gf *guardFixture) accept() *guardedConn {
 	if err != nil {
 		gf.t.Fatal(err)
 	}
-	gf.t.Cleanup(func() { _ = c.Close() })
-	return c.(*guardedConn)
+	gc := c.(*guardedConn)
+	// The socket itself, not through the guard: after a panic under the
+	// guard's lock, a cleanup that took it would hang instead of report.
+	gf.t.Cleanup(func() { _ = gc.Conn.Close() })
+	return gc
 }
 
 // wantCounts checks the pending connections (unless pending is -1) and
@@ -211,7 +214,7 @@ func TestTrustedSlots(t *testing.T) {
 	if c == nil {
 		t.FailNow()
 	}
-	t.Cleanup(func() { _ = c.Close() })
+	t.Cleanup(func() { _ = c.(*guardedConn).Conn.Close() })
 	gf.wantCounts("the next one accepted", 1, 1)
 
 	// A connection closed before it showed the token takes no slot when
