@@ -46,10 +46,18 @@ type connGuard struct {
 	pending  list.List // of *guardedConn, oldest first
 	trustedN int
 	freed    *sync.Cond // signalled when a trusted connection closes
+
+	// Seams for tests, which set them before the first Accept: now is
+	// the clock of a connection's age (time.Now), and waiting is called,
+	// under mu, by an Accept about to wait for a trusted slot (a no-op),
+	// so that a test sees it wait rather than guess how long to.
+	now     func() time.Time
+	waiting func()
 }
 
 func newConnGuard(ln net.Listener, maxPending, maxTrusted int, evictAfter time.Duration, evicted func(net.Conn)) *connGuard {
-	g := &connGuard{Listener: ln, max: maxPending, maxTrusted: maxTrusted, evictAfter: evictAfter, evicted: evicted}
+	g := &connGuard{Listener: ln, max: maxPending, maxTrusted: maxTrusted, evictAfter: evictAfter, evicted: evicted,
+		now: time.Now, waiting: func() {}}
 	g.freed = sync.NewCond(&g.mu)
 	return g
 }
@@ -60,6 +68,7 @@ func newConnGuard(ln net.Listener, maxPending, maxTrusted int, evictAfter time.D
 func (g *connGuard) Accept() (net.Conn, error) {
 	g.mu.Lock()
 	for g.trustedN >= g.maxTrusted {
+		g.waiting()
 		g.freed.Wait()
 	}
 	g.mu.Unlock()
@@ -67,7 +76,7 @@ func (g *connGuard) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	gc := &guardedConn{Conn: c, guard: g, accepted: time.Now()}
+	gc := &guardedConn{Conn: c, guard: g, accepted: g.now()}
 	var oldest *guardedConn
 	g.mu.Lock()
 	if n := g.pending.Len(); n >= 2*g.max ||

@@ -136,10 +136,13 @@ type Server struct {
 	suppressed int // refusal lines not logged since the last one
 
 	// maxPending, headerTimeout and evictAfter are maxPendingConns,
-	// pendingTimeout and evictAfter; tests change them.
+	// pendingTimeout and evictAfter; tests change them. shutdownGrace is
+	// how long Serve lets requests in flight finish once its context
+	// ends: a field so that a test of what outlasts it need not wait for it.
 	maxPending    int
 	headerTimeout time.Duration
 	evictAfter    time.Duration
+	shutdownGrace time.Duration
 	guard         atomic.Pointer[connGuard] // set by Serve
 
 	ctx    context.Context // ends fetches when the server stops
@@ -195,6 +198,7 @@ func New(opt Options) (*Server, error) {
 		maxPending:    maxPendingConns,
 		headerTimeout: pendingTimeout,
 		evictAfter:    evictAfter,
+		shutdownGrace: 3 * time.Second,
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if opt.DefaultRole != "" {
@@ -278,6 +282,28 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			s.opt.Addr = a
 		}
 	}
+	hs := s.httpServer()
+	go s.refreshLoop(ctx)
+	errc := make(chan error, 1)
+	guard := newConnGuard(ln, s.maxPending, maxTrustedConns, s.evictAfter, s.evicted)
+	s.guard.Store(guard)
+	go func() { errc <- hs.Serve(guard) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.shutdownGrace)
+	defer cancel()
+	if err := hs.Shutdown(shutdown); err != nil {
+		_ = hs.Close()
+	}
+	return nil
+}
+
+// httpServer is the http.Server that Serve runs: a function of its own so
+// that a test can read its timeouts, which no test can wait out.
+func (s *Server) httpServer() *http.Server {
 	hs := &http.Server{
 		Handler: s,
 		// Until its headers are read a connection has not shown the
@@ -295,22 +321,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	// An SDK fetches once, then again about an hour later: a connection
 	// kept open in between would only hold its buffers.
 	hs.SetKeepAlivesEnabled(false)
-	go s.refreshLoop(ctx)
-	errc := make(chan error, 1)
-	guard := newConnGuard(ln, s.maxPending, maxTrustedConns, s.evictAfter, s.evicted)
-	s.guard.Store(guard)
-	go func() { errc <- hs.Serve(guard) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
-	}
-	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
-	defer cancel()
-	if err := hs.Shutdown(shutdown); err != nil {
-		_ = hs.Close()
-	}
-	return nil
+	return hs
 }
 
 // Close ends every fetch in flight; a Server that Serve ran is closed

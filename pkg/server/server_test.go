@@ -141,6 +141,69 @@ func TestRefusalLinesAreBounded(t *testing.T) {
 	}
 }
 
+// TestRefusalLinesCountThoseLeftOut: a refusal line after lines left
+// out (refusals past the bound, and 429s, which are never a line) says
+// exactly how many; one with none left out says nothing of them.
+func TestRefusalLinesCountThoseLeftOut(t *testing.T) {
+	f := newFixture(t, func(o *Options) { o.RequestRate, o.RequestBurst = 1, 1 })
+	f.srv.refusals = rate.NewLimiter(0, 1) // one line, then none
+	refuse := func() {
+		t.Helper()
+		r := f.request("/")
+		r.Header.Del("Authorization")
+		if w := f.do(r); w.Code != http.StatusUnauthorized {
+			t.Fatalf("without the token: %d %s", w.Code, w.Body)
+		}
+	}
+	refuse()
+	refuse() // left out
+	f.wantServed("/")
+	for range 2 {
+		// The clock stands still: the rate's one token is spent.
+		if w := f.get("/"); w.Code != http.StatusTooManyRequests {
+			t.Fatalf("past the rate: %d %s", w.Code, w.Body)
+		}
+	}
+	f.srv.refusals = rate.NewLimiter(rate.Inf, 1) // time passes
+	refuse()
+	refuse()
+	var refused []string
+	for _, l := range strings.Split(f.logs.String(), "\n") {
+		if strings.Contains(l, "serve: refused") {
+			refused = append(refused, l)
+		}
+	}
+	want := []string{"", " (3 more refused requests not shown)", ""}
+	if len(refused) != len(want) {
+		t.Fatalf("%d refusal lines, want %d:\n%s", len(refused), len(want), f.logs)
+	}
+	for i, l := range refused {
+		_, got, _ := strings.Cut(l, "401 "+missingTokenMessage)
+		if got != want[i] {
+			t.Errorf("refusal line %d ends %q after the reason, want %q", i+1, got, want[i])
+		}
+	}
+}
+
+// TestRefusalLinesClipWhatTheClientSent: a path of 200 bytes is shown
+// whole, a longer one cut there with an ellipsis.
+func TestRefusalLinesClipWhatTheClientSent(t *testing.T) {
+	for _, n := range []int{199, 200, 201} {
+		f := newFixture(t, nil)
+		path := "/" + strings.Repeat("p", n-1)
+		r := f.request(path)
+		r.Header.Del("Authorization")
+		f.do(r)
+		want := `"` + path + `"`
+		if n > 200 {
+			want = `"` + path[:200] + `…"`
+		}
+		if !strings.Contains(f.logs.String(), " refused GET "+want+" from ") {
+			t.Errorf("a path of %d bytes: the refusal line does not show %s:\n%s", n, want, f.logs)
+		}
+	}
+}
+
 func TestHostAllowed(t *testing.T) {
 	tests := []struct {
 		listen string
@@ -265,6 +328,27 @@ func TestStaleCredentialsAreNotServed(t *testing.T) {
 	}
 	if got := f.sts.lastMinLife(); got != DefaultRefreshWindow {
 		t.Errorf("a request's fetch asked for %s, want the window", got)
+	}
+}
+
+// TestServedUntilTheWindow: credentials in hand are served while more than
+// the refresh window is left of them, on the server's clock, and not once
+// exactly the window is left: then a request fetches.
+func TestServedUntilTheWindow(t *testing.T) {
+	f := newFixture(t, nil)
+	if _, err := f.srv.Warm(t.Context(), ""); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Hour - DefaultRefreshWindow - time.Nanosecond)
+	if a := f.wantServed("/"); a.AccessKeyID != "ASIATEST000000000001" {
+		t.Errorf("with the window and a nanosecond left: served %s, want the credentials in hand", a.AccessKeyID)
+	}
+	f.clock.Advance(time.Nanosecond)
+	if a := f.wantServed("/"); a.AccessKeyID != "ASIATEST000000000002" {
+		t.Errorf("with exactly the window left: served %s, want new credentials", a.AccessKeyID)
+	}
+	if n := f.sts.calls.Load(); n != 2 {
+		t.Errorf("%d fetches, want 2 (warm, one)", n)
 	}
 }
 
