@@ -30,6 +30,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/rolecall/rolecall/pkg/cli"
+	"github.com/rolecall/rolecall/pkg/keyring"
 	"github.com/rolecall/rolecall/pkg/ststest"
 )
 
@@ -38,6 +39,10 @@ import (
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"rolecall": func() {
+			// The file keyring's scrypt at its real cost takes tens of
+			// seconds under -race on a busy machine (pkg/keyring checks
+			// the default).
+			keyring.SetTestScryptWorkFactor(10)
 			installFaultHooks()
 			installClockHook()
 			installKeysHook()

@@ -98,6 +98,7 @@ func classify(err error) (code int, msg, hint string) {
 	var inputErr *assume.InputError
 	var needsPerson *assume.NeedsPersonError
 	var lockErr *safefile.LockTimeoutError
+	var outOfTime *safefile.OutOfTimeError
 	var sourceErr *assume.SourceError
 	var tooLarge *stshttp.BodyTooLargeError
 	var garbled *smithy.DeserializationError
@@ -215,6 +216,8 @@ func classify(err error) (code int, msg, hint string) {
 		return ExitNeedsPerson, msg, firstNonEmpty(hint, "pass --mfa-code CODE or --mfa-code-command CMD; "+why)
 	case errors.Is(err, safefile.ErrLockWaitCanceled):
 		return ExitLocal, msg, hint
+	case errors.As(err, &outOfTime):
+		return ExitLocal, msg, firstNonEmpty(hint, "--timeout ran out before this step; raise --timeout")
 	case errors.As(err, &lockErr):
 		return ExitLocal, msg, firstNonEmpty(hint, fmt.Sprintf("another rolecall holds the %s; retry, or raise --timeout", cmp.Or(lockErr.Kind, "lock")))
 	case errors.Is(err, awsconfig.ErrUnmanagedSection):

@@ -31,6 +31,18 @@ type fileStore struct {
 	pass string // asked once per process
 }
 
+// testScryptWorkFactor, when not 0, is the scrypt work factor (log2 of its
+// cost) of the files written: SetTestScryptWorkFactor's. 0 leaves age's
+// default (18: about a second, the point of it).
+var testScryptWorkFactor int
+
+// SetTestScryptWorkFactor makes the files this process writes cheap to
+// derive a key for, for test binaries only: a race-instrumented scrypt at
+// the default cost takes tens of seconds on a busy machine, and the tests
+// write and read many files. Nothing but Go code that links this package
+// can call it; rolecall never does.
+func SetTestScryptWorkFactor(logN int) { testScryptWorkFactor = logN }
+
 // PassphraseCommandEnv names a command whose stdout is the file backend's
 // passphrase, when the profile names none.
 const PassphraseCommandEnv = "ROLECALL_KEYRING_PASSPHRASE_COMMAND"
@@ -110,6 +122,9 @@ func (s *fileStore) Set(ctx context.Context, profile string, item Item) error {
 	rcpt, err := age.NewScryptRecipient(pass)
 	if err != nil {
 		return &UnavailableError{Backend: BackendFile, Err: err}
+	}
+	if testScryptWorkFactor != 0 {
+		rcpt.SetWorkFactor(testScryptWorkFactor)
 	}
 	var out bytes.Buffer
 	w, err := age.Encrypt(&out, rcpt)

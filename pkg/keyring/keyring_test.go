@@ -15,6 +15,39 @@ const (
 	testSecret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 )
 
+// TestMain makes the files cheap to write and read (see
+// SetTestScryptWorkFactor); TestFileStoreWritesAgesDefaultCost checks the
+// default.
+func TestMain(m *testing.M) {
+	SetTestScryptWorkFactor(10)
+	os.Exit(m.Run())
+}
+
+// TestFileStoreWritesAgesDefaultCost: without the test setting, a file's
+// key is derived at age's default scrypt cost (work factor 18).
+func TestFileStoreWritesAgesDefaultCost(t *testing.T) {
+	SetTestScryptWorkFactor(0)
+	defer SetTestScryptWorkFactor(10)
+	dir := t.TempDir()
+	if err := openFileStore(t, dir, "echo right").Set(context.Background(), "work", Item{AccessKeyID: testID, SecretAccessKey: testSecret}); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "work.age"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// age's header: a stanza "-> scrypt SALT LOGN" for a passphrase.
+	var stanza []string
+	for _, line := range strings.Split(string(raw), "\n") {
+		if f := strings.Fields(line); len(f) == 4 && f[0] == "->" && f[1] == "scrypt" {
+			stanza = f
+		}
+	}
+	if stanza == nil || stanza[3] != "18" {
+		t.Fatalf("scrypt stanza %q, want work factor 18", stanza)
+	}
+}
+
 func openFileStore(t *testing.T, dir, command string) Store {
 	t.Helper()
 	vars := map[string]string{DirEnv: dir, PassphraseCommandEnv: command}

@@ -23,6 +23,14 @@ import (
 	"github.com/rolecall/rolecall/pkg/keys"
 )
 
+// TestMain makes the file store's keys cheap to derive (the default scrypt
+// cost under the race detector is tens of seconds a file on a busy
+// machine); pkg/keyring checks the default.
+func TestMain(m *testing.M) {
+	keyring.SetTestScryptWorkFactor(10)
+	os.Exit(m.Run())
+}
+
 // startMoto starts moto's server (an IAM and STS nobody here wrote) on a
 // free loopback port. Outside CI the test skips when moto_server is
 // missing; in CI it fails.

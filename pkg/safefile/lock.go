@@ -52,6 +52,24 @@ func (e *LockTimeoutError) Error() string {
 // Unwrap lets errors.Is see the context error.
 func (e *LockTimeoutError) Unwrap() error { return e.Err }
 
+// OutOfTimeError is returned when the caller's deadline had passed before
+// the wait began and nobody holds the lock: the time went to the caller's
+// earlier work, not to a holder, so naming a holder would mislead. It unwraps to
+// context.DeadlineExceeded.
+type OutOfTimeError struct {
+	// Path is the lock file.
+	Path string
+	// Err is the context error.
+	Err error
+}
+
+func (e *OutOfTimeError) Error() string {
+	return "no time left to take lock " + e.Path + ": the deadline passed before the wait began (nobody holds it)"
+}
+
+// Unwrap lets errors.Is see the context error.
+func (e *OutOfTimeError) Unwrap() error { return e.Err }
+
 // Lock is an exclusive lock held on a lock file. Release it on every path.
 type Lock struct {
 	path    string
@@ -123,13 +141,13 @@ func Acquire(ctx context.Context, path string, timeout time.Duration) (*Lock, er
 	// context first, so that a caller who has already given up (Ctrl-C)
 	// never gets the lock.
 	if wctx.Err() != nil {
-		return nil, waitError(ctx, wctx, path, start)
+		return nil, waitError(ctx, wctx, path, start, heldNow(path))
 	}
 	slot := slotFor(path)
 	select {
 	case slot <- struct{}{}:
 	case <-wctx.Done():
-		return nil, waitError(ctx, wctx, path, start)
+		return nil, waitError(ctx, wctx, path, start, true)
 	}
 	for replaced := false; ; {
 		fl, ok, err := tryFlock(path)
@@ -149,7 +167,7 @@ func Acquire(ctx context.Context, path string, timeout time.Duration) (*Lock, er
 		select {
 		case <-wctx.Done():
 			<-slot
-			return nil, waitError(ctx, wctx, path, start)
+			return nil, waitError(ctx, wctx, path, start, true)
 		case <-time.After(LockRetryDelay):
 		}
 	}
@@ -250,11 +268,25 @@ func sameFile(held fs.FileInfo, path string) bool {
 	return err == nil && os.SameFile(held, current)
 }
 
+// heldNow reports whether another process holds the lock at path at this
+// moment, taking it for no longer than the look.
+func heldNow(path string) bool {
+	fl, ok, err := tryFlock(path)
+	if ok {
+		_ = fl.Unlock()
+	}
+	return err == nil && !ok
+}
+
 // waitError explains why waiting for the lock at path ended: the caller
-// cancelled, or the wait ran out of time.
-func waitError(ctx, wctx context.Context, path string, start time.Time) error {
+// cancelled, the caller's time was up before anyone was seen holding it, or
+// the wait for a holder ran out of time.
+func waitError(ctx, wctx context.Context, path string, start time.Time, held bool) error {
 	if errors.Is(ctx.Err(), context.Canceled) {
 		return fmt.Errorf("stopped waiting for lock %s (%w): %w", path, ErrLockWaitCanceled, ctx.Err())
+	}
+	if !held {
+		return &OutOfTimeError{Path: path, Err: wctx.Err()}
 	}
 	return &LockTimeoutError{Path: path, Waited: time.Since(start), Err: wctx.Err()}
 }

@@ -213,3 +213,32 @@ func TestAcquireZeroTimeoutMeansTheDefault(t *testing.T) {
 		t.Errorf("waited %s with timeout 0, want until the caller's 300ms deadline (0 is the default)", timeout.Waited)
 	}
 }
+
+// TestAcquireOutOfTimeNamesNoHolder: a caller whose deadline has already
+// passed gets an OutOfTimeError, not a LockTimeoutError blaming a holder
+// that does not exist; a held lock still gets the LockTimeoutError.
+func TestAcquireOutOfTimeNamesNoHolder(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.lock")
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	_, err := safefile.Acquire(ctx, path, time.Minute)
+	var out *safefile.OutOfTimeError
+	var held *safefile.LockTimeoutError
+	if !errors.As(err, &out) || errors.As(err, &held) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("deadline passed before the wait: %v (%T), want an OutOfTimeError", err, err)
+	}
+
+	l, err := safefile.Acquire(context.Background(), path, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release()
+	_, err = safefile.Acquire(context.Background(), path, 100*time.Millisecond)
+	if !errors.As(err, &held) || errors.As(err, &out) {
+		t.Fatalf("a held lock: %v (%T), want a LockTimeoutError", err, err)
+	}
+	_, err = safefile.Acquire(ctx, path, time.Minute)
+	if !errors.As(err, &held) || errors.As(err, &out) {
+		t.Fatalf("a held lock, deadline passed before the wait: %v (%T), want a LockTimeoutError", err, err)
+	}
+}
