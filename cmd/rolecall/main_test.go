@@ -105,6 +105,7 @@ func TestScripts(t *testing.T) {
 			"sso":           cmdSSO,
 			"eks":           cmdEKS,
 			"kubeapi":       cmdKubeAPI,
+			"term":          cmdTerm,
 		},
 	})
 }

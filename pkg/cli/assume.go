@@ -49,7 +49,7 @@ the one before. The default output is shell exports:
 Credentials are cached per role and reused while more than --refresh-window
 of their life is left.
 
-Without a ROLE (and no --profile, AWS_PROFILE or keys in the environment),
+Without a ROLE (and no --profile or AWS_PROFILE),
 on a terminal, a picker lists the profiles with a role, most recently and
 most often used first: type part of a name, move with the arrows, Enter
 picks, Esc or Ctrl-C cancels (exit 130). It draws on the terminal, never on

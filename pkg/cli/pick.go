@@ -19,14 +19,14 @@ const ExitCancelled = 130
 
 // pickRole asks the person for the role when the command line names none,
 // and returns the profile picked, or "" when there is nobody to ask or
-// something already names the credentials (--profile, AWS_PROFILE, keys in
-// the environment): the command then does what it does today. The picker
+// something already names the credentials (--profile, AWS_PROFILE, a web
+// identity flag): the command then does what it does today. The picker
 // only chooses the ROLE argument; the credentials are obtained by the
 // normal path afterwards.
 func pickRole(ctx context.Context, io *IO, f *requestFlags) (string, error) {
 	r := &f.Request
 	if r.Profile != "" || r.WebIdentity != (assume.WebIdentityFlags{Audience: r.WebIdentity.Audience}) || f.NoPrompt || io.Getenv("CI") != "" ||
-		io.Getenv("AWS_ACCESS_KEY_ID") != "" || runtime.GOOS == "windows" {
+		runtime.GOOS == "windows" {
 		return "", nil
 	}
 	if name, _ := awsconfig.EnvProfile(io.Getenv); name != "" {
