@@ -15,6 +15,7 @@ import (
 
 	"github.com/rolecall/rolecall/pkg/cache"
 	"github.com/rolecall/rolecall/pkg/safefile"
+	"github.com/rolecall/rolecall/pkg/sso"
 )
 
 // Request is everything a command says about the credentials it wants, as
@@ -113,6 +114,10 @@ type Env struct {
 	// MFACode returns a code for an MFA device (a prompt, a command); nil
 	// means there is no one to ask.
 	MFACode func(ctx context.Context, serial string) (string, error)
+	// SSOSignIn signs a person in to an IAM Identity Center session whose
+	// token is missing or expired (--auto-login) and returns the new token;
+	// nil means a missing sign-in is an error (*sso.LoginRequiredError).
+	SSOSignIn func(ctx context.Context, s sso.Session) (sso.Token, error)
 	// Warn reports a problem that does not stop the command.
 	Warn func(msg string)
 	// Trace reports each step for --debug; it never receives a secret.

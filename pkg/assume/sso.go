@@ -104,11 +104,29 @@ func freshenSSO(ctx context.Context, p Plan, env Env) (Plan, error) {
 	}
 	c := &sso.Client{Env: ssoEnv(env), Endpoints: p.SSO.Endpoints}
 	t, err := c.Freshen(ctx, p.SSO.Session, p.SSO.Token)
+	var lr *sso.LoginRequiredError
+	if errors.As(err, &lr) && env.SSOSignIn != nil {
+		return signInSSO(ctx, p, env)
+	}
 	if err != nil {
 		return p, err
 	}
 	role := *p.SSO
 	role.Token = t
+	p.SSO = &role
+	return p, nil
+}
+
+// signInSSO is sign-in on demand: the plan with the token Env.SSOSignIn
+// got for its session (one sign-in however many processes ask; see
+// sso.Client.SignInOnce).
+func signInSSO(ctx context.Context, p Plan, env Env) (Plan, error) {
+	t, err := env.SSOSignIn(ctx, p.SSO.Session)
+	if err != nil {
+		return p, err
+	}
+	role := *p.SSO
+	role.Token, role.TokenErr = t, nil
 	p.SSO = &role
 	return p, nil
 }
