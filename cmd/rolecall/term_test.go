@@ -26,7 +26,13 @@ func cmdTerm(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) == 0 {
 		ts.Fatalf("usage: term start|type|keys|wait")
 	}
-	sock := filepath.Join(ts.Getenv("WORK"), "tmux.sock")
+	sock := ts.Getenv("TERM_SOCKET")
+	if args[0] == "start" {
+		// A socket per terminal: a server just killed may still hold the
+		// last one.
+		sock = filepath.Join(ts.Getenv("WORK"), "tmux-"+strings.Join(args[1:], "x")+".sock")
+		ts.Setenv("TERM_SOCKET", sock)
+	}
 	tmux := func(a ...string) string {
 		out, err := exec.Command("tmux", append([]string{"-S", sock}, a...)...).CombinedOutput()
 		if err != nil {
@@ -39,7 +45,6 @@ func cmdTerm(ts *testscript.TestScript, neg bool, args []string) {
 		if len(args) != 3 {
 			ts.Fatalf("usage: term start COLS ROWS")
 		}
-		_ = exec.Command("tmux", "-S", sock, "kill-server").Run() // a terminal of another size before
 		// Exec: the server, and the shell it starts, get the script's
 		// environment (PATH with rolecall, HOME, the emulator's URL).
 		ts.Check(ts.Exec("tmux", "-S", sock, "-f", "/dev/null", "new-session", "-d", "-s", "t",
