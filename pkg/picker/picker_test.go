@@ -2,6 +2,7 @@ package picker
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -37,7 +38,7 @@ func TestModelFilterMovePick(t *testing.T) {
 
 func TestDecodeCancel(t *testing.T) {
 	for _, in := range []string{"\x1b", "\x03"} {
-		if _, err := NewModel("", []Row{{Name: "a"}}).Press(Decode([]byte(in))[0]); err != ErrCancelled {
+		if _, err := NewModel("", []Row{{Name: "a"}}).Press(Decode([]byte(in))[0]); !errors.Is(err, ErrCancelled) {
 			t.Errorf("%q: %v, want ErrCancelled", in, err)
 		}
 	}
