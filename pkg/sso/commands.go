@@ -291,7 +291,7 @@ func Profiles(ctx context.Context, req ProfilesRequest, env Env) (ProfilesResult
 		}
 		defer func() { _ = os.RemoveAll(dir) }()
 		target = filepath.Join(dir, "config")
-		if err := os.WriteFile(target, before, 0o600); err != nil {
+		if err := os.WriteFile(target, before, 0o600); err != nil { //nolint:gosec // a file in our own new temporary directory
 			return res, err
 		}
 	}
@@ -316,7 +316,7 @@ func Profiles(ctx context.Context, req ProfilesRequest, env Env) (ProfilesResult
 			return res, err
 		}
 	}
-	after, _ := os.ReadFile(target)
+	after, _ := os.ReadFile(target) //nolint:gosec // the config file, or our private copy of it
 	res.Changed = !bytes.Equal(before, after)
 	if req.Diff {
 		res.Diff = awsconfig.UnifiedDiff(res.File, res.File, before, after)
