@@ -111,7 +111,7 @@ func obtainWith(ctx context.Context, req Request, plan Plan, env Env, store *cac
 		}
 	}
 	if plan.SSO != nil && plan.SSO.TokenErr != nil {
-		if env.SSOSignIn == nil {
+		if !plan.SSO.signInOnDemand(env) {
 			return Result{Plan: plan}, plan.SSO.TokenErr
 		}
 		var err error

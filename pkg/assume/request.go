@@ -115,9 +115,13 @@ type Env struct {
 	// means there is no one to ask.
 	MFACode func(ctx context.Context, serial string) (string, error)
 	// SSOSignIn signs a person in to an IAM Identity Center session whose
-	// token is missing or expired (--auto-login) and returns the new token;
-	// nil means a missing sign-in is an error (*sso.LoginRequiredError).
+	// token is missing or expired and returns the new token; nil means
+	// there is nobody to ask, and a missing sign-in is an error
+	// (*sso.LoginRequiredError).
 	SSOSignIn func(ctx context.Context, s sso.Session) (sso.Token, error)
+	// AutoLogin asks for sign-in on demand (--auto-login) for every
+	// profile; a profile's rolecall_auto_login asks for it for that one.
+	AutoLogin bool
 	// Warn reports a problem that does not stop the command.
 	Warn func(msg string)
 	// Trace reports each step for --debug; it never receives a secret.

@@ -73,6 +73,7 @@ func (f *requestFlags) env(io *IO) assume.Env {
 		Now:       io.Now,
 		MFACode:   mfaCodeSource(io, f),
 		SSOSignIn: f.ssoSignIn(io),
+		AutoLogin: f.AutoLogin || strings.EqualFold(io.Getenv(autoLoginEnv), "true") || io.Getenv(autoLoginEnv) == "1",
 		Warn:      io.warnOnce,
 		Trace:     io.Debugf,
 	}
@@ -82,15 +83,15 @@ func (f *requestFlags) env(io *IO) assume.Env {
 // an SDK's credential_process line that cannot take the flag everywhere).
 const autoLoginEnv = "ROLECALL_AUTO_LOGIN"
 
-// ssoSignIn is sign-in on demand for --auto-login: rolecall login's flow
+// ssoSignIn is sign-in on demand (--auto-login, ROLECALL_AUTO_LOGIN, or a
+// profile's rolecall_auto_login): rolecall login's flow
 // (the browser, else a device code), told to the person on the terminal
 // (/dev/tty: a credential_process's stderr may go to a log) or stderr, one
 // sign-in for all the processes that need it (sso.Client.SignInOnce),
-// bounded by --timeout and Ctrl-C. nil without --auto-login, or where
-// nobody can be asked (--no-prompt, CI).
+// bounded by --timeout and Ctrl-C. nil where nobody can be asked
+// (--no-prompt, CI).
 func (f *requestFlags) ssoSignIn(io *IO) func(context.Context, sso.Session) (sso.Token, error) {
-	on := f.AutoLogin || strings.EqualFold(io.Getenv(autoLoginEnv), "true") || io.Getenv(autoLoginEnv) == "1"
-	if !on || f.NoPrompt || io.Getenv("CI") != "" {
+	if f.NoPrompt || io.Getenv("CI") != "" {
 		return nil
 	}
 	return func(ctx context.Context, s sso.Session) (sso.Token, error) {
