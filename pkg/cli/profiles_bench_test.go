@@ -29,8 +29,22 @@ func (f *profilesFixture) io(out io.Writer) *IO {
 		Getenv: func(k string) string { return f.env[k] }}
 }
 
-func newProfilesFixture(tb testing.TB, srv *ststest.Server, n, cached int) *profilesFixture {
+// newProfilesFixture starts an emulator that knows each role profile's
+// own role (so that each is cached on its own) and returns the fixture
+// and the emulator, which the caller closes.
+func newProfilesFixture(tb testing.TB, n, cached int) (*profilesFixture, *ststest.Server) {
 	tb.Helper()
+	conf := ststest.DemoConfig()
+	for i := range n {
+		if i%10 < 6 {
+			trust := ststest.DemoUserARN
+			if i%10 == 1 {
+				trust = ststest.DemoRoleARN(fmt.Sprintf("team%04d", i-1))
+			}
+			conf.Roles = append(conf.Roles, ststest.Role{ARN: ststest.DemoRoleARN(fmt.Sprintf("team%04d", i)), Trust: ststest.Trust{Principals: []string{trust}}})
+		}
+	}
+	srv := ststest.NewServer(conf)
 	dir := tb.TempDir()
 	f := &profilesFixture{home: filepath.Join(dir, "home")}
 	if err := os.MkdirAll(filepath.Join(f.home, ".aws"), 0o700); err != nil {
@@ -42,11 +56,11 @@ func newProfilesFixture(tb testing.TB, srv *ststest.Server, n, cached int) *prof
 		switch {
 		case i%10 < 6: // role profiles; every sixth chains from the one before
 			name := fmt.Sprintf("team%04d-deploy", i)
-			src, role := "base", "demo"
+			src := "base"
 			if i%10 == 1 {
-				src, role = f.roles[len(f.roles)-1], "chained"
+				src = f.roles[len(f.roles)-1]
 			}
-			fmt.Fprintf(&cfg, "[profile %s]\nrole_arn = %s\nsource_profile = %s\nregion = eu-west-1\n\n", name, ststest.DemoRoleARN(role), src)
+			fmt.Fprintf(&cfg, "[profile %s]\nrole_arn = %s\nsource_profile = %s\nregion = eu-west-1\n\n", name, ststest.DemoRoleARN(fmt.Sprintf("team%04d", i)), src)
 			f.roles = append(f.roles, name)
 		case i%10 < 9:
 			fmt.Fprintf(&cfg, "[profile sso%04d/ReadOnlyAccess]\nsso_session = corp\nsso_account_id = %012d\nsso_role_name = ReadOnlyAccess\n\n", i, i)
@@ -76,7 +90,7 @@ func newProfilesFixture(tb testing.TB, srv *ststest.Server, n, cached int) *prof
 			tb.Fatalf("warming %s exited %d", name, code)
 		}
 	}
-	return f
+	return f, srv
 }
 
 var profilesBenchN = 10000
@@ -86,9 +100,8 @@ var profilesBenchN = 10000
 // the floor measured in the same run: reading and parsing the same files
 // (awsconfig.Load), which every command that takes a profile pays.
 func BenchmarkProfiles10000(b *testing.B) {
-	srv := ststest.NewServer(ststest.DemoConfig())
+	f, srv := newProfilesFixture(b, profilesBenchN, 100)
 	defer srv.Close()
-	f := newProfilesFixture(b, srv, profilesBenchN, 100)
 	files := awsconfig.DefaultFiles(func(k string) string { return f.env[k] }, f.home)
 	// The floor, measured here rather than with testing.Benchmark, which
 	// cannot run inside a benchmark.
