@@ -9,7 +9,9 @@
 # token` on a cache hit against `aws eks get-token` (CLI v1 and v2). Then the
 # token holder's fetches of the endpoint alone and under attack from another
 # user without the token (scripts/bench/dos: 1,000 slowloris connections and
-# a flood, on loopback, bounded). Then the Go benchmarks.
+# a flood, on loopback, bounded). Then the Go benchmarks, among them
+# BenchmarkProfiles10000 (`rolecall profiles` over 10,000 profiles; x-load is
+# its time over the floor of loading the same files, measured in the run).
 #   scripts/bench.sh [-runs 60] [-concurrent 64] [-latency 200ms]
 #                    [-fetches 400] [-endpoint-concurrent 1000]
 #                    [-eks-runs 15] [-eks-only]

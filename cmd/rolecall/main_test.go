@@ -118,6 +118,7 @@ func TestScripts(t *testing.T) {
 			"secretservice": cmdSecretService,
 			"plantitem":     cmdPlantItem,
 			"iam":           cmdIAM,
+			"term":          cmdTerm,
 		},
 	})
 }
@@ -415,7 +416,7 @@ func scriptEnv(ts *testscript.TestScript) []string {
 	var env []string
 	for _, k := range []string{"PATH", "HOME", "USER", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "ROLECALL_CACHE_DIR",
 		"AWS_EC2_METADATA_DISABLED", "AWS_ENDPOINT_URL_STS", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-		"AWS_REGION", "AWS_PROFILE", "TMPDIR", "AWS_ENDPOINT_URL_SSO", "AWS_ENDPOINT_URL_SSO_OIDC"} {
+		"AWS_REGION", "AWS_PROFILE", "TMPDIR", "AWS_ENDPOINT_URL_SSO", "AWS_ENDPOINT_URL_SSO_OIDC", "BROWSER"} {
 		env = append(env, k+"="+ts.Getenv(k))
 	}
 	return env

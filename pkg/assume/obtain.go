@@ -111,7 +111,13 @@ func obtainWith(ctx context.Context, req Request, plan Plan, env Env, store *cac
 		}
 	}
 	if plan.SSO != nil && plan.SSO.TokenErr != nil {
-		return Result{Plan: plan}, plan.SSO.TokenErr
+		if !plan.SSO.signInOnDemand(env) {
+			return Result{Plan: plan}, plan.SSO.TokenErr
+		}
+		var err error
+		if plan, err = signInSSO(ctx, plan, env); err != nil {
+			return Result{Plan: plan}, err
+		}
 	}
 	runner := runnerWith(req, env, store)
 	if c, ok := runner.Cached(plan); ok {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rolecall/rolecall/pkg/cache"
 	"github.com/rolecall/rolecall/pkg/safefile"
+	"github.com/rolecall/rolecall/pkg/sso"
 )
 
 // Request is everything a command says about the credentials it wants, as
@@ -117,6 +118,14 @@ type Env struct {
 	// passphrase (confirm: a new file, ask twice); nil when nobody can be
 	// asked.
 	KeyringPassphrase func(ctx context.Context, confirm bool) (string, error)
+	// SSOSignIn signs a person in to an IAM Identity Center session whose
+	// token is missing or expired and returns the new token; nil means
+	// there is nobody to ask, and a missing sign-in is an error
+	// (*sso.LoginRequiredError).
+	SSOSignIn func(ctx context.Context, s sso.Session) (sso.Token, error)
+	// AutoLogin asks for sign-in on demand (--auto-login) for every
+	// profile; a profile's rolecall_auto_login asks for it for that one.
+	AutoLogin bool
 	// Warn reports a problem that does not stop the command.
 	Warn func(msg string)
 	// Trace reports each step for --debug; it never receives a secret.

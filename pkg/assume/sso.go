@@ -31,6 +31,9 @@ type SSORole struct {
 	// person is signed in now.
 	TokenErr  error
 	Endpoints sso.Endpoints
+	// AutoLogin is the profile's rolecall_auto_login: sign in on demand
+	// as with Env.AutoLogin.
+	AutoLogin bool
 }
 
 // keyInput keys the role's credentials by the start URL, account and role,
@@ -63,7 +66,7 @@ func (r *resolver) ssoRole(cfg *awsconfig.Config, p awsconfig.Profile) (*SSORole
 		return nil, ssoConfigError(err)
 	}
 	t, err := sso.LoadToken(r.env.HomeDir, s)
-	return &SSORole{Session: s, AccountID: p.SSOAccountID, RoleName: p.SSORoleName, Token: t, TokenErr: err, Endpoints: ep}, nil
+	return &SSORole{Session: s, AccountID: p.SSOAccountID, RoleName: p.SSORoleName, Token: t, TokenErr: err, Endpoints: ep, AutoLogin: p.AutoLogin}, nil
 }
 
 func ssoConfigError(err error) error {
@@ -104,11 +107,36 @@ func freshenSSO(ctx context.Context, p Plan, env Env) (Plan, error) {
 	}
 	c := &sso.Client{Env: ssoEnv(env), Endpoints: p.SSO.Endpoints}
 	t, err := c.Freshen(ctx, p.SSO.Session, p.SSO.Token)
+	var lr *sso.LoginRequiredError
+	if errors.As(err, &lr) && p.SSO.signInOnDemand(env) {
+		return signInSSO(ctx, p, env)
+	}
 	if err != nil {
 		return p, err
 	}
 	role := *p.SSO
 	role.Token = t
+	p.SSO = &role
+	return p, nil
+}
+
+// signInOnDemand says whether a missing sign-in starts one: asked for
+// (--auto-login, or rolecall_auto_login in the profile) and someone to
+// ask (Env.SSOSignIn).
+func (s *SSORole) signInOnDemand(env Env) bool {
+	return env.SSOSignIn != nil && (env.AutoLogin || s.AutoLogin)
+}
+
+// signInSSO is sign-in on demand: the plan with the token Env.SSOSignIn
+// got for its session (one sign-in however many processes ask; see
+// sso.Client.SignInOnce).
+func signInSSO(ctx context.Context, p Plan, env Env) (Plan, error) {
+	t, err := env.SSOSignIn(ctx, p.SSO.Session)
+	if err != nil {
+		return p, err
+	}
+	role := *p.SSO
+	role.Token, role.TokenErr = t, nil
 	p.SSO = &role
 	return p, nil
 }

@@ -42,6 +42,10 @@ type profileData struct {
 	where []string
 }
 
+// AutoLoginKey turns sign-in on demand on for a profile or an
+// [sso-session] section (see Profile.AutoLogin).
+const AutoLoginKey = "rolecall_auto_login"
+
 // Profile is one profile's settings that rolecall uses.
 type Profile struct {
 	Name, RoleARN, SourceProfile, CredentialSource, MFASerial, ExternalID, RoleSessionName, Region string
@@ -71,6 +75,10 @@ type Profile struct {
 	// Keychain is set for a profile whose long-term keys rolecall keeps in
 	// a secret store (rolecall keys add): nil otherwise.
 	Keychain *Keychain
+	// AutoLogin is rolecall_auto_login = true on the profile or its
+	// [sso-session]: a missing or expired sign-in starts one, as
+	// --auto-login does. (Other tools ignore keys they do not know.)
+	AutoLogin bool
 	// StaticKeys holds aws_access_key_id, aws_secret_access_key and
 	// aws_session_token; nil when neither key is set.
 	StaticKeys *creds.Credentials
@@ -349,6 +357,12 @@ func (c *Config) Profile(name string) (Profile, error) {
 		}
 		p.SSOStartURL, p.SSORegion = sess["sso_start_url"].value, sess["sso_region"].value
 		p.ssoSession = sess
+		p.AutoLogin = strings.EqualFold(strings.TrimSpace(sess[AutoLoginKey].value), "true")
+	}
+	if v, err := pd.scalar(AutoLoginKey); err != nil {
+		return Profile{}, err
+	} else if v != "" {
+		p.AutoLogin = strings.EqualFold(v, "true")
 	}
 	if err := c.setEndpoint(pd, &p); err != nil {
 		return Profile{}, err

@@ -266,6 +266,8 @@ type sectionEdit struct {
 	// check may refuse the write after the file is read under the lock;
 	// it sees the edit with its keys lowercased.
 	check func(path string, e sectionEdit, targets []*section) error
+	// drop deletes the target sections instead (RemoveConfigProfile).
+	drop bool
 }
 
 // updateFile applies e to the file at path under the lock, waiting for
@@ -332,9 +334,14 @@ func updateFile(ctx context.Context, path string, e sectionEdit, lockTimeout tim
 			return err
 		}
 	}
-	data := splice(doc, targets, e)
-	if err := verifySplice(target, old, data, doc, e); err != nil {
-		return err
+	var data []byte
+	if e.drop {
+		data = dropSections(doc, targets)
+	} else {
+		data = splice(doc, targets, e)
+		if err := verifySplice(target, old, data, doc, e); err != nil {
+			return err
+		}
 	}
 	if string(data) == string(old) {
 		return nil

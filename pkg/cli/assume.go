@@ -26,6 +26,9 @@ type AssumeOptions struct {
 	WriteProfile string
 	Force        bool
 	GitHubOutput bool
+	// Pick lets a person pick the role on the terminal when none is named
+	// (assume; never process, which an SDK runs).
+	Pick bool
 	// CommandLine is echoed in the eval hint.
 	CommandLine string
 }
@@ -33,9 +36,9 @@ type AssumeOptions struct {
 // NewCmdAssume builds `rolecall assume`. runF replaces the run function in
 // flag tests.
 func NewCmdAssume(io *IO, runF func(context.Context, *AssumeOptions) error) *cobra.Command {
-	opts := &AssumeOptions{IO: io}
+	opts := &AssumeOptions{IO: io, Pick: true}
 	cmd := &cobra.Command{
-		Use:   "assume ROLE [ROLE...]",
+		Use:   "assume [ROLE...]",
 		Short: "Assume a role and print its credentials as shell exports (or another format)",
 		Long: `Assume ROLE (a role ARN, or a profile with role_arn) and print the temporary
 credentials. With more than one ROLE, each is assumed with the credentials of
@@ -44,7 +47,13 @@ the one before. The default output is shell exports:
     eval "$(rolecall assume arn:aws:iam::123456789012:role/deploy)"
 
 Credentials are cached per role and reused while more than --refresh-window
-of their life is left.`,
+of their life is left.
+
+Without a ROLE (and no --profile or AWS_PROFILE),
+on a terminal, a picker lists the profiles with a role, most recently and
+most often used first: type part of a name, move with the arrows, Enter
+picks, Esc or Ctrl-C cancels (exit 130). It draws on the terminal, never on
+stdout, so eval "$(rolecall assume)" works. See docs/profiles.md.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Roles = args
 			opts.CommandLine = commandLine(io.Args)
@@ -99,6 +108,11 @@ func assumeRun(ctx context.Context, opts *AssumeOptions) error {
 	}
 	if opts.GitHubOutput && (f != format.GitHub || opts.IO.Getenv("GITHUB_OUTPUT") == "") {
 		return usageErrorf("use --github-output with -f github inside a GitHub Actions step", "--github-output needs -f github and GITHUB_OUTPUT")
+	}
+	if opts.Pick {
+		if opts.Roles, err = pickedRoles(ctx, opts.IO, &opts.Request, opts.Roles); err != nil {
+			return err
+		}
 	}
 	opts.Request.Roles = opts.Roles
 	res, err := assume.Obtain(ctx, opts.Request.Request, opts.Request.env(opts.IO))

@@ -1,12 +1,17 @@
 package cli
 
 import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/rolecall/rolecall/pkg/assume"
 	"github.com/rolecall/rolecall/pkg/cache"
+	"github.com/rolecall/rolecall/pkg/sso"
 )
 
 // requestFlags are the flags of every command that obtains credentials
@@ -16,6 +21,9 @@ type requestFlags struct {
 	assume.Request
 	MFACodeCommand string
 	NoPrompt       bool
+	// AutoLogin signs a person in to IAM Identity Center when the token is
+	// missing or expired (also ROLECALL_AUTO_LOGIN=true), instead of exit 6.
+	AutoLogin bool
 	// KubectlNoPrompt is set when kubectl says its exec plugin may not
 	// prompt (eks token).
 	KubectlNoPrompt bool
@@ -45,6 +53,7 @@ func (f *requestFlags) bind(cmd *cobra.Command) {
 	fl.StringVar(&r.CacheDir, "cache-dir", "", "cache directory (default: ROLECALL_CACHE_DIR, then the user cache dir + /rolecall)")
 	fl.DurationVar(&r.RefreshWindow, "refresh-window", cache.DefaultRefreshWindow, "use cached credentials only with more than this left")
 	fl.DurationVar(&r.Timeout, "timeout", time.Minute, "give up on STS (with retries), cache locks and prompts after this long")
+	fl.BoolVar(&f.AutoLogin, "auto-login", false, "sign in to IAM Identity Center (rolecall login's flow) when the token is missing or expired, instead of failing (also ROLECALL_AUTO_LOGIN=true)")
 	fl.BoolVar(&f.NoPrompt, "no-prompt", false, "never prompt (also when CI=true): fail if an MFA code is needed")
 	w := &r.WebIdentity
 	fl.StringVar(&w.TokenFile, "web-identity-token-file", "", "assume the first role with the OIDC token in this file (AssumeRoleWithWebIdentity)")
@@ -56,16 +65,56 @@ func (f *requestFlags) bind(cmd *cobra.Command) {
 // env is the world a request resolves in, all of it from the IO seam.
 func (f *requestFlags) env(io *IO) assume.Env {
 	return assume.Env{
-		Getenv:  io.Getenv,
-		Environ: io.Environ,
-		HomeDir: io.HomeDir,
-		Stdin:   io.In,
-		Stderr:  io.ErrOut,
-		Now:     io.Now,
-		MFACode: mfaCodeSource(io, f),
+		Getenv:    io.Getenv,
+		Environ:   io.Environ,
+		HomeDir:   io.HomeDir,
+		Stdin:     io.In,
+		Stderr:    io.ErrOut,
+		Now:       io.Now,
+		MFACode:   mfaCodeSource(io, f),
+		SSOSignIn: f.ssoSignIn(io),
 
 		KeyringPassphrase: keyringPassphrase(io, f),
+		AutoLogin:         f.AutoLogin || strings.EqualFold(io.Getenv(autoLoginEnv), "true") || io.Getenv(autoLoginEnv) == "1",
 		Warn:              io.warnOnce,
 		Trace:             io.Debugf,
+	}
+}
+
+// autoLoginEnv turns --auto-login on for every command (a shell profile,
+// an SDK's credential_process line that cannot take the flag everywhere).
+const autoLoginEnv = "ROLECALL_AUTO_LOGIN"
+
+// ssoSignIn is sign-in on demand (--auto-login, ROLECALL_AUTO_LOGIN, or a
+// profile's rolecall_auto_login): rolecall login's flow
+// (the browser, else a device code), told to the person on the terminal
+// (/dev/tty: a credential_process's stderr may go to a log) or stderr, one
+// sign-in for all the processes that need it (sso.Client.SignInOnce),
+// bounded by --timeout and Ctrl-C. nil where nobody can be asked
+// (--no-prompt, CI).
+func (f *requestFlags) ssoSignIn(io *IO) func(context.Context, sso.Session) (sso.Token, error) {
+	if f.NoPrompt || io.Getenv("CI") != "" {
+		return nil
+	}
+	return func(ctx context.Context, s sso.Session) (sso.Token, error) {
+		c, err := sso.NewClient(ssoEnv(io))
+		if err != nil {
+			return sso.Token{}, err
+		}
+		tell := io.tell
+		if tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
+			defer func() { _ = tty.Close() }()
+			tell = func(msg string) {
+				for i, l := range strings.Split(msg, "\n") {
+					if i == 0 {
+						l = "rolecall: " + l
+					}
+					fmt.Fprintln(tty, escapeControl(l))
+				}
+			}
+		}
+		pages := &pageOpener{io: io}
+		defer pages.close()
+		return c.SignInOnce(ctx, s, sso.LoginOptions{Notify: tell, Browser: pages.open}, f.Timeout)
 	}
 }

@@ -319,6 +319,7 @@ func commands() []command {
 		{"serve", func(io *IO) *cobra.Command { return NewCmdServe(io, nil) }},
 		{"configure", func(io *IO) *cobra.Command { return NewCmdConfigure(io, nil) }},
 		{"whoami", func(io *IO) *cobra.Command { return NewCmdWhoami(io, nil) }},
+		{"profiles", func(io *IO) *cobra.Command { return NewCmdProfiles(io, nil) }},
 		{"console", func(io *IO) *cobra.Command { return NewCmdConsole(io, nil) }},
 		{"cache", NewCmdCache},
 		{"login", func(io *IO) *cobra.Command { return NewCmdLogin(io, nil) }},

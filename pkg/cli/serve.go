@@ -80,6 +80,9 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	if err := checkTokenVia(opts.TokenVia); err != nil {
 		return err
 	}
+	if opts.Roles, err = pickedRoles(ctx, io, &opts.Request, opts.Roles); err != nil {
+		return err
+	}
 	io.ErrOut = &lockedWriter{w: io.ErrOut}
 	opts.Request.Roles = opts.Roles
 	// Serve stops on a signal, not when its parent exits: `rolecall serve &`

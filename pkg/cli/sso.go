@@ -93,13 +93,15 @@ type SSOProfilesOptions struct {
 	Region   string
 	Write    bool
 	Force    bool
+	Prune    bool
+	Diff     bool
 }
 
 // NewCmdSSOProfiles builds `rolecall sso profiles`.
 func NewCmdSSOProfiles(io *IO, runF func(context.Context, *SSOProfilesOptions) error) *cobra.Command {
 	opts := &SSOProfilesOptions{IO: io}
 	cmd := &cobra.Command{
-		Use:   "profiles [--profile P | --sso-session S] [--write]",
+		Use:   "profiles [--profile P | --sso-session S] [--write [--prune] [--diff]]",
 		Short: "Make a profile for every account and role IAM Identity Center gives you",
 		Long: `Make a profile (sso_session, sso_account_id, sso_role_name) for every account
 and role the signed-in user can reach, named by --template. Without --write the
@@ -109,6 +111,11 @@ the file. Run it again to bring them up to date: a profile that is already
 right is left as it is, so a second run over an unchanged directory leaves
 the file byte for byte the same. A profile of the same name that rolecall did
 not write is left alone unless --force.
+
+--prune also removes the profiles rolecall generated for this session whose
+account or role the session no longer reaches; a profile rolecall did not
+write is never removed. --diff prints the change as a unified diff on stdout
+and writes nothing.
 
 --template is a Go template over .AccountName, .AccountID, .AccountEmail,
 .RoleName and .SessionName; characters a profile name cannot hold (spaces,
@@ -126,6 +133,8 @@ brackets, quotes, # and ;) become "-".`,
 	cmd.Flags().StringVar(&opts.Region, "region", "", "region to set in every profile (default: the sso-session's sso_region)")
 	cmd.Flags().BoolVar(&opts.Write, "write", false, "write the profiles into the AWS config file")
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "with --write: overwrite profiles of the same name that rolecall did not write")
+	cmd.Flags().BoolVar(&opts.Prune, "prune", false, "with --write: remove the profiles rolecall generated whose account or role no longer exists")
+	cmd.Flags().BoolVar(&opts.Diff, "diff", false, "with --write: print the change as a unified diff and write nothing")
 	return cmd
 }
 
@@ -136,13 +145,27 @@ func ssoProfilesRun(ctx context.Context, opts *SSOProfilesOptions) error {
 	if opts.Region != "" && !assume.ValidRegion(opts.Region) {
 		return usageErrorf("pass a region name such as us-east-1", "--region %q is not a region name", opts.Region)
 	}
-	res, err := sso.Profiles(ctx, sso.ProfilesRequest{Ref: opts.SSO.Ref, Template: opts.Template, Region: opts.Region, Write: opts.Write, Force: opts.Force}, ssoEnv(io))
+	if (opts.Prune || opts.Diff) && !opts.Write {
+		return usageErrorf("add --write: rolecall sso profiles --write --prune --diff", "--prune and --diff apply to --write")
+	}
+	res, err := sso.Profiles(ctx, sso.ProfilesRequest{Ref: opts.SSO.Ref, Template: opts.Template, Region: opts.Region,
+		Write: opts.Write, Force: opts.Force, Prune: opts.Prune, Diff: opts.Diff}, ssoEnv(io))
 	if err != nil {
 		return err
 	}
 	if !opts.Write {
 		_, err := io.Out.Write(sso.MarshalProfiles(res.Profiles))
 		return err
+	}
+	if opts.Diff {
+		if res.Diff == "" {
+			io.Infof("no change to %s", res.File)
+		}
+		_, err := io.Out.Write([]byte(res.Diff))
+		return err
+	}
+	if len(res.Pruned) > 0 {
+		io.Infof("removed %d profile(s) whose account or role no longer exists: %s", len(res.Pruned), strings.Join(res.Pruned, ", "))
 	}
 	written := len(res.Profiles) - len(res.Skipped)
 	if res.Changed {

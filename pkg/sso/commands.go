@@ -201,6 +201,13 @@ type ProfilesRequest struct {
 	// Force overwrites profiles of the same name that rolecall did not
 	// write.
 	Force bool
+	// Prune, with Write, removes the profiles rolecall generated for this
+	// session (ManagedKey) whose account and role the session no longer
+	// reaches. A profile rolecall did not write is never removed.
+	Prune bool
+	// Diff computes the change Write (and Prune) would make, as a unified
+	// diff in ProfilesResult.Diff, and writes nothing.
+	Diff bool
 }
 
 // Profile is a profile for one account and role.
@@ -219,6 +226,10 @@ type ProfilesResult struct {
 	// Skipped are profiles that exist without rolecall's mark and were
 	// left alone (no Force).
 	Skipped []string
+	// Pruned are the generated profiles removed (Prune).
+	Pruned []string
+	// Diff is the change as a unified diff (Diff), "" for none.
+	Diff string
 }
 
 // profileKeysRemoved are the keys a generated profile must not keep from
@@ -271,6 +282,19 @@ func Profiles(ctx context.Context, req ProfilesRequest, env Env) (ProfilesResult
 		return res, nil
 	}
 	before, _ := os.ReadFile(res.File)
+	target := res.File
+	if req.Diff {
+		// The same edits on a private copy; the file itself is not touched.
+		dir, err := os.MkdirTemp("", "rolecall-diff-")
+		if err != nil {
+			return res, err
+		}
+		defer func() { _ = os.RemoveAll(dir) }()
+		target = filepath.Join(dir, "config")
+		if err := os.WriteFile(target, before, 0o600); err != nil { //nolint:gosec // a file in our own new temporary directory
+			return res, err
+		}
+	}
 	remove := append([]string(nil), profileKeysRemoved...)
 	if s.Name != "" {
 		remove = append(remove, "sso_start_url", "sso_region")
@@ -278,7 +302,7 @@ func Profiles(ctx context.Context, req ProfilesRequest, env Env) (ProfilesResult
 		remove = append(remove, "sso_session")
 	}
 	for _, p := range res.Profiles {
-		err := awsconfig.WriteConfigProfile(ctx, res.File, p.Name, p.Keys, awsconfig.WriteOptions{Managed: true, Force: req.Force, Remove: remove})
+		err := awsconfig.WriteConfigProfile(ctx, target, p.Name, p.Keys, awsconfig.WriteOptions{Managed: true, Force: req.Force, Remove: remove})
 		if errors.Is(err, awsconfig.ErrUnmanagedSection) {
 			res.Skipped = append(res.Skipped, p.Name)
 			continue
@@ -287,9 +311,56 @@ func Profiles(ctx context.Context, req ProfilesRequest, env Env) (ProfilesResult
 			return res, &ConfigError{Err: err}
 		}
 	}
-	after, _ := os.ReadFile(res.File)
+	if req.Prune {
+		if res.Pruned, err = pruneProfiles(ctx, target, s, accounts, env); err != nil {
+			return res, err
+		}
+	}
+	after, _ := os.ReadFile(target) //nolint:gosec // the config file, or our private copy of it
 	res.Changed = !bytes.Equal(before, after)
+	if req.Diff {
+		res.Diff = awsconfig.UnifiedDiff(res.File, res.File, before, after)
+		res.Changed = false
+	}
 	return res, nil
+}
+
+// pruneProfiles removes from the config file at path the profiles
+// rolecall generated for session s (ManagedKey, and the session's
+// sso_session, or its start URL for a legacy profile) whose account and
+// role are not among accounts. It returns their names.
+func pruneProfiles(ctx context.Context, path string, s Session, accounts []Account, env Env) ([]string, error) {
+	reach := map[string]bool{}
+	for _, a := range accounts {
+		for _, role := range a.Roles {
+			reach[a.ID+"/"+role] = true
+		}
+	}
+	files := awsconfig.DefaultFiles(env.Getenv, env.HomeDir)
+	files.Config = path
+	cfg, err := awsconfig.Load(files)
+	if err != nil {
+		return nil, &ConfigError{Err: err}
+	}
+	var pruned []string
+	for _, name := range cfg.ProfileNames() {
+		p, err := cfg.Profile(name)
+		if err != nil || p.KeyWhere(awsconfig.ManagedKey) == "" || !p.SSO || p.SSOAccountID == "" {
+			continue
+		}
+		ours := s.Name != "" && p.SSOSession == s.Name || s.Name == "" && p.SSOSession == "" && p.SSOStartURL == s.StartURL
+		if !ours || reach[p.SSOAccountID+"/"+p.SSORoleName] {
+			continue
+		}
+		if err := awsconfig.RemoveConfigProfile(ctx, path, name, awsconfig.WriteOptions{}); err != nil {
+			if errors.Is(err, awsconfig.ErrUnmanagedSection) {
+				continue // in the credentials file, or unmarked there
+			}
+			return pruned, &ConfigError{Err: err}
+		}
+		pruned = append(pruned, name)
+	}
+	return pruned, nil
 }
 
 func profileKeys(s Session, accountID, role, region string) []awsconfig.KeyValue {
