@@ -14,6 +14,7 @@ import (
 // Profile kinds, as `rolecall profiles` names them.
 const (
 	ProfileKeys        = "keys"
+	ProfileKeychain    = "keychain" // keys in a secret store (rolecall keys add)
 	ProfileRole        = "role"
 	ProfileSSO         = "sso"
 	ProfileWebIdentity = "web-identity"
@@ -95,9 +96,9 @@ func surveyOne(ctx context.Context, cfg *awsconfig.Config, name string, req Requ
 		st.Kind, st.Err = ProfileOther, err
 		return st
 	}
-	st.Kind = profileKind(prof)
+	st.Kind = profileKind(cfg, prof)
 	st.Region = prof.Region
-	if st.Kind != ProfileRole && st.Kind != ProfileSSO && st.Kind != ProfileWebIdentity {
+	if st.Kind != ProfileRole && st.Kind != ProfileSSO && st.Kind != ProfileWebIdentity && st.Kind != ProfileKeychain {
 		st.MFA = prof.MFASerial != ""
 		return st
 	}
@@ -108,6 +109,11 @@ func surveyOne(ctx context.Context, cfg *awsconfig.Config, name string, req Requ
 	}
 	one := req
 	one.Roles = []string{name}
+	if st.Kind == ProfileKeychain && prof.RoleARN == "" {
+		// `assume --profile NAME`: the session rolecall hands out for
+		// the stored key.
+		one.Profile, one.Roles = name, nil
+	}
 	r := &resolver{req: one, env: env, opts: opts, cfg: cfg, cfgDone: true}
 	plan, err := r.resolve(ctx)
 	if err != nil {
@@ -119,7 +125,7 @@ func surveyOne(ctx context.Context, cfg *awsconfig.Config, name string, req Requ
 	}
 	st.Via = planVia(plan)
 	for _, h := range plan.Hops {
-		if h.MFASerial != "" || h.Kind == cache.KindSessionToken {
+		if h.MFASerial != "" {
 			st.MFA = true
 		}
 	}
@@ -143,19 +149,28 @@ func surveyOne(ctx context.Context, cfg *awsconfig.Config, name string, req Requ
 }
 
 // profileKind names what a profile is, in the order the resolver takes
-// its settings (awsconfig.Config.Chain).
-func profileKind(p awsconfig.Profile) string {
+// its settings (awsconfig.Config.Chain); a profile's own credentials are
+// the kind the chain itself picks (Config.OwnSourceKind).
+func profileKind(cfg *awsconfig.Config, p awsconfig.Profile) string {
 	switch {
 	case p.WebIdentityTokenFile != "":
 		return ProfileWebIdentity
 	case p.RoleARN != "" && (p.SourceProfile != "" || p.CredentialSource != ""):
 		return ProfileRole
-	case p.SSO:
+	}
+	switch cfg.OwnSourceKind(p) {
+	case awsconfig.SourceSSO:
 		return ProfileSSO
-	case p.StaticKeys != nil:
+	case awsconfig.SourceKeychain:
+		return ProfileKeychain
+	case awsconfig.SourceStatic:
 		return ProfileKeys
-	case p.CredentialProcess != "":
+	case awsconfig.SourceProcess:
 		return ProfileProcess
+	}
+	switch {
+	case p.StaticKeys != nil:
+		return ProfileKeys // incomplete: the resolver says what is missing
 	case p.RoleARN != "":
 		return ProfileRole // incomplete: the resolver says what is missing
 	}

@@ -201,6 +201,17 @@ func validateRole(p Profile) error {
 	return nil
 }
 
+// OwnSourceKind is the kind of credentials profile p holds itself, by the
+// rule the chain uses (providerSource): SourceNone when it has none, or
+// when they are incomplete (the chain names what is missing).
+func (c *Config) OwnSourceKind(p Profile) SourceKind {
+	src, err := c.providerSource(p)
+	if err != nil || src.Kind == "" {
+		return SourceNone
+	}
+	return src.Kind
+}
+
 // providerSource picks a profile's own credentials in the order of botocore's
 // ProfileProviderBuilder: web identity, SSO, static keys from the
 // credentials file, credential_process, static keys from the config file.

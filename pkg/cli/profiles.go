@@ -135,14 +135,15 @@ func filterProfiles(list []assume.ProfileStatus, filter, account, role string) [
 // timeLeft is the LEFT column: the time on the cached credentials assume
 // would use, "none" when it would fetch new ones, "sign-in" when the IAM
 // Identity Center session needs one, "error" when the profile is wrong,
-// "-" for a profile with no role to assume.
+// "-" for a profile with no role to assume (a keychain profile has its
+// session: assume --profile NAME).
 func timeLeft(p assume.ProfileStatus, now time.Time) string {
 	switch {
 	case p.Err != nil:
 		return "error"
 	case p.SignInRequired:
 		return "sign-in"
-	case !p.Assumable():
+	case !p.Assumable() && p.Kind != assume.ProfileKeychain:
 		return "-"
 	case p.Expires.IsZero() || !p.Expires.After(now):
 		return "none"
