@@ -1,0 +1,406 @@
+package sso
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rolecall/rolecall/pkg/cache"
+	"github.com/rolecall/rolecall/pkg/ststest"
+)
+
+// The tests of this file pin the edges of each decision: the last value a
+// check lets through and the first it stops (found by mutation testing,
+// docs/testing.md).
+
+// TestRegistrationFileKeys: a registration file holds scopes and
+// grantTypes only when the client registered some, as the AWS CLI's device
+// code registrations (neither) and authorization code ones (both) do.
+func TestRegistrationFileKeys(t *testing.T) {
+	expires := time.Date(2026, 12, 7, 1, 2, 3, 0, time.UTC)
+	tests := []struct {
+		name string
+		reg  Registration
+		want string
+	}{
+		{"device code client", Registration{ClientID: "id", ClientSecret: "secret", ExpiresAt: expires},
+			`{"clientId": "id", "clientSecret": "secret", "expiresAt": "2026-12-07T01:02:03Z"}`},
+		{"scopes without grant types", Registration{ClientID: "id", ClientSecret: "secret", ExpiresAt: expires, Scopes: []string{"sso:account:access"}},
+			`{"clientId": "id", "clientSecret": "secret", "expiresAt": "2026-12-07T01:02:03Z", "scopes": ["sso:account:access"]}`},
+		{"authorization code client", Registration{ClientID: "id", ClientSecret: "secret", ExpiresAt: expires,
+			Scopes: []string{"sso:account:access"}, GrantTypes: []string{grantAuthorizationCode, grantRefreshToken}},
+			`{"clientId": "id", "clientSecret": "secret", "expiresAt": "2026-12-07T01:02:03Z", "scopes": ["sso:account:access"], "grantTypes": ["authorization_code", "refresh_token"]}`},
+		{"grant types without scopes", Registration{ClientID: "id", ClientSecret: "secret", ExpiresAt: expires, GrantTypes: []string{grantRefreshToken}},
+			`{"clientId": "id", "clientSecret": "secret", "expiresAt": "2026-12-07T01:02:03Z", "grantTypes": ["refresh_token"]}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := string(tt.reg.encode()); got != tt.want {
+				t.Errorf("registration file\n%s\nwant\n%s", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestCachedRegistrationReuse: a cached registration serves a login while
+// it has at least 15 minutes left (the AWS CLI's _EXPIRY_WINDOW), and only
+// the grant it was registered for: authorization_code among its grant
+// types for the authorization code grant, its absence for the device grant.
+func TestCachedRegistrationReuse(t *testing.T) {
+	now := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+	s := Session{Name: "corp", StartURL: ststest.DemoSSOStartURL, Region: ststest.DemoSSORegion}
+	authCode := []string{grantAuthorizationCode, grantRefreshToken}
+	tests := []struct {
+		name        string
+		left        time.Duration
+		grantTypes  []string
+		forAuthCode bool
+		reused      bool
+	}{
+		{"exactly 15 minutes left", expiryWindow, authCode, true, true},
+		{"a second less", expiryWindow - time.Second, authCode, true, false},
+		{"a day left", 24 * time.Hour, authCode, true, true},
+		{"authorization code client for the device grant", 24 * time.Hour, authCode, false, false},
+		{"authorization_code not first", 24 * time.Hour, []string{grantRefreshToken, grantAuthorizationCode}, true, true},
+		{"device client (no grant types) for the device grant", 24 * time.Hour, nil, false, true},
+		{"device client (no grant types) for the authorization code grant", 24 * time.Hour, nil, true, false},
+		{"refresh_token only, for the device grant", 24 * time.Hour, []string{grantRefreshToken}, false, true},
+		{"device_code grant, for the authorization code grant", 24 * time.Hour, []string{grantDeviceCode}, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			home := t.TempDir()
+			reg := Registration{ClientID: "id", ClientSecret: "secret", ExpiresAt: now.Add(tt.left), GrantTypes: tt.grantTypes}
+			if err := writeFileAtomic(registrationPath(home, s), reg.encode()); err != nil {
+				t.Fatal(err)
+			}
+			got, ok := loadRegistration(home, s, tt.forAuthCode, now)
+			if ok != tt.reused || ok && got.ClientID != "id" {
+				t.Errorf("reused %t (%+v), want %t", ok, got, tt.reused)
+			}
+		})
+	}
+}
+
+// TestEndpointVariables: an endpoint variable is an http or https URL with
+// a host, else a usage error naming the variable.
+func TestEndpointVariables(t *testing.T) {
+	tests := []struct {
+		value string
+		ok    bool
+	}{
+		{"https://oidc.us-east-1.amazonaws.com", true},
+		{"http://127.0.0.1:8080/", true},
+		{"HTTPS://oidc.example.test", true}, // url.Parse lower-cases the scheme
+		{"ftp://oidc.example.test", false},
+		{"https://", false},
+		{"http:///path", false},
+		{"oidc.example.test", false},
+		{"://", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.value, func(t *testing.T) {
+			vars := map[string]string{"AWS_ENDPOINT_URL_SSO_OIDC": tt.value}
+			ep, err := EndpointsFrom(func(k string) string { return vars[k] })
+			if tt.ok {
+				if err != nil || ep.OIDC != strings.TrimSuffix(tt.value, "/") {
+					t.Errorf("endpoints %+v, %v; want OIDC %s", ep, err, tt.value)
+				}
+				return
+			}
+			var ce *ConfigError
+			if !errors.As(err, &ce) || !ce.Usage || !strings.Contains(err.Error(), "AWS_ENDPOINT_URL_SSO_OIDC") {
+				t.Errorf("error %v, want a usage error naming AWS_ENDPOINT_URL_SSO_OIDC", err)
+			}
+		})
+	}
+}
+
+// TestClientFromTheEnvironment: without an HTTP client of the caller's,
+// rolecall builds its own from the environment, whose AWS_CA_BUNDLE must
+// then be readable.
+func TestClientFromTheEnvironment(t *testing.T) {
+	vars := map[string]string{"AWS_CA_BUNDLE": filepath.Join(t.TempDir(), "missing.pem")}
+	_, err := NewClient(Env{Getenv: func(k string) string { return vars[k] }})
+	var ce *ConfigError
+	if !errors.As(err, &ce) || !strings.Contains(ce.Hint, "AWS_CA_BUNDLE") {
+		t.Fatalf("error %v, want a config error about AWS_CA_BUNDLE", err)
+	}
+}
+
+// deviceLogin signs in to ref with the device grant, approved at the
+// first poll's wait, and reports what the person was told.
+func (w *world) deviceLogin(ref Ref, opt LoginOptions, force bool) (LoginResult, []string, error) {
+	var notes []string
+	opt.UseDeviceCode = true
+	opt.Notify = func(msg string) { notes = append(notes, msg) }
+	opt.Sleep = w.advancingSleep(func(int) { _, _ = w.sts.ApproveSSOLogin("", ststest.DemoSSOUser) })
+	res, err := Login(context.Background(), LoginRequest{Ref: ref, LoginOptions: opt, Force: force}, w.env())
+	return res, notes, err
+}
+
+// TestBrowserThatFails: the person is told the page opened only when the
+// browser started; otherwise only where to go.
+func TestBrowserThatFails(t *testing.T) {
+	const opened = "opened the page in your browser"
+	for _, tt := range []struct {
+		name    string
+		browser func(context.Context, string) error
+		opened  bool
+	}{
+		{"browser started", func(context.Context, string) error { return nil }, true},
+		{"browser failed", func(context.Context, string) error { return errors.New("no display") }, false},
+		{"no browser", nil, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t)
+			_, notes, err := w.deviceLogin(Ref{Session: "corp"}, LoginOptions{Browser: tt.browser}, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(notes) == 0 || !strings.Contains(notes[0], "enter the code") {
+				t.Errorf("notes %q, want the code first", notes)
+			}
+			if got := strings.Contains(strings.Join(notes, "\n"), opened); got != tt.opened {
+				t.Errorf("notes %q: said the page opened: %t, want %t", notes, got, tt.opened)
+			}
+		})
+	}
+}
+
+// TestLoginSignInPageError: an error the sign-in page sends back (other
+// than access_denied) is a failed call, not a timeout.
+func TestLoginSignInPageError(t *testing.T) {
+	w := newWorld(t)
+	browser := func(_ context.Context, authorize string) error {
+		u, err := url.Parse(authorize)
+		if err != nil {
+			return err
+		}
+		q := u.Query()
+		go func() {
+			status, _ := getStatus(q.Get("redirect_uri") + "?state=" + url.QueryEscape(q.Get("state")) + "&error=server_error")
+			if status != 200 {
+				t.Errorf("callback answered %d", status)
+			}
+		}()
+		return nil
+	}
+	_, err := Login(context.Background(), LoginRequest{Ref: Ref{Session: "corp"}, LoginOptions: LoginOptions{Browser: browser}}, w.env())
+	var ce *CallError
+	if !errors.As(err, &ce) || ce.Action != "authorize" || !strings.Contains(err.Error(), "server_error") {
+		t.Fatalf("error %v, want the authorize step's failure", err)
+	}
+	var le *LoginError
+	if errors.As(err, &le) {
+		t.Errorf("error %v is a LoginError (%s)", err, le.Reason)
+	}
+}
+
+// TestLoginKeepsOtherToolsFields: a new sign-in over an existing token
+// file keeps the fields rolecall does not know.
+func TestLoginKeepsOtherToolsFields(t *testing.T) {
+	w := newWorld(t)
+	first, _, err := w.deviceLogin(Ref{Session: "corp"}, LoginOptions{}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := TokenPath(w.home, first.Session)
+	obj := readJSON(t, path)
+	obj["toolField"] = "kept"
+	data, _ := json.Marshal(obj)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	again, _, err := w.deviceLogin(Ref{Session: "corp"}, LoginOptions{}, true)
+	if err != nil || again.How != LoginSignedIn || again.Token.AccessToken == first.Token.AccessToken {
+		t.Fatalf("forced login: %+v, %v", again.How, err)
+	}
+	if after := readJSON(t, path); after["toolField"] != "kept" || after["accessToken"] != again.Token.AccessToken {
+		t.Errorf("token file after the new sign-in: %v", after)
+	}
+}
+
+// TestLogoutRemovesRoleCredentials: logout signs out at the portal (no
+// warning when that works) and removes IAM Identity Center role
+// credentials from rolecall's cache, the one --cache-dir names or the
+// default one (ROLECALL_CACHE_DIR), and nothing else.
+func TestLogoutRemovesRoleCredentials(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		flagDir bool
+	}{{"cache directory given", true}, {"default cache directory", false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t)
+			res, _, err := w.deviceLogin(Ref{Session: "corp"}, LoginOptions{}, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := filepath.Join(t.TempDir(), "cache")
+			store, err := cache.Open(dir, cache.Options{Now: w.sts.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := w.client()
+			for _, kind := range []string{cache.KindSSORole, cache.KindAssumeRole} {
+				key := cache.KeyInput{Kind: kind, Source: "sso:corp", RoleARN: "arn:aws:iam::" + ststest.DemoAccount + ":role/" + kind}.Key()
+				_, out, err := store.Fetch(context.Background(), key, 0, func(ctx context.Context) (cache.Entry, error) {
+					cr, err := c.RoleCredentials(ctx, res.Session, res.Token, ststest.DemoAccount, "ReadOnlyAccess")
+					return cache.Entry{Kind: kind, Label: "dev", Credentials: cr}, err
+				})
+				if err != nil || !out.Stored {
+					t.Fatalf("cache %s credentials: %v, %+v", kind, err, out)
+				}
+			}
+			req := LogoutRequest{Ref: Ref{Session: "corp"}}
+			if tt.flagDir {
+				req.CacheDir = dir
+				w.vars["ROLECALL_CACHE_DIR"] = filepath.Join(t.TempDir(), "elsewhere")
+			} else {
+				w.vars["ROLECALL_CACHE_DIR"] = dir
+			}
+			out, err := Logout(context.Background(), req, w.env())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(out.Warnings) != 0 || len(out.SignedOut) != 1 || out.RemovedCredentials != 1 {
+				t.Errorf("logout: %+v, want one session signed out without warning and one role's credentials removed", out)
+			}
+			left, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+			if len(left) != 1 {
+				t.Errorf("cache entries left: %q, want the AssumeRole one", left)
+			}
+		})
+	}
+}
+
+// getStatus is a browser's GET of u: the status it is answered.
+func getStatus(u string) (int, error) {
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, u, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// TestRegisterClientNameAndScopes: an sso-session's client is named after
+// it, a legacy profile's after the time (as the AWS CLI names them); an
+// authorization code client asks for the session's scopes, else
+// sso:account:access.
+func TestRegisterClientNameAndScopes(t *testing.T) {
+	const extra = "\n[sso-session plain]\nsso_start_url = " + ststest.DemoSSOStartURL + "\nsso_region = " + ststest.DemoSSORegion + "\n" +
+		"\n[sso-session wide]\nsso_start_url = " + ststest.DemoSSOStartURL + "\nsso_region = " + ststest.DemoSSORegion +
+		"\nsso_registration_scopes = sso:account:access, codewhisperer:completions\n"
+	tests := []struct {
+		name   string
+		ref    Ref
+		device bool
+		client string // the clientName RegisterClient is sent; "<time>" for the emulator clock's Unix time
+		scopes string
+	}{
+		{"sso-session with scopes", Ref{Session: "corp"}, false, "rolecall-client-corp", "sso:account:access"},
+		{"sso-session with other scopes", Ref{Session: "wide"}, false, "rolecall-client-wide", "sso:account:access codewhisperer:completions"},
+		{"sso-session without scopes", Ref{Session: "plain"}, false, "rolecall-client-plain", "sso:account:access"},
+		{"sso-session without scopes, device code", Ref{Session: "plain"}, true, "rolecall-client-plain", ""},
+		{"legacy profile", Ref{Profile: "legacy"}, true, "<time>", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t)
+			w.sts.StopClock()
+			config := filepath.Join(w.home, ".aws", "config")
+			data, err := os.ReadFile(config)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(config, append(data, extra...), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			want := strings.ReplaceAll(tt.client, "<time>", "rolecall-client-"+strconv.FormatInt(w.sts.Now().Unix(), 10))
+			if tt.device {
+				_, _, err = w.deviceLogin(tt.ref, LoginOptions{}, false)
+			} else {
+				_, err = Login(context.Background(), LoginRequest{Ref: tt.ref, LoginOptions: LoginOptions{Browser: w.browser("allow")}}, w.env())
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var registered []map[string]string
+			for _, c := range w.sts.Calls() {
+				if c.Action == "RegisterClient" {
+					registered = append(registered, c.Params)
+				}
+			}
+			if len(registered) != 1 || registered[0]["clientName"] != want || registered[0]["scopes"] != tt.scopes {
+				t.Errorf("RegisterClient calls %v, want one with clientName %s and scopes %q", registered, want, tt.scopes)
+			}
+		})
+	}
+}
+
+// TestDevicePollIntervalDefault: an answer without an interval (RFC 8628
+// makes it optional) polls every 5 seconds. A proxy in front of the
+// emulator leaves the interval out of its answer.
+func TestDevicePollIntervalDefault(t *testing.T) {
+	w := newWorld(t)
+	target, err := url.Parse(w.sts.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.ModifyResponse = func(resp *http.Response) error {
+		if resp.Request.URL.Path != "/device_authorization" || resp.StatusCode != http.StatusOK {
+			return nil
+		}
+		var answer map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil {
+			return err
+		}
+		_ = resp.Body.Close()
+		if _, ok := answer["interval"]; !ok {
+			t.Error("the emulator's answer has no interval to leave out")
+		}
+		delete(answer, "interval")
+		body, err := json.Marshal(answer)
+		if err != nil {
+			return err
+		}
+		resp.Body, resp.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+		resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+		return nil
+	}
+	srv := httptest.NewServer(proxy)
+	t.Cleanup(srv.Close)
+	w.vars["AWS_ENDPOINT_URL_SSO_OIDC"] = srv.URL
+
+	var waits []time.Duration
+	sleep := w.advancingSleep(func(int) { _, _ = w.sts.ApproveSSOLogin("", ststest.DemoSSOUser) })
+	opt := LoginOptions{UseDeviceCode: true, Sleep: func(ctx context.Context, d time.Duration) error {
+		waits = append(waits, d)
+		return sleep(ctx, d)
+	}}
+	if _, err := Login(context.Background(), LoginRequest{Ref: Ref{Session: "corp"}, LoginOptions: opt}, w.env()); err != nil {
+		t.Fatal(err)
+	}
+	if len(waits) != 1 || waits[0] != defaultPollInterval {
+		t.Errorf("waits %v, want one of %s", waits, defaultPollInterval)
+	}
+}
