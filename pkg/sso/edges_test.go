@@ -335,13 +335,24 @@ func TestRegisterClientNameAndScopes(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := strings.ReplaceAll(tt.client, "<time>", "rolecall-client-"+strconv.FormatInt(w.sts.Now().Unix(), 10))
+			var authorize string
 			if tt.device {
 				_, _, err = w.deviceLogin(tt.ref, LoginOptions{}, false)
 			} else {
-				_, err = Login(context.Background(), LoginRequest{Ref: tt.ref, LoginOptions: LoginOptions{Browser: w.browser("allow")}}, w.env())
+				browser := w.browser("allow")
+				_, err = Login(context.Background(), LoginRequest{Ref: tt.ref, LoginOptions: LoginOptions{Browser: func(ctx context.Context, u string) error {
+					authorize = u
+					return browser(ctx, u)
+				}}}, w.env())
 			}
 			if err != nil {
 				t.Fatal(err)
+			}
+			// The authorize page asks for the scopes registered, space-separated.
+			if !tt.device {
+				if u, err := url.Parse(authorize); err != nil || u.Query().Get("scopes") != tt.scopes {
+					t.Errorf("authorize URL %s, want scopes %q", authorize, tt.scopes)
+				}
 			}
 			var registered []map[string]string
 			for _, c := range w.sts.Calls() {
@@ -402,5 +413,53 @@ func TestDevicePollIntervalDefault(t *testing.T) {
 	}
 	if len(waits) != 1 || waits[0] != defaultPollInterval {
 		t.Errorf("waits %v, want one of %s", waits, defaultPollInterval)
+	}
+}
+
+// TestAccountsOrder: accounts come sorted by name, then by ID where two
+// share a name, whatever order the portal lists them in (the emulator's is
+// by ID).
+func TestAccountsOrder(t *testing.T) {
+	w := newWorld(t)
+	cfg := ststest.DemoConfig()
+	for _, a := range []ststest.Account{{ID: "111111111111", Name: "zeta"}, {ID: "333333333333", Name: "alpha"}, {ID: "222222222222", Name: "alpha"}} {
+		cfg.Accounts = append(cfg.Accounts, a)
+		cfg.SSO.Users[0].Assignments = append(cfg.SSO.Users[0].Assignments, ststest.SSOAssignment{AccountID: a.ID, PermissionSet: "ReadOnlyAccess"})
+	}
+	w.sts = ststest.NewServer(cfg)
+	t.Cleanup(w.sts.Close)
+	w.vars["AWS_ENDPOINT_URL_SSO"], w.vars["AWS_ENDPOINT_URL_SSO_OIDC"] = w.sts.URL(), w.sts.URL()
+	if _, _, err := w.deviceLogin(Ref{Session: "corp"}, LoginOptions{}, false); err != nil {
+		t.Fatal(err)
+	}
+	_, accounts, err := ListAccounts(context.Background(), Ref{Session: "corp"}, w.env())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range accounts {
+		got = append(got, a.Name+"/"+a.ID)
+	}
+	want := []string{"alpha/222222222222", "alpha/333333333333", "demo/" + ststest.DemoAccount, "sandbox/" + ststest.DemoSandboxAccount, "zeta/111111111111"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("accounts %q, want %q", got, want)
+	}
+}
+
+// TestSessionNames: how messages and hints name a session: an
+// sso-session by its name, a legacy profile by the profile and start URL.
+func TestSessionNames(t *testing.T) {
+	named := Session{Name: "corp", StartURL: ststest.DemoSSOStartURL, Region: ststest.DemoSSORegion}
+	legacy := Session{Profile: "legacy", StartURL: ststest.DemoSSOStartURL, Region: ststest.DemoSSORegion}
+	for _, tt := range []struct{ got, want string }{
+		{named.String(), "IAM Identity Center session corp"},
+		{legacy.String(), "IAM Identity Center login for profile legacy (" + ststest.DemoSSOStartURL + ")"},
+		{named.LoginCommand(), "rolecall login --sso-session corp"},
+		{legacy.LoginCommand(), "rolecall login --profile legacy"},
+		{(&LoginRequiredError{Session: legacy, Reason: "not signed in"}).Error(), "IAM Identity Center login for profile legacy (" + ststest.DemoSSOStartURL + "): not signed in"},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("%q, want %q", tt.got, tt.want)
+		}
 	}
 }
