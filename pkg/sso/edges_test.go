@@ -463,3 +463,27 @@ func TestSessionNames(t *testing.T) {
 		}
 	}
 }
+
+// TestRetryerBounds: the SDK's retries of a portal or OIDC call: at most
+// maxAttempts attempts, and between them a wait drawn at random below a
+// cap that grows from 50ms to 2 seconds (the standard retryer's own cap is
+// 20). Of 200 draws for a late attempt none is over 2 seconds (with a
+// 20-second cap 90% would be) and one at least over 1 second (with no cap
+// none would be; by chance, one in 2^200).
+func TestRetryerBounds(t *testing.T) {
+	r := retryer()
+	if got := r.MaxAttempts(); got != maxAttempts {
+		t.Errorf("MaxAttempts %d, want %d", got, maxAttempts)
+	}
+	var longest time.Duration
+	for range 200 {
+		d, err := r.RetryDelay(10, errors.New("connection reset"))
+		if err != nil || d < 0 || d > 2*time.Second {
+			t.Fatalf("delay %s, %v; want at most 2s", d, err)
+		}
+		longest = max(longest, d)
+	}
+	if longest <= time.Second {
+		t.Errorf("the longest of 200 delays is %s, want one over 1s", longest)
+	}
+}
