@@ -487,3 +487,83 @@ func TestRetryerBounds(t *testing.T) {
 		t.Errorf("the longest of 200 delays is %s, want one over 1s", longest)
 	}
 }
+
+// stopClockOnASecond stops the emulator's clock (the package's, through
+// Env.Now) on a whole second: the token file keeps whole seconds, so
+// "exactly 15 minutes left" is then exact.
+func (w *world) stopClockOnASecond() {
+	w.sts.StopClock()
+	now := w.sts.Now()
+	w.sts.Advance(now.Truncate(time.Second).Add(time.Second).Sub(now))
+}
+
+// TestRefreshWindowEdge: a token with exactly RefreshWindow left is
+// refreshed; a second more and it is used as it is.
+func TestRefreshWindowEdge(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		left      time.Duration
+		refreshed bool
+	}{
+		{"exactly 15 minutes left", RefreshWindow, true},
+		{"a second more", RefreshWindow + time.Second, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t)
+			w.stopClockOnASecond()
+			first, _, err := w.deviceLogin(Ref{Session: "corp"}, LoginOptions{}, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.sts.Advance(first.Token.ExpiresAt.Sub(w.sts.Now()) - tt.left)
+			got, err := w.client().Fresh(context.Background(), first.Session)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if refreshed := got.AccessToken != first.Token.AccessToken; refreshed != tt.refreshed {
+				t.Errorf("refreshed %t with %s left, want %t", refreshed, first.Token.ExpiresAt.Sub(w.sts.Now()), tt.refreshed)
+			}
+		})
+	}
+}
+
+// TestRefreshFindsAnotherProcesssToken: under the lock, a token another
+// process wrote is used when it has more than RefreshWindow left; with
+// exactly that left it is refreshed again.
+func TestRefreshFindsAnotherProcesssToken(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		left time.Duration
+		used bool
+	}{
+		{"exactly 15 minutes left", RefreshWindow, false},
+		{"a second more", RefreshWindow + time.Second, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t)
+			w.stopClockOnASecond()
+			first, _, err := w.deviceLogin(Ref{Session: "corp"}, LoginOptions{}, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.sts.Advance(50 * time.Minute) // 10 minutes left: this process will refresh
+			old, err := LoadToken(w.home, first.Session)
+			if err != nil {
+				t.Fatal(err)
+			}
+			other := old
+			other.AccessToken, other.ExpiresAt = "another-process-token", w.sts.Now().Add(tt.left)
+			if err := writeFileAtomic(TokenPath(w.home, first.Session), other.encode()); err != nil {
+				t.Fatal(err)
+			}
+			w.sts.ResetCalls()
+			got, err := w.client().Freshen(context.Background(), first.Session, old)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if used := got.AccessToken == other.AccessToken; used != tt.used || w.calls("CreateToken") != map[bool]int{true: 0, false: 1}[tt.used] {
+				t.Errorf("used the other process's token: %t (%d CreateToken calls), want %t", used, w.calls("CreateToken"), tt.used)
+			}
+		})
+	}
+}
