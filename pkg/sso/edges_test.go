@@ -567,3 +567,57 @@ func TestRefreshFindsAnotherProcesssToken(t *testing.T) {
 		})
 	}
 }
+
+// TestPyStringEdges: Python's json.dumps (ensure_ascii) at each edge:
+// ' ' to '~' as they are, control characters and DEL to U+FFFF as one \u
+// escape, U+10000 up as a surrogate pair (python3 -c 'import json;
+// print(json.dumps("\x7f"))' prints "\u007f").
+func TestPyStringEdges(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"\x1f", `"\u001f"`},
+		{" ", `" "`},
+		{"~", `"~"`},
+		{"\x7f", `"\u007f"`},
+		{"\u0080", `"\u0080"`},
+		{"\u00e9", `"\u00e9"`},
+		{"\uffff", `"\uffff"`},
+		{"\U00010000", `"\ud800\udc00"`},
+		{"\U0010ffff", `"\udbff\udfff"`},
+		{"a\"b\\c\n\r\t\b\f", `"a\"b\\c\n\r\t\b\f"`},
+	} {
+		if got := pyString(tt.in); got != tt.want {
+			t.Errorf("pyString(%q) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestLoginAtTheRefreshWindow: a token that cannot be refreshed (a legacy
+// profile's) with exactly RefreshWindow left has a person sign in again; a
+// second more and the login keeps it.
+func TestLoginAtTheRefreshWindow(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		left time.Duration
+		how  string
+	}{
+		{"exactly 15 minutes left", RefreshWindow, LoginSignedIn},
+		{"a second more", RefreshWindow + time.Second, LoginStillValid},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t)
+			w.stopClockOnASecond()
+			first, _, err := w.deviceLogin(Ref{Profile: "legacy"}, LoginOptions{}, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if first.Token.RefreshToken != "" {
+				t.Fatal("the legacy login can be refreshed")
+			}
+			w.sts.Advance(first.Token.ExpiresAt.Sub(w.sts.Now()) - tt.left)
+			again, _, err := w.deviceLogin(Ref{Profile: "legacy"}, LoginOptions{}, false)
+			if err != nil || again.How != tt.how {
+				t.Errorf("login with %s left: %q, %v; want %q", tt.left, again.How, err, tt.how)
+			}
+		})
+	}
+}
