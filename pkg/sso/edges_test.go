@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -184,21 +185,32 @@ func TestBrowserThatFails(t *testing.T) {
 // than access_denied) is a failed call, not a timeout.
 func TestLoginSignInPageError(t *testing.T) {
 	w := newWorld(t)
+	answered := make(chan string, 1)
+	opened := false // the browser runs in Login's goroutine, this one
 	browser := func(_ context.Context, authorize string) error {
+		opened = true
 		u, err := url.Parse(authorize)
 		if err != nil {
 			return err
 		}
 		q := u.Query()
 		go func() {
-			status, _ := getStatus(q.Get("redirect_uri") + "?state=" + url.QueryEscape(q.Get("state")) + "&error=server_error")
-			if status != 200 {
-				t.Errorf("callback answered %d", status)
+			status, err := getStatus(q.Get("redirect_uri") + "?state=" + url.QueryEscape(q.Get("state")) + "&error=server_error")
+			if err != nil || status != http.StatusOK {
+				answered <- fmt.Sprintf("the callback answered %d, %v", status, err)
+				return
 			}
+			answered <- ""
 		}()
 		return nil
 	}
 	_, err := Login(context.Background(), LoginRequest{Ref: Ref{Session: "corp"}, LoginOptions: LoginOptions{Browser: browser}}, w.env())
+	if !opened {
+		t.Fatalf("the browser was not opened: %v", err)
+	}
+	if msg := <-answered; msg != "" {
+		t.Error(msg)
+	}
 	var ce *CallError
 	if !errors.As(err, &ce) || ce.Action != "authorize" || !strings.Contains(err.Error(), "server_error") {
 		t.Fatalf("error %v, want the authorize step's failure", err)
