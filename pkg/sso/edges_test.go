@@ -266,8 +266,10 @@ func TestLogoutRemovesRoleCredentials(t *testing.T) {
 				t.Fatal(err)
 			}
 			c := w.client()
+			keys := map[string]string{}
 			for _, kind := range []string{cache.KindSSORole, cache.KindAssumeRole} {
 				key := cache.KeyInput{Kind: kind, Source: "sso:corp", RoleARN: "arn:aws:iam::" + ststest.DemoAccount + ":role/" + kind}.Key()
+				keys[kind] = key
 				_, out, err := store.Fetch(context.Background(), key, 0, func(ctx context.Context) (cache.Entry, error) {
 					cr, err := c.RoleCredentials(ctx, res.Session, res.Token, ststest.DemoAccount, "ReadOnlyAccess")
 					return cache.Entry{Kind: kind, Label: "dev", Credentials: cr}, err
@@ -290,9 +292,10 @@ func TestLogoutRemovesRoleCredentials(t *testing.T) {
 			if len(out.Warnings) != 0 || len(out.SignedOut) != 1 || out.RemovedCredentials != 1 {
 				t.Errorf("logout: %+v, want one session signed out without warning and one role's credentials removed", out)
 			}
-			left, _ := filepath.Glob(filepath.Join(dir, "*.json"))
-			if len(left) != 1 {
-				t.Errorf("cache entries left: %q, want the AssumeRole one", left)
+			for kind, want := range map[string]bool{cache.KindSSORole: false, cache.KindAssumeRole: true} {
+				if _, kept := store.Lookup(keys[kind], 0); kept != want {
+					t.Errorf("the %s entry is left: %t, want %t", kind, kept, want)
+				}
 			}
 		})
 	}
