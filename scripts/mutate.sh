@@ -7,8 +7,8 @@
 #   scripts/mutate.sh [-timeout-coefficient N] [-max-time DURATION]
 #                     [-gremlins-only] [PACKAGE...] [-- GREMLINS_FLAGS...]
 #
-# PACKAGE: directories, default pkg/cache pkg/assume pkg/format
-# pkg/awsconfig pkg/stshttp pkg/safefile. -timeout-coefficient (default 10): a mutant's tests may
+# PACKAGE: directories, default pkg/cache pkg/assume pkg/format pkg/awsconfig
+# pkg/stshttp pkg/safefile pkg/console pkg/sso. -timeout-coefficient (default 10): a mutant's tests may
 # take N times the package's coverage run, which includes compiling, or it
 # counts as TIMED OUT (a hang: neither killed nor lived). -max-time
 # (timeout(1)'s DURATION, e.g. 20m): stop gremlins after that long in a
@@ -29,8 +29,8 @@
 #
 # Prints, per package: the score, killed / (killed + lived) after the
 # corrections, and every surviving mutant: file:line:column, the change, the
-# source line. One mutant at a time (--workers 1), at nice 10: the six
-# packages take about 28 minutes on 2 cores. Not part of CI. gremlins is
+# source line. One mutant at a time (--workers 1), at nice 10: the eight
+# packages take about 55 minutes on 2 cores. Not part of CI. gremlins is
 # installed from the Go module proxy into $(go env GOPATH)/bin (or GOBIN)
 # the first time. The tests that run real programs (bash, zsh, fish, dash,
 # python-dotenv, botocore) need them here as for scripts/test.sh; without
@@ -76,7 +76,7 @@ while (($#)); do
 		;;
 	esac
 done
-((${#packages[@]})) || packages=(pkg/cache pkg/assume pkg/format pkg/awsconfig pkg/stshttp pkg/safefile)
+((${#packages[@]})) || packages=(pkg/cache pkg/assume pkg/format pkg/awsconfig pkg/stshttp pkg/safefile pkg/console pkg/sso)
 for p in "${packages[@]}"; do
 	[[ -d $p ]] || {
 		say "no package directory $p"
