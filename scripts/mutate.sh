@@ -8,13 +8,13 @@
 #                     [-gremlins-only] [PACKAGE...] [-- GREMLINS_FLAGS...]
 #
 # PACKAGE: directories, default pkg/cache pkg/assume pkg/format
-# pkg/awsconfig pkg/stshttp pkg/safefile pkg/server. -timeout-coefficient
-# (default 10): a mutant's tests may take N times the package's coverage
-# run, which includes compiling, or it counts as TIMED OUT (a hang: neither
-# killed nor lived). -max-time (timeout(1)'s DURATION, e.g. 20m): stop
-# gremlins after that long in a package and score what ran. GREMLINS_FLAGS
-# go to `gremlins unleash`, e.g. -E 'webidentity' to skip files,
-# --invert-logical to add && <-> || mutants.
+# pkg/awsconfig pkg/stshttp pkg/safefile pkg/server pkg/console pkg/sso.
+# -timeout-coefficient (default 10): a mutant's tests may take N times the
+# package's coverage run, which includes compiling, or it counts as TIMED
+# OUT (a hang: neither killed nor lived). -max-time (timeout(1)'s DURATION,
+# e.g. 20m): stop gremlins after that long in a package and score what
+# ran. GREMLINS_FLAGS go to `gremlins unleash`, e.g. -E 'webidentity' to
+# skip files, --invert-logical to add && <-> || mutants.
 #
 # Two corrections to gremlins v0.6.0, each a pass in a copy of the module
 # (-gremlins-only skips them; docs/testing.md has the details):
@@ -30,8 +30,8 @@
 #
 # Prints, per package: the score, killed / (killed + lived) after the
 # corrections, and every surviving mutant: file:line:column, the change, the
-# source line. One mutant at a time (--workers 1), at nice 10: the seven
-# packages take about 40 minutes on 2 cores. Not part of CI. gremlins is
+# source line. One mutant at a time (--workers 1), at nice 10: the nine
+# packages take about an hour on 2 cores. Not part of CI. gremlins is
 # installed from the Go module proxy into $(go env GOPATH)/bin (or GOBIN)
 # the first time. The tests that run real programs (bash, zsh, fish, dash,
 # python-dotenv, botocore) need them here as for scripts/test.sh; without
@@ -77,7 +77,7 @@ while (($#)); do
 		;;
 	esac
 done
-((${#packages[@]})) || packages=(pkg/cache pkg/assume pkg/format pkg/awsconfig pkg/stshttp pkg/safefile pkg/server)
+((${#packages[@]})) || packages=(pkg/cache pkg/assume pkg/format pkg/awsconfig pkg/stshttp pkg/safefile pkg/server pkg/console pkg/sso)
 for p in "${packages[@]}"; do
 	[[ -d $p ]] || {
 		say "no package directory $p"

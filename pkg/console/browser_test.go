@@ -163,3 +163,31 @@ func TestStalePagesAreRemoved(t *testing.T) {
 		}
 	}
 }
+
+// TestStalePagesByTheInjectedClock: a page directory goes once it is
+// exactly SigninTokenLifetime old by Browser.Now, not by the machine's
+// clock; one a second younger stays.
+func TestStalePagesByTheInjectedClock(t *testing.T) {
+	tmp := t.TempDir()
+	script, _ := recorder(t, t.TempDir(), "browser", "0")
+	// Long ago, so that the machine's clock would call both stale.
+	made := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+	expired, live := filepath.Join(tmp, pagePrefix+"expired"), filepath.Join(tmp, pagePrefix+"live")
+	for d, mtime := range map[string]time.Time{expired: made, live: made.Add(time.Second)} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(d, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := func() time.Time { return made.Add(SigninTokenLifetime) }
+	if _, err := (Browser{Getenv: env(map[string]string{"BROWSER": script}), TempDir: tmp, Now: now}).Open(context.Background(), Link{URL: testLink}); err != nil {
+		t.Fatal(err)
+	}
+	for d, want := range map[string]bool{expired: false, live: true} {
+		if _, err := os.Stat(d); (err == nil) != want {
+			t.Errorf("%s exists: %v, want %v", filepath.Base(d), err == nil, want)
+		}
+	}
+}

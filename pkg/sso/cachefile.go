@@ -317,7 +317,8 @@ func pyString(s string) string {
 			b.WriteString(`\b`)
 		case r == '\f':
 			b.WriteString(`\f`)
-		case r < 0x20 || r >= 0x80 && r < 0x10000:
+		case r < 0x20 || r >= 0x7f && r < 0x10000:
+			// DEL too: ensure_ascii writes only ' ' to '~' as they are.
 			fmt.Fprintf(&b, `\u%04x`, r)
 		case r >= 0x10000:
 			r -= 0x10000
