@@ -199,7 +199,9 @@ func (rt *route) fetch(c *fetchCall, minLife time.Duration) {
 	}
 	failures := rt.failures
 	rt.mu.Unlock()
-	close(c.done)
+	// The line before done: whoever waits for the fetch (Wait, a test)
+	// then finds it written.
+	defer close(c.done)
 
 	how := "refreshed"
 	if !background {
