@@ -50,8 +50,8 @@ if ((${#missing[@]})); then
 fi
 
 # -timeout: each package's test binary gets 20 minutes, far more than any
-# needs (cmd/rolecall, the longest, took 3 to 5 minutes on 2 cores at a
-# load average of 2 to 12), so that only a hang reaches it, also on a busy
+# needs (cmd/rolecall, the longest, took 2½ to 7 minutes on 2 cores at a
+# load average of 2 to 18), so that only a hang reaches it, also on a busy
 # machine. A warm run took about 3 minutes quiet and 5 beside four
 # CPU-bound processes (docs/testing.md has the figures). -parallel 6: most of
 # cmd/rolecall's tests and scripts wait on processes, emulated STS latency
