@@ -1,15 +1,9 @@
 package keys_test
 
 import (
-	"bufio"
 	"context"
-	"fmt"
-	"io"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
+	"github.com/rolecall/rolecall/internal/mototest"
 	"github.com/rolecall/rolecall/pkg/assume"
 	"github.com/rolecall/rolecall/pkg/awsconfig"
 	"github.com/rolecall/rolecall/pkg/keyring"
@@ -31,56 +26,13 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// startMoto starts moto's server (an IAM and STS nobody here wrote) on a
-// free loopback port. Outside CI the test skips when moto_server is
-// missing; in CI it fails.
-func startMoto(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("moto_server")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("moto_server is missing and CI is set: %v", err)
-		}
-		t.Skipf("moto_server is missing (pip install 'moto[server]')")
-	}
-	l, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	_ = l.Close()
-	cmd := exec.CommandContext(t.Context(), path, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout = io.Discard
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start moto_server: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	lines := bufio.NewScanner(stderr)
-	for lines.Scan() {
-		if strings.Contains(lines.Text(), "Running on "+url) {
-			go func() { _, _ = io.Copy(io.Discard, stderr) }()
-			return url
-		}
-	}
-	t.Fatalf("moto_server ended before listening")
-	return ""
-}
-
 // TestRotateAgainstMoto rotates a key with moto's IAM and STS: the real
 // SDK clients against a peer nobody here wrote. The store is the encrypted
 // file; the config file names the new key afterwards, and IAM holds it
 // alone.
 func TestRotateAgainstMoto(t *testing.T) {
 	ctx := context.Background()
-	url := startMoto(t)
+	url := mototest.Start(t)
 	home := t.TempDir()
 	vars := map[string]string{
 		"AWS_ENDPOINT_URL_STS":        url,

@@ -1,17 +1,13 @@
 package ststest_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"sort"
 	"strings"
 	"sync"
@@ -21,56 +17,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/aws-sdk-go-v2/service/sts/types"
 
+	"github.com/rolecall/rolecall/internal/mototest"
 	"github.com/rolecall/rolecall/pkg/ststest"
 )
-
-// startMoto starts moto's server, an independent STS implementation, on a
-// free loopback port and returns its URL. Outside CI the test skips when
-// moto_server is missing; in CI it fails.
-func startMoto(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("moto_server")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("moto_server is missing and CI is set: %v", err)
-		}
-		t.Skipf("moto_server is missing (pip install 'moto[server]'); skipping the conformance test")
-	}
-	l, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	_ = l.Close()
-
-	cmd := exec.CommandContext(t.Context(), path, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout = io.Discard
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start moto_server: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	// Werkzeug announces "Running on http://127.0.0.1:PORT" once it
-	// listens; read up to that line instead of polling.
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	lines := bufio.NewScanner(stderr)
-	var seen []string
-	for lines.Scan() {
-		seen = append(seen, lines.Text())
-		if strings.Contains(lines.Text(), "Running on "+url) {
-			go func() { _, _ = io.Copy(io.Discard, stderr) }()
-			return url
-		}
-	}
-	t.Fatalf("moto_server ended before listening:\n%s", strings.Join(seen, "\n"))
-	return ""
-}
 
 // recorder keeps the body of the last answer an SDK client received.
 type recorder struct {
@@ -152,7 +101,7 @@ func (e endpoint) client(t *testing.T, s *ststest.Server, keyID, secret, token s
 // issues credentials for any role, session name or duration, and answers an
 // unknown action with an HTML 500).
 func TestMotoConformance(t *testing.T) {
-	motoURL := startMoto(t)
+	motoURL := mototest.Start(t)
 	s := newServer(t)
 	ctx := context.Background()
 	endpoints := []endpoint{{"ststest", s.URL(), &recorder{}}, {"moto", motoURL, &recorder{}}}
