@@ -160,12 +160,9 @@ func cmdPlantItem(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(gokeyring.Set(keyring.Service, args[0], data))
 }
 
-// startSecretService starts a private bus and gnome-keyring-daemon on it,
-// and reports whether the daemon's login collection came up unlocked; if
-// not, the bus (and with it the daemon) is gone again.
-func startSecretService(ts *testscript.TestScript) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+// startBus starts a private session bus of the script's own and returns
+// its address and the daemon's pid (the caller ends it).
+func startBus(ctx context.Context, ts *testscript.TestScript) (addr, pid string) {
 	bus := exec.CommandContext(ctx, "dbus-daemon", "--config-file="+busConfig(ts), "--fork", "--nopidfile", "--print-address=1", "--print-pid=1")
 	bus.Env = busEnv(ts)
 	out, err := bus.Output()
@@ -174,7 +171,16 @@ func startSecretService(ts *testscript.TestScript) bool {
 	if len(fields) != 2 {
 		ts.Fatalf("dbus-daemon printed %q", out)
 	}
-	addr, pid := fields[0], fields[1]
+	return fields[0], fields[1]
+}
+
+// startSecretService starts a private bus and gnome-keyring-daemon on it,
+// and reports whether the daemon's login collection came up unlocked; if
+// not, the bus (and with it the daemon) is gone again.
+func startSecretService(ts *testscript.TestScript) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	addr, pid := startBus(ctx, ts)
 	env := append(busEnv(ts), "DBUS_SESSION_BUS_ADDRESS="+addr)
 	// --unlock reads the login keyring's password from stdin and makes the
 	// keyring with it when there is none; --daemonize prints the daemon's
@@ -182,7 +188,7 @@ func startSecretService(ts *testscript.TestScript) bool {
 	kr := exec.CommandContext(ctx, "gnome-keyring-daemon", "--unlock", "--components=secrets", "--daemonize")
 	kr.Env = env
 	kr.Stdin = strings.NewReader("rolecall-test-password")
-	out, err = kr.Output()
+	out, err := kr.Output()
 	if err != nil {
 		killPid(pid)
 		ts.Fatalf("gnome-keyring-daemon: %v", err)
@@ -245,17 +251,10 @@ func busConfig(ts *testscript.TestScript) string {
 func startBlackHole(ts *testscript.TestScript) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	bus := exec.CommandContext(ctx, "dbus-daemon", "--config-file="+busConfig(ts), "--fork", "--nopidfile", "--print-address=1", "--print-pid=1")
-	bus.Env = busEnv(ts)
-	out, err := bus.Output()
-	ts.Check(err)
-	lines := strings.Fields(string(out))
-	if len(lines) != 2 {
-		ts.Fatalf("dbus-daemon printed %q", out)
-	}
-	ts.Defer(func() { killPid(lines[1]) })
+	addr, pid := startBus(ctx, ts)
+	ts.Defer(func() { killPid(pid) })
 	hole := &blackHole{notes: ts.MkAbs("blackhole.calls"), done: make(chan struct{})}
-	conn, err := dbus.Connect(lines[0], dbus.WithHandler(hole))
+	conn, err := dbus.Connect(addr, dbus.WithHandler(hole))
 	ts.Check(err)
 	ts.Defer(func() {
 		close(hole.done)
@@ -266,7 +265,7 @@ func startBlackHole(ts *testscript.TestScript) {
 	if reply != dbus.RequestNameReplyPrimaryOwner {
 		ts.Fatalf("could not own org.freedesktop.secrets: %v", reply)
 	}
-	ts.Setenv("DBUS_SESSION_BUS_ADDRESS", lines[0])
+	ts.Setenv("DBUS_SESSION_BUS_ADDRESS", addr)
 }
 
 // blackHole is a D-Bus handler whose every method blocks until the script

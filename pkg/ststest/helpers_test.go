@@ -29,9 +29,9 @@ func newServer(t *testing.T) *ststest.Server {
 	return s
 }
 
-// client is the real SDK STS client pointed at the emulator, signing with
-// the given keys, with retries off so tests see each raw answer.
-func client(t *testing.T, s *ststest.Server, keyID, secret, token string, opts ...func(*sts.Options)) *sts.Client {
+// sdkConfig is the SDK's configuration for a client of the emulator:
+// these keys, us-east-1, no retries, and none of the machine's files.
+func sdkConfig(t *testing.T, keyID, secret, token string) aws.Config {
 	t.Helper()
 	cfg, err := config.LoadDefaultConfig(context.Background(),
 		config.WithRegion("us-east-1"),
@@ -44,6 +44,14 @@ func client(t *testing.T, s *ststest.Server, keyID, secret, token string, opts .
 	if err != nil {
 		t.Fatalf("load SDK config: %v", err)
 	}
+	return cfg
+}
+
+// client is the real SDK STS client pointed at the emulator, signing with
+// the given keys, with retries off so tests see each raw answer.
+func client(t *testing.T, s *ststest.Server, keyID, secret, token string, opts ...func(*sts.Options)) *sts.Client {
+	t.Helper()
+	cfg := sdkConfig(t, keyID, secret, token)
 	opts = append([]func(*sts.Options){func(o *sts.Options) {
 		o.BaseEndpoint = aws.String(s.URL())
 		// Truncated answers make the SDK warn on stderr; the tests check

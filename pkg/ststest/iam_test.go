@@ -17,17 +17,7 @@ import (
 // iamClient is the real SDK IAM client pointed at the emulator.
 func iamClient(t *testing.T, s *ststest.Server, keyID, secret, token string) *iam.Client {
 	t.Helper()
-	cfg, err := config.LoadDefaultConfig(context.Background(),
-		config.WithRegion("us-east-1"),
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(keyID, secret, token)),
-		config.WithRetryMaxAttempts(1),
-		config.WithSharedConfigFiles([]string{}),
-		config.WithSharedCredentialsFiles([]string{}),
-	)
-	if err != nil {
-		t.Fatalf("load SDK config: %v", err)
-	}
-	return iam.NewFromConfig(cfg, func(o *iam.Options) { o.BaseEndpoint = aws.String(s.URL()) })
+	return iam.NewFromConfig(sdkConfig(t, keyID, secret, token), func(o *iam.Options) { o.BaseEndpoint = aws.String(s.URL()) })
 }
 
 // TestIAMAccessKeyLifecycle drives CreateAccessKey, ListAccessKeys,
