@@ -57,6 +57,7 @@ import (
 	"fmt"
 	"maps"
 	"math/big"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -107,8 +108,26 @@ type Set struct {
 
 type provider struct {
 	config ProviderConfig
+	once   sync.Once
 	key    *rsa.PrivateKey
 	kid    string
+	err    error
+}
+
+// signingKey is the provider's key and its kid, generated on first use:
+// most emulators never mint or verify a token, and an RSA-2048 key takes
+// tens of milliseconds to generate (several times that under -race) for
+// each of the hundreds of emulators a test run starts.
+func (p *provider) signingKey() (*rsa.PrivateKey, string, error) {
+	p.once.Do(func() {
+		p.key, p.err = rsa.GenerateKey(rand.Reader, 2048)
+		if p.err != nil {
+			p.err = fmt.Errorf("generate key for oidc provider %s: %w", p.config.Issuer, p.err)
+			return
+		}
+		p.kid = thumbprint(&p.key.PublicKey)
+	})
+	return p.key, p.kid, p.err
 }
 
 // Claims is what a verified token asserts, for the emulator's trust policy
@@ -137,8 +156,8 @@ func fail(code, message string) *Failure {
 	return &Failure{Code: code, Message: message}
 }
 
-// NewSet generates an RSA-2048 key for each provider. Issuers must be
-// non-empty and distinct.
+// NewSet holds an RSA-2048 key for each provider, generated when first
+// used. Issuers must be non-empty and distinct.
 func NewSet(providers []ProviderConfig) (*Set, error) {
 	seen := make(map[string]bool, len(providers))
 	for _, pc := range providers {
@@ -152,12 +171,8 @@ func NewSet(providers []ProviderConfig) (*Set, error) {
 	}
 	s := &Set{providers: make(map[string]*provider, len(providers))}
 	for _, pc := range providers {
-		key, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			return nil, fmt.Errorf("generate key for oidc provider %s: %w", pc.Issuer, err)
-		}
 		pc.ClientIDs = append([]string(nil), pc.ClientIDs...)
-		s.providers[pc.Issuer] = &provider{config: pc, key: key, kid: thumbprint(&key.PublicKey)}
+		s.providers[pc.Issuer] = &provider{config: pc}
 	}
 	return s, nil
 }
@@ -170,6 +185,10 @@ func (s *Set) Mint(issuer string, claims map[string]any, now time.Time) (string,
 	p, ok := s.providers[issuer]
 	if !ok {
 		return "", fmt.Errorf("mint token: no oidc provider %s", issuer)
+	}
+	key, kid, err := p.signingKey()
+	if err != nil {
+		return "", err
 	}
 	jti, err := newJTI()
 	if err != nil {
@@ -184,8 +203,8 @@ func (s *Set) Mint(issuer string, claims map[string]any, now time.Time) (string,
 	}
 	maps.Copy(all, claims)
 	token := jwt.NewWithClaims(jwt.SigningMethodRS256, all)
-	token.Header["kid"] = p.kid
-	signed, err := token.SignedString(p.key)
+	token.Header["kid"] = kid
+	signed, err := token.SignedString(key)
 	if err != nil {
 		return "", fmt.Errorf("sign token for %s: %w", issuer, err)
 	}
@@ -223,12 +242,13 @@ func (s *Set) Verify(token string, now time.Time) (Claims, *Failure) {
 			keyFailure = fail(CodeInvalidIdentityToken, fmt.Sprintf(msgNoProviderFmt, iss))
 			return nil, keyFailure
 		}
-		if kid, _ := t.Header["kid"].(string); kid != found.kid {
+		key, kid, err := found.signingKey()
+		if got, _ := t.Header["kid"].(string); err != nil || got != kid {
 			keyFailure = fail(CodeInvalidIdentityToken, msgNoVerificationKey)
 			return nil, keyFailure
 		}
 		p = found
-		return &found.key.PublicKey, nil
+		return &key.PublicKey, nil
 	})
 	switch {
 	case keyFailure != nil:
@@ -315,14 +335,18 @@ func (s *Set) JWKS(issuer string) ([]byte, error) {
 	if !ok {
 		return nil, fmt.Errorf("jwks: no oidc provider %s", issuer)
 	}
-	pub := &p.key.PublicKey
+	key, kid, err := p.signingKey()
+	if err != nil {
+		return nil, err
+	}
+	pub := &key.PublicKey
 	set := struct {
 		Keys []jwk `json:"keys"`
 	}{Keys: []jwk{{
 		Kty: "RSA",
 		Use: "sig",
 		Alg: jwt.SigningMethodRS256.Alg(),
-		Kid: p.kid,
+		Kid: kid,
 		N:   b64(pub.N.Bytes()),
 		E:   b64(big.NewInt(int64(pub.E)).Bytes()),
 	}}}

@@ -188,7 +188,7 @@ func TestMintFillsStandardClaims(t *testing.T) {
 	parts := segments(t, mint(t, set, GitHubIssuer, map[string]any{"sub": "s", "aud": stsAudience}, testNow))
 
 	header := decodeSegment(t, parts[0])
-	wantKid := set.providers[GitHubIssuer].kid
+	_, wantKid, _ := set.providers[GitHubIssuer].signingKey()
 	if header["alg"] != "RS256" || header["kid"] != wantKid || header["typ"] != "JWT" {
 		t.Errorf("header = %v, want alg RS256, typ JWT, kid %s", header, wantKid)
 	}
@@ -260,6 +260,11 @@ func TestVerifyRejects(t *testing.T) {
 	set, impostor := fixtures(t)
 	github := set.providers[GitHubIssuer]
 	impostorKey := impostor.providers[GitHubIssuer]
+	for _, p := range []*provider{github, impostorKey} {
+		if _, _, err := p.signingKey(); err != nil {
+			t.Fatal(err)
+		}
+	}
 	publicDER, err := x509.MarshalPKIXPublicKey(&github.key.PublicKey)
 	if err != nil {
 		t.Fatalf("marshal public key: %v", err)
