@@ -68,11 +68,14 @@ else
 	build_step 1/3 "downloading the Go modules rolecall needs (go mod download)"
 	go mod download -x 2>&1 | downloads
 	build_done
+	# -trimpath: the build does not depend on where the module cache is,
+	# so a build cache filled once serves any module cache (and the
+	# binaries name no local paths).
 	build_step 2/3 "compiling rolecall"
-	go build -v -o "$work/bin/rolecall" ./cmd/rolecall 2>&1 | compiled
+	go build -trimpath -v -o "$work/bin/rolecall" ./cmd/rolecall 2>&1 | compiled
 	build_done
 	build_step 3/3 "compiling the STS emulator"
-	go build -v -o "$work/bin/ststest" ./cmd/ststest 2>&1 | compiled
+	go build -trimpath -v -o "$work/bin/ststest" ./cmd/ststest 2>&1 | compiled
 	build_done
 	export PATH="$work/bin:$PATH"
 fi
