@@ -321,8 +321,13 @@ func TestIdentityMatrix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	zygoteV1 := startZygote(t, "python3", "awscli.clidriver", "boto3")
-	zygoteV2 := startZygote(t, awsV2Interpreter(t), "awscli.clidriver")
+	warmV1 := filepath.Join(t.TempDir(), "clients.py")
+	if err := os.WriteFile(warmV1, []byte(clientsPy), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	zygoteV1 := startZygote(t, "python3", []string{"awscli.clidriver", "boto3"}, warmV1, "")
+	zygoteV2 := startZygote(t, awsV2Interpreter(t), []string{"awscli.clidriver"},
+		"/usr/bin/aws", "sts", "get-caller-identity", "--endpoint-url", "http://127.0.0.1:9")
 	var cells, refused int
 	for _, out := range identityOutputs() {
 		for _, amb := range ambientStates() {

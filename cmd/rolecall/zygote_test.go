@@ -21,9 +21,10 @@ import (
 // and the identity matrix starts two Python clients in each of its cells.
 
 // startZygote starts testdata/zygote.py under python with modules
-// imported, and returns the path of its socket once it listens. It ends
+// imported, and those a run of warm (a script and its arguments) imports,
+// and returns the path of its socket once it listens. It ends
 // with the test.
-func startZygote(t *testing.T, python string, modules ...string) string {
+func startZygote(t *testing.T, python string, modules []string, warm ...string) string {
 	t.Helper()
 	script, err := filepath.Abs(filepath.Join("testdata", "zygote.py"))
 	if err != nil {
@@ -36,7 +37,11 @@ func startZygote(t *testing.T, python string, modules ...string) string {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	sock := filepath.Join(dir, "sock")
-	cmd := exec.Command(python, append([]string{script, sock}, modules...)...)
+	args := append([]string{script, sock}, modules...)
+	if len(warm) > 0 {
+		args = append(append(args, "--"), warm...)
+	}
+	cmd := exec.Command(python, args...)
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

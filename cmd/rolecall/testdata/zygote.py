@@ -1,9 +1,12 @@
 """A fork server for the Python clients of the identity matrix.
 
-    python3 zygote.py SOCKET MODULE...
+    python3 zygote.py SOCKET MODULE... [-- SCRIPT ARG...]
 
 Imports MODULE... once (the AWS CLI's driver and boto3 take most of a
-client's start), listens on the Unix socket SOCKET, prints "ready", then
+client's start), then, given a SCRIPT, runs it once in a throwaway child
+(no credentials files, a closed port for an endpoint) and imports every
+module that run imported (a client imports most of its modules lazily, on
+its first call): the parent never runs a client itself. It then listens on the Unix socket SOCKET, prints "ready", then
 forks a child for each connection. The child reads one JSON line
 {"argv": [...], "env": {...}, "cwd": "..."} (sent by the test binary's
 zrun program), takes that environment, directory and argv as its own, and
@@ -23,6 +26,7 @@ import runpy
 import signal
 import socket
 import sys
+import tempfile
 
 # A child that runs longer than this is hung: SIGALRM ends it, the client
 # sees the connection close.
@@ -64,6 +68,52 @@ def serve_one(conn, imported_env):
     os._exit(code)
 
 
+def modules_a_run_imports(argv):
+    """The modules SCRIPT imports as it runs, run in a child: an empty
+    HOME, keys that sign but name nobody, and a closed port to call."""
+    r, w = os.pipe()
+    before = set(sys.modules)
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        try:
+            home = tempfile.mkdtemp()
+            null = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(null, fd)
+            env = {
+                "PATH": os.environ.get("PATH", ""),
+                "HOME": home,
+                "AWS_CONFIG_FILE": os.path.join(home, "config"),
+                "AWS_SHARED_CREDENTIALS_FILE": os.path.join(home, "credentials"),
+                "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
+                "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                "AWS_REGION": "us-east-1",
+                "AWS_MAX_ATTEMPTS": "1",
+                "AWS_EC2_METADATA_DISABLED": "true",
+                "STS_URL": "http://127.0.0.1:9",
+            }
+            os.environ.clear()
+            os.environ.update(env)
+            os.chdir(home)
+            sys.argv = list(argv)
+            signal.alarm(HUNG_AFTER_SECONDS)
+            try:
+                runpy.run_path(argv[0], run_name="__main__")
+            except BaseException:  # noqa: BLE001 - a failed call is expected
+                pass
+            os.write(w, "\n".join(sorted(set(sys.modules) - before)).encode())
+        finally:
+            os._exit(0)
+    os.close(w)
+    data = b""
+    while chunk := os.read(r, 65536):
+        data += chunk
+    os.close(r)
+    os.waitpid(pid, 0)
+    return [name for name in data.decode().split("\n") if name]
+
+
 def reap(_signum, _frame):
     try:
         while os.waitpid(-1, os.WNOHANG)[0]:
@@ -74,9 +124,18 @@ def reap(_signum, _frame):
 
 def main():
     path = sys.argv[1]
+    modules, warm = sys.argv[2:], []
+    if "--" in modules:
+        modules, warm = modules[: modules.index("--")], modules[modules.index("--") + 1 :]
     before = dict(os.environ)
-    for name in sys.argv[2:]:
+    for name in modules:
         importlib.import_module(name)
+    if warm:
+        for name in modules_a_run_imports(warm):
+            try:
+                importlib.import_module(name)
+            except ImportError:
+                pass  # a module made at run time (a Cython module's own)
     imported_env = {k: v for k, v in os.environ.items() if before.get(k) != v}
 
     # Reap each child as it ends (its CPU time then counts in the
