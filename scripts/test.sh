@@ -70,7 +70,7 @@ say "go test -race -count=1 -timeout 20m -parallel 6 ./... (results as packages 
 # runtime's atexit_sleep_ms), once per package: not needed here.
 export GORACE="${GORACE:+$GORACE }atexit_sleep_ms=0"
 start=$SECONDS
-if ! go test -race -count=1 -timeout 20m -parallel 6 -json ./... | tee "$json" |
+if ! go test -race -count=1 -timeout 20m -parallel 6 -p 4 -json ./... | tee "$json" |
 	"$reader/testprogress" -trim "$(go list -m)/"; then
 	say "tests failed after $((SECONDS - start))s (every event: $json)"
 	exit 1

@@ -19,6 +19,7 @@ import (
 // GOPROXY serving this machine's module cache (no network); the build
 // cache stays warm, so the compile steps are quick.
 func TestDemoShowsBuildProgress(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		if os.Getenv("CI") != "" {
 			t.Fatal("-short skips this test, and CI is set: run it")

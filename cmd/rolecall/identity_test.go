@@ -303,6 +303,7 @@ var arnLine = regexp.MustCompile(`^(\S+) (.*)$`)
 
 // TestIdentityMatrix is every output × every ambient state × every client.
 func TestIdentityMatrix(t *testing.T) {
+	t.Parallel()
 	for _, prog := range []string{"python3", "/usr/bin/aws", "node"} {
 		if _, err := exec.LookPath(prog); err != nil {
 			if os.Getenv("CI") != "" {
