@@ -49,6 +49,7 @@ type identityCell struct {
 	config string // the AWS config file
 	creds  string // the AWS credentials file
 	vars   map[string]string
+	picked bool // the request names profile picked (see request)
 }
 
 func newIdentityCell(t *testing.T) *identityCell {
@@ -118,10 +119,35 @@ func (c *identityCell) appendFile(path, content string) {
 	}
 }
 
-// request is the same request in every cell: role demo, assumed with the
-// base profile's keys, with a session name and policy no ambient identity has.
+// request is the same request in every cell: role demo, with a session
+// name and policy no ambient identity has. Half the outputs name the role
+// by ARN with the base profile's keys (--profile base); the other half
+// (picked) name a role profile, as the picker hands one to assume, whose
+// source_profile's keys are in rolecall's keychain (the encrypted file
+// backend). How the base is resolved does not depend on the output, nor
+// how an output is read on its base: so every ambient state meets both
+// kinds of request without doubling the cells.
 func (c *identityCell) request() string {
-	return "--profile base --session-name asked --policy @" + filepath.Join(c.work, "policy.json") + " " + ststest.DemoRoleARN("demo")
+	policy := "--session-name asked --policy @" + filepath.Join(c.work, "policy.json")
+	if c.picked {
+		return policy + " picked"
+	}
+	return "--profile base " + policy + " " + ststest.DemoRoleARN("demo")
+}
+
+// addKeychainProfile stores alice's keys in rolecall's file keychain as
+// profile kc (rolecall keys add), and adds profile picked: role demo from
+// kc. Done before the ambient state, as a user would have set it up.
+func (c *identityCell) addKeychainProfile() {
+	c.t.Helper()
+	c.picked = true
+	c.vars["ROLECALL_KEYRING_BACKEND"] = "file"
+	c.vars["ROLECALL_KEYRING_PASSPHRASE_COMMAND"] = "cat " + c.write("passphrase", "correct horse battery staple\n")
+	c.write("keys", ststest.DemoAccessKeyID+"\n"+ststest.DemoSecretAccessKey+"\n")
+	if _, stderr, err := c.sh("rolecall keys add kc --stdin < keys && rm keys"); err != nil {
+		c.t.Fatalf("keys add: %v: %s", err, redactLog(stderr))
+	}
+	c.appendFile(c.config, "[profile picked]\nrole_arn = "+ststest.DemoRoleARN("demo")+"\nsource_profile = kc\n")
 }
 
 // sh runs script in the cell's work directory with its environment.
@@ -266,21 +292,22 @@ func ambientStates() []ambientState {
 // would after it.
 type identityOutput struct {
 	name   string
+	picked bool // the request names a keychain-based role profile (see request)
 	script func(c *identityCell) string
 }
 
 func identityOutputs() []identityOutput {
 	return []identityOutput{
-		{"eval exports", func(c *identityCell) string {
+		{"eval exports", false, func(c *identityCell) string {
 			return `eval "$(rolecall assume ` + c.request() + `)"; clients`
 		}},
-		{"exec", func(c *identityCell) string {
+		{"exec", true, func(c *identityCell) string {
 			return `rolecall exec ` + c.request() + ` -- sh -c "$CLIENTS"'clients'`
 		}},
-		{"exec --server", func(c *identityCell) string {
+		{"exec --server", false, func(c *identityCell) string {
 			return `rolecall exec --server ` + c.request() + ` -- sh -c "$CLIENTS"'clients'`
 		}},
-		{"serve exports", func(c *identityCell) string {
+		{"serve exports", true, func(c *identityCell) string {
 			// serve prints the exports once the endpoint is ready.
 			return `rolecall serve ` + c.request() + ` > exports 2> serve.log &
 serve=$!
@@ -289,11 +316,11 @@ until [ -s exports ]; do kill -0 $serve 2>/dev/null || { cat serve.log >&2; exit
 clients
 kill $serve; wait $serve || true`
 		}},
-		{"credential_process profile", func(c *identityCell) string {
+		{"credential_process profile", false, func(c *identityCell) string {
 			c.appendFile(c.config, "[profile rc]\ncredential_process = rolecall process "+c.request()+"\n")
 			return `clients rc`
 		}},
-		{"--write-profile profile", func(c *identityCell) string {
+		{"--write-profile profile", true, func(c *identityCell) string {
 			return `rolecall assume --write-profile rc ` + c.request() + `; clients rc`
 		}},
 	}
@@ -339,6 +366,9 @@ func TestIdentityMatrix(t *testing.T) {
 				c.vars["JS_WHOAMI"] = whoami
 				c.vars["CLIENTS"] = clients
 				c.vars["ZYGOTE_V1"], c.vars["ZYGOTE_V2"] = zygoteV1, zygoteV2
+				if out.picked {
+					c.addKeychainProfile()
+				}
 				amb.apply(c)
 				c.sts.ResetCalls()
 				stdout, stderr, err := c.sh(clients + out.script(c))

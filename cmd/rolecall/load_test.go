@@ -23,14 +23,13 @@ import (
 )
 
 // Load and soak: many rolecalls at once against the emulator, with the
-// figures logged (go test -v shows them). Subprocesses run this test
-// binary as rolecall (testscript.Main put it on PATH), the program every
-// other end-to-end test runs: nothing is built during the run, so a busy
-// machine cannot fail the test on a build limit. Under -race that program
-// carries the race detector, which also watches the cache's locks across
-// 256 processes; the figures then measure the instrumentation too, which
-// is why the tests assert counts and outputs, never times (scripts/bench.sh
-// measures a release build).
+// figures logged (go test -v shows them). Subprocesses run the rolecall
+// every other end-to-end test runs (this package's test binary, built
+// without -race once at the start: see plainPrograms), so a busy machine
+// cannot fail the test on a build limit. The in-process runs carry the
+// race detector under -race; the figures then measure the instrumentation
+// too, which is why the tests assert counts and outputs, never times
+// (scripts/bench.sh measures a release build).
 
 // loadRoles is how many roles the load spreads over.
 const loadRoles = 8
@@ -66,10 +65,10 @@ func raceEnabled() bool {
 // cold cache and 200ms of STS latency make exactly 8 AssumeRole calls, and
 // every call prints valid credentials, the same ones for the same role.
 // Then 10,000 sequential cache hits make no STS call. Under -race (as in
-// scripts/test.sh) the processes carry the race detector, each several
-// times heavier: 64 processes (8 a role, all contending for its lock) and
-// 2,000 hits prove the same on a 2-core machine in a fraction of the time;
-// scripts/soak.sh runs the full figures without it.
+// scripts/test.sh) the in-process hits are several times heavier: 64
+// processes (8 a role, all contending for its lock) and 2,000 hits prove
+// the same on a 2-core machine in a fraction of the time; scripts/soak.sh
+// runs the full figures without it.
 func TestLoad(t *testing.T) {
 	t.Parallel()
 	concurrent := 256
@@ -170,7 +169,7 @@ func TestLoad(t *testing.T) {
 	case os.Getenv("ROLECALL_SOAK") != "":
 		processHits = 10000
 	case raceEnabled():
-		processHits = 50 // a race-instrumented process starts several times slower
+		processHits = 50 // as the concurrent calls, scaled with the rest
 	}
 	start = time.Now()
 	for i := range processHits {

@@ -101,7 +101,9 @@ func putPlainProgramsFirst(dir string) error {
 	}
 	exe := filepath.Join(dir, "programs.test")
 	// -vet=off: the outer go test vetted this package already.
-	cmd := exec.Command("go", "test", "-c", "-vet=off", "-o", exe, ".")
+	// -trimpath: as demo.sh builds, so that on a fresh machine both share
+	// one compile of every dependency.
+	cmd := exec.Command("go", "test", "-c", "-vet=off", "-trimpath", "-o", exe, ".")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go test -c: %w\n%s", err, out)
 	}

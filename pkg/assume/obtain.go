@@ -94,9 +94,10 @@ func obtainPlan(ctx context.Context, req Request, plan Plan, env Env) (Result, e
 
 // obtainWith gets a resolved plan's credentials with the request's cache
 // (nil for none).
-func obtainWith(ctx context.Context, req Request, plan Plan, env Env, store *cache.Store) (Result, error) {
+func obtainWith(ctx context.Context, req Request, plan Plan, env Env, store *cache.Store) (_ Result, err error) {
 	ctx, cancel := context.WithTimeout(ctx, req.Timeout)
 	defer cancel()
+	defer func() { noteAutoLogin(err, plan, env) }()
 	if len(plan.Hops) == 0 {
 		c, err := sourceCredentials(ctx, plan, env)
 		return Result{Credentials: c, Plan: plan}, err
@@ -127,7 +128,7 @@ func obtainWith(ctx context.Context, req Request, plan Plan, env Env, store *cac
 	if err := checkRecursion(env, plan); err != nil {
 		return Result{}, err
 	}
-	plan, err := freshenSSO(ctx, plan, env)
+	plan, err = freshenSSO(ctx, plan, env)
 	if err != nil {
 		return Result{}, err
 	}

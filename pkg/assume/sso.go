@@ -127,6 +127,16 @@ func (s *SSORole) signInOnDemand(env Env) bool {
 	return env.SSOSignIn != nil && (env.AutoLogin || s.AutoLogin)
 }
 
+// noteAutoLogin marks a sign-in error that --auto-login would have spared:
+// someone could have been asked (Env.SSOSignIn) and sign-in on demand was
+// off.
+func noteAutoLogin(err error, p Plan, env Env) {
+	var lr *sso.LoginRequiredError
+	if p.SSO != nil && env.SSOSignIn != nil && !p.SSO.signInOnDemand(env) && errors.As(err, &lr) {
+		lr.AutoLoginOff = true
+	}
+}
+
 // signInSSO is sign-in on demand: the plan with the token Env.SSOSignIn
 // got for its session (one sign-in however many processes ask; see
 // sso.Client.SignInOnce).

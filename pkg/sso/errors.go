@@ -23,6 +23,9 @@ type LoginRequiredError struct {
 	// Reason says what is wrong with the token, in a few words.
 	Reason string
 	Err    error
+	// AutoLoginOff: a person could have been asked to sign in, and
+	// sign-in on demand (--auto-login) was off. The hint then says so.
+	AutoLoginOff bool
 }
 
 func (e *LoginRequiredError) Error() string {
@@ -36,7 +39,12 @@ func (e *LoginRequiredError) Error() string {
 func (e *LoginRequiredError) Unwrap() error { return e.Err }
 
 // Hint says how to sign in.
-func (e *LoginRequiredError) Hint() string { return "run " + e.Session.LoginCommand() }
+func (e *LoginRequiredError) Hint() string {
+	if e.AutoLoginOff {
+		return "run " + e.Session.LoginCommand() + ", or pass --auto-login to sign in when needed"
+	}
+	return "run " + e.Session.LoginCommand()
+}
 
 // Why a login did not complete.
 const (
