@@ -23,6 +23,7 @@ import importlib
 import json
 import os
 import runpy
+import shutil
 import signal
 import socket
 import sys
@@ -103,6 +104,7 @@ def modules_a_run_imports(argv):
             except BaseException:  # noqa: BLE001 - a failed call is expected
                 pass
             os.write(w, "\n".join(sorted(set(sys.modules) - before)).encode())
+            shutil.rmtree(home, ignore_errors=True)
         finally:
             os._exit(0)
     os.close(w)
