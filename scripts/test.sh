@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test with the race detector: go test -race -count=1 ./...,
-# with progress while it runs (see below).
+# with progress while it runs (see below). The programs cmd/rolecall's
+# end-to-end tests start are a build without it, but for the endpoint's
+# scripts (docs/testing.md says why).
 # Static checks (go mod tidy, go vet, golangci-lint) are scripts/lint.sh.
 #
 # Tests that drive real programs (bash, zsh, fish, dash, strace, the AWS
@@ -50,13 +52,15 @@ if ((${#missing[@]})); then
 fi
 
 # -timeout: each package's test binary gets 20 minutes, far more than any
-# needs (cmd/rolecall, the longest, took 2½ to 7 minutes on 2 cores at a
+# needs (cmd/rolecall, the longest, took 1½ to 7 minutes on 2 cores at a
 # load average of 2 to 18), so that only a hang reaches it, also on a busy
-# machine. A warm run took about 3 minutes quiet and 5 beside four
+# machine. A warm run took under 2 minutes quiet and about 2½ beside four
 # CPU-bound processes (docs/testing.md has the figures). -parallel 6: most of
 # cmd/rolecall's tests and scripts wait on processes, emulated STS latency
 # and timeouts rather than use a CPU, so more of them run at once than
-# there are cores. -json feeds scripts/testprogress, which prints each
+# there are cores. -p 4: four test binaries at once, for the same reason
+# (with two, cmd/rolecall ran beside one other package at a time, and the
+# CPU was idle at times). -json feeds scripts/testprogress, which prints each
 # package's result as it ends, each skipped test with its reason, and every
 # 30 seconds what is still running; the raw stream is kept for a look at
 # where the time went.
@@ -65,7 +69,7 @@ reader=$(mktemp -d)
 trap 'rm -rf "$reader"' EXIT
 say "building scripts/testprogress (the progress reader)"
 go build -o "$reader/testprogress" ./scripts/testprogress
-say "go test -race -count=1 -timeout 20m -parallel 6 ./... (results as packages end, in that order; the first run also builds every package with the race detector, about 2 minutes on 2 cores before the first result)"
+say "go test -race -count=1 -timeout 20m -parallel 6 -p 4 ./... (results as packages end, in that order; the first run also builds every package with the race detector, about 2 minutes on 2 cores before the first result)"
 # Under -race every test binary sleeps a second as it exits (the race
 # runtime's atexit_sleep_ms), once per package: not needed here.
 export GORACE="${GORACE:+$GORACE }atexit_sleep_ms=0"

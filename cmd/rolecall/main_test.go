@@ -62,7 +62,7 @@ func TestMain(m *testing.M) {
 
 // plainPrograms runs the tests with the programs above (rolecall, the
 // emulator, gosdk, zrun) first on PATH as a build without the race
-// detector, when this test binary has it. The suite starts about 1,500 of
+// detector, when this test binary has it. The suite starts about 1,650 of
 // these processes: a race-instrumented one costs 43 ms of CPU to start
 // against 13 ms, and its work several times more, which was a fifth of
 // the suite's CPU. The race detector finds races within one process, and
