@@ -52,9 +52,25 @@ type identityCell struct {
 	picked bool // the request names profile picked (see request)
 }
 
+// carol is a second user, trusted by role demo: her keys are the ones in
+// rolecall's keychain (see request), so the emulator's log tells which
+// base signed a cell's AssumeRole.
+const (
+	carolARN    = "arn:aws:iam::" + ststest.DemoAccount + ":user/carol"
+	carolKeyID  = "AKIAIOSFODNN7CAROL01"
+	carolSecret = "cArOlXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+)
+
 func newIdentityCell(t *testing.T) *identityCell {
 	t.Helper()
-	s := ststest.NewServer(ststest.DemoConfig())
+	cfg := ststest.DemoConfig()
+	cfg.Users = append(cfg.Users, ststest.User{ARN: carolARN, AccessKeys: []ststest.AccessKey{{AccessKeyID: carolKeyID, SecretAccessKey: carolSecret}}})
+	for i := range cfg.Roles {
+		if cfg.Roles[i].ARN == ststest.DemoRoleARN("demo") {
+			cfg.Roles[i].Trust.Principals = append(cfg.Roles[i].Trust.Principals, carolARN)
+		}
+	}
+	s := ststest.NewServer(cfg)
 	t.Cleanup(s.Close)
 	work := t.TempDir()
 	c := &identityCell{t: t, sts: s, work: work, home: filepath.Join(work, "home")}
@@ -135,7 +151,7 @@ func (c *identityCell) request() string {
 	return "--profile base " + policy + " " + ststest.DemoRoleARN("demo")
 }
 
-// addKeychainProfile stores alice's keys in rolecall's file keychain as
+// addKeychainProfile stores carol's keys in rolecall's file keychain as
 // profile kc (rolecall keys add), and adds profile picked: role demo from
 // kc. Done before the ambient state, as a user would have set it up.
 func (c *identityCell) addKeychainProfile() {
@@ -143,7 +159,7 @@ func (c *identityCell) addKeychainProfile() {
 	c.picked = true
 	c.vars["ROLECALL_KEYRING_BACKEND"] = "file"
 	c.vars["ROLECALL_KEYRING_PASSPHRASE_COMMAND"] = "cat " + c.write("passphrase", "correct horse battery staple\n")
-	c.write("keys", ststest.DemoAccessKeyID+"\n"+ststest.DemoSecretAccessKey+"\n")
+	c.write("keys", carolKeyID+"\n"+carolSecret+"\n")
 	if _, stderr, err := c.sh("rolecall keys add kc --stdin < keys && rm keys"); err != nil {
 		c.t.Fatalf("keys add: %v: %s", err, redactLog(stderr))
 	}
@@ -390,10 +406,17 @@ func TestIdentityMatrix(t *testing.T) {
 					t.Logf("stdout:\n%s\nstderr:\n%s", redactLog(stdout), redactLog(stderr))
 				}
 				var withPolicy int
+				base := ststest.DemoUserARN // --profile base
+				if c.picked {
+					base = carolARN // the keychain's
+				}
 				for _, call := range c.sts.Calls() {
 					if call.Action == "AssumeRole" && call.Params["RoleSessionName"] == "asked" && call.Error == "" {
 						if call.Params["Policy"] != matrixPolicySent {
 							t.Errorf("AssumeRole for the session asked for carried Policy %q", call.Params["Policy"])
+						}
+						if call.Caller != base {
+							t.Errorf("AssumeRole for the session asked for was signed by %s, want %s", call.Caller, base)
 						}
 						withPolicy++
 					}
