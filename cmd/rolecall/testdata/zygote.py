@@ -6,12 +6,13 @@ Imports MODULE... once (the AWS CLI's driver and boto3 take most of a
 client's start), then, given a SCRIPT, runs it once in a throwaway child
 (no credentials files, a closed port for an endpoint) and imports every
 module that run imported (a client imports most of its modules lazily, on
-its first call): the parent never runs a client itself. It then listens on the Unix socket SOCKET, prints "ready", then
-forks a child for each connection. The child reads one JSON line
-{"argv": [...], "env": {...}, "cwd": "..."} (sent by the test binary's
-zrun program), takes that environment, directory and argv as its own, and
-runs argv[0] as a script (runpy), as `python3 argv[0] argv[1:]` would, with
-its stdout and stderr on the connection. Nothing of one request reaches
+its first call): the parent never runs a client itself. It then listens
+on the Unix socket SOCKET, prints "ready", then forks a child for each
+connection. The child reads one JSON line {"argv": [...], "env": {...},
+"cwd": "..."} (sent by the test binary's zrun program), takes that
+environment, directory and argv as its own, and runs argv[0] as a script
+(runpy), as `python3 argv[0] argv[1:]` would, with its stdout and stderr on
+the connection. Nothing of one request reaches
 another: each child is a fresh fork of the parent, which never runs a
 client. Of the environment, botocore and the CLI touch at import time only
 AWS_DATA_PATH (awscli adds its data directory): a child gets what its
@@ -103,7 +104,9 @@ def modules_a_run_imports(argv):
                 runpy.run_path(argv[0], run_name="__main__")
             except BaseException:  # noqa: BLE001 - a failed call is expected
                 pass
-            os.write(w, "\n".join(sorted(set(sys.modules) - before)).encode())
+            report = "\n".join(sorted(set(sys.modules) - before)).encode()
+            while report:
+                report = report[os.write(w, report) :]
             shutil.rmtree(home, ignore_errors=True)
         finally:
             os._exit(0)
@@ -136,7 +139,7 @@ def main():
         for name in modules_a_run_imports(warm):
             try:
                 importlib.import_module(name)
-            except ImportError:
+            except Exception:  # noqa: BLE001 - then the fork imports it
                 pass  # a module made at run time (a Cython module's own)
     imported_env = {k: v for k, v in os.environ.items() if before.get(k) != v}
 
