@@ -436,8 +436,8 @@ func (r *runner) step(with map[string]string) int {
 		if hung {
 			t.Fatalf("hung: the action's step still running after %s; stderr:\n%s", hangGuard, redactLog(r.lastStderr))
 		}
-		r.lastOutputs = parseGitHubFile(t, r.output)
-		r.lastEnv = parseGitHubFile(t, r.env)
+		r.lastOutputs = readGitHubFile(t, r.output)
+		r.lastEnv = readGitHubFile(t, r.env)
 		if err != nil {
 			code := -1
 			var ee *exec.ExitError
@@ -471,15 +471,11 @@ func (r *runner) outputs() map[string]string {
 }
 
 // parseGitHubFile reads GITHUB_ENV or GITHUB_OUTPUT as the runner does:
-// NAME=VALUE lines and NAME<<DELIMITER blocks.
-func parseGitHubFile(t *testing.T, path string) map[string]string {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+// NAME=VALUE lines, and NAME<<DELIMITER blocks ending at a line that is
+// exactly the delimiter.
+func parseGitHubFile(data string) (map[string]string, error) {
 	vars := map[string]string{}
-	lines := strings.Split(string(data), "\n")
+	lines := strings.Split(data, "\n")
 	for i := 0; i < len(lines); i++ {
 		line := lines[i]
 		if line == "" {
@@ -491,16 +487,30 @@ func parseGitHubFile(t *testing.T, path string) map[string]string {
 				value = append(value, lines[i])
 			}
 			if i == len(lines) {
-				t.Fatalf("%s: block %s has no closing delimiter", path, name)
+				return nil, fmt.Errorf("block %s has no closing delimiter", name)
 			}
 			vars[name] = strings.Join(value, "\n")
 			continue
 		}
 		name, value, ok := strings.Cut(line, "=")
 		if !ok {
-			t.Fatalf("%s: malformed line %q", path, line)
+			return nil, fmt.Errorf("malformed line %q", line)
 		}
 		vars[name] = value
+	}
+	return vars, nil
+}
+
+// readGitHubFile is parseGitHubFile of the file at path.
+func readGitHubFile(t *testing.T, path string) map[string]string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars, err := parseGitHubFile(string(data))
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
 	}
 	return vars
 }

@@ -72,10 +72,11 @@ func TestMain(m *testing.M) {
 type plainPrograms struct{ m *testing.M }
 
 func (p plainPrograms) Run() int {
+	// testscript.Main put its directory of programs first on PATH.
+	raceBin, _, _ := strings.Cut(os.Getenv("PATH"), string(filepath.ListSeparator))
+	os.Setenv("RACE_BIN", raceBin)
 	if !raceEnabled() {
-		raceBin, _, _ := strings.Cut(os.Getenv("PATH"), string(filepath.ListSeparator))
-		os.Setenv("RACE_BIN", raceBin) // the same programs: none has -race
-		return p.m.Run()
+		return p.m.Run() // the programs have no -race already
 	}
 	dir, err := os.MkdirTemp("", "rolecall-plain")
 	if err != nil {
@@ -83,7 +84,7 @@ func (p plainPrograms) Run() int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	if err := putPlainProgramsFirst(dir); err != nil {
+	if err := putPlainProgramsFirst(dir, raceBin); err != nil {
 		fmt.Fprintln(os.Stderr, "build the test programs without -race:", err)
 		return 1
 	}
@@ -91,10 +92,9 @@ func (p plainPrograms) Run() int {
 }
 
 // putPlainProgramsFirst builds this package's test binary without -race
-// into dir, links it there under each name testscript.Main put on PATH,
-// and puts dir first on PATH; RACE_BIN keeps testscript's directory.
-func putPlainProgramsFirst(dir string) error {
-	raceBin, _, _ := strings.Cut(os.Getenv("PATH"), string(filepath.ListSeparator))
+// into dir, links it there under each name in raceBin (testscript's
+// programs), and puts dir first on PATH.
+func putPlainProgramsFirst(dir, raceBin string) error {
 	names, err := os.ReadDir(raceBin)
 	if err != nil {
 		return fmt.Errorf("testscript's program directory: %w", err)
@@ -118,7 +118,6 @@ func putPlainProgramsFirst(dir string) error {
 			return err
 		}
 	}
-	os.Setenv("RACE_BIN", raceBin)
 	return os.Setenv("PATH", bin+string(filepath.ListSeparator)+os.Getenv("PATH"))
 }
 
@@ -581,32 +580,15 @@ func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // cmdLoadGitHubEnv sets the variables of a GITHUB_ENV file the way the
-// Actions runner does between steps: NAME=VALUE lines, and NAME<<DELIMITER
-// blocks ending at a line that is exactly the delimiter.
+// Actions runner does between steps (see parseGitHubFile).
 //
 //	loadgithubenv FILE
 func cmdLoadGitHubEnv(ts *testscript.TestScript, neg bool, args []string) {
-	lines := strings.Split(ts.ReadFile(args[0]), "\n")
-	for i := 0; i < len(lines); i++ {
-		line := lines[i]
-		if line == "" {
-			continue
-		}
-		if name, delim, ok := strings.Cut(line, "<<"); ok {
-			var value []string
-			for i++; i < len(lines) && lines[i] != delim; i++ {
-				value = append(value, lines[i])
-			}
-			if i == len(lines) {
-				ts.Fatalf("%s: block %s has no closing delimiter", args[0], name)
-			}
-			ts.Setenv(name, strings.Join(value, "\n"))
-			continue
-		}
-		name, value, ok := strings.Cut(line, "=")
-		if !ok {
-			ts.Fatalf("%s: malformed line %q", args[0], line)
-		}
+	vars, err := parseGitHubFile(ts.ReadFile(args[0]))
+	if err != nil {
+		ts.Fatalf("%s: %v", args[0], err)
+	}
+	for name, value := range vars {
 		ts.Setenv(name, value)
 	}
 }
