@@ -197,8 +197,10 @@ func TestAcquireGivesNothingToACancelledCaller(t *testing.T) {
 
 // TestAcquireZeroTimeoutMeansTheDefault: a timeout of zero is "not set"
 // (DefaultLockTimeout, a minute), not "give up at once": with the lock
-// held, Acquire waits until the caller's 300ms deadline. The bound is a
-// lower one, which load cannot break.
+// held, Acquire waits until the caller's 300ms deadline. What is checked is
+// that the caller's own context had expired when Acquire returned, not a
+// duration: Acquire's Waited starts after the test's deadline was set, so
+// under load it can read less than 300ms and still be right.
 func TestAcquireZeroTimeoutMeansTheDefault(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "x.lock")
 	heldElsewhere(t, path)
@@ -209,8 +211,8 @@ func TestAcquireZeroTimeoutMeansTheDefault(t *testing.T) {
 	if !errors.As(err, &timeout) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Acquire error = %v, want the caller's deadline", err)
 	}
-	if timeout.Waited < 300*time.Millisecond {
-		t.Errorf("waited %s with timeout 0, want until the caller's 300ms deadline (0 is the default)", timeout.Waited)
+	if ctx.Err() == nil {
+		t.Errorf("gave up after %s with timeout 0, before the caller's 300ms deadline (0 is the default)", timeout.Waited)
 	}
 }
 
