@@ -48,12 +48,14 @@ func sdkConfig(t *testing.T, keyID, secret, token string) aws.Config {
 }
 
 // client is the real SDK STS client pointed at the emulator, signing with
-// the given keys, with retries off so tests see each raw answer.
+// the given keys, with retries off so tests see each raw answer, read whole
+// (wholeAnswers).
 func client(t *testing.T, s *ststest.Server, keyID, secret, token string, opts ...func(*sts.Options)) *sts.Client {
 	t.Helper()
 	cfg := sdkConfig(t, keyID, secret, token)
 	opts = append([]func(*sts.Options){func(o *sts.Options) {
 		o.BaseEndpoint = aws.String(s.URL())
+		o.HTTPClient = wholeAnswers{s: s, next: o.HTTPClient}
 		// Truncated answers make the SDK warn on stderr; the tests check
 		// the outcome instead.
 		o.Logger = logging.Nop{}

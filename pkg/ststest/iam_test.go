@@ -17,7 +17,10 @@ import (
 // iamClient is the real SDK IAM client pointed at the emulator.
 func iamClient(t *testing.T, s *ststest.Server, keyID, secret, token string) *iam.Client {
 	t.Helper()
-	return iam.NewFromConfig(sdkConfig(t, keyID, secret, token), func(o *iam.Options) { o.BaseEndpoint = aws.String(s.URL()) })
+	return iam.NewFromConfig(sdkConfig(t, keyID, secret, token), func(o *iam.Options) {
+		o.BaseEndpoint = aws.String(s.URL())
+		o.HTTPClient = wholeAnswers{s: s, next: o.HTTPClient}
+	})
 }
 
 // TestIAMAccessKeyLifecycle drives CreateAccessKey, ListAccessKeys,

@@ -22,7 +22,8 @@ import (
 	"github.com/rolecall/rolecall/pkg/ststest"
 )
 
-// ssoClient is the SDK's portal client pointed at the emulator, retries off.
+// ssoClient is the SDK's portal client pointed at the emulator, retries
+// off, answers read whole (wholeAnswers).
 func ssoClient(t *testing.T, s *ststest.Server) *sso.Client {
 	t.Helper()
 	cfg, err := config.LoadDefaultConfig(context.Background(),
@@ -34,7 +35,10 @@ func ssoClient(t *testing.T, s *ststest.Server) *sso.Client {
 	if err != nil {
 		t.Fatalf("load SDK config: %v", err)
 	}
-	return sso.NewFromConfig(cfg, func(o *sso.Options) { o.BaseEndpoint = aws.String(s.URL()) })
+	return sso.NewFromConfig(cfg, func(o *sso.Options) {
+		o.BaseEndpoint = aws.String(s.URL())
+		o.HTTPClient = wholeAnswers{s: s, next: o.HTTPClient}
+	})
 }
 
 // stsCredentials turns portal role credentials into STS's shape.
@@ -391,7 +395,9 @@ region = us-east-1
 			if err != nil {
 				t.Fatalf("load the profile: %v", err)
 			}
-			id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+			id, err := sts.NewFromConfig(cfg, func(o *sts.Options) {
+				o.HTTPClient = wholeAnswers{s: s, next: o.HTTPClient}
+			}).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 			if err != nil {
 				t.Fatalf("GetCallerIdentity through the SSO profile: %v", err)
 			}

@@ -24,7 +24,7 @@ import (
 )
 
 // oidcClient is the SDK's SSO OIDC client pointed at the emulator, retries
-// off.
+// off, answers read whole (wholeAnswers).
 func oidcClient(t *testing.T, s *ststest.Server) *ssooidc.Client {
 	t.Helper()
 	cfg, err := config.LoadDefaultConfig(context.Background(),
@@ -36,7 +36,10 @@ func oidcClient(t *testing.T, s *ststest.Server) *ssooidc.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ssooidc.NewFromConfig(cfg, func(o *ssooidc.Options) { o.BaseEndpoint = aws.String(s.URL()) })
+	return ssooidc.NewFromConfig(cfg, func(o *ssooidc.Options) {
+		o.BaseEndpoint = aws.String(s.URL())
+		o.HTTPClient = wholeAnswers{s: s, next: o.HTTPClient}
+	})
 }
 
 func errorCode(err error) string {
