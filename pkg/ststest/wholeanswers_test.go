@@ -36,8 +36,10 @@ type wholeAnswers struct {
 }
 
 func (c wholeAnswers) Do(r *http.Request) (*http.Response, error) {
+	// An empty body stays as it is: another would be sent chunked.
+	hasBody := r.Body != nil && r.Body != http.NoBody
 	var body []byte
-	if r.Body != nil {
+	if hasBody {
 		var err error
 		body, err = io.ReadAll(r.Body)
 		_ = r.Body.Close()
@@ -46,7 +48,7 @@ func (c wholeAnswers) Do(r *http.Request) (*http.Response, error) {
 		}
 	}
 	for resent := false; ; resent = true {
-		if r.Body != nil {
+		if hasBody {
 			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
 		resp, err := c.next.Do(r)
