@@ -35,13 +35,19 @@ type wholeAnswers struct {
 	next sts.HTTPClient
 }
 
+// maxAnswerBytes caps what wholeAnswers reads of a request or an answer, as
+// rolecall's own client caps an answer (stshttp.DefaultMaxBodyBytes): the
+// emulator's largest, a session token, is a few kilobytes. An answer cut
+// here fails to parse and a request fails to send (its Content-Length).
+const maxAnswerBytes = 1 << 20
+
 func (c wholeAnswers) Do(r *http.Request) (*http.Response, error) {
 	// An empty body stays as it is: another would be sent chunked.
 	hasBody := r.Body != nil && r.Body != http.NoBody
 	var body []byte
 	if hasBody {
 		var err error
-		body, err = io.ReadAll(r.Body)
+		body, err = io.ReadAll(io.LimitReader(r.Body, maxAnswerBytes))
 		_ = r.Body.Close()
 		if err != nil {
 			return nil, err
@@ -55,7 +61,7 @@ func (c wholeAnswers) Do(r *http.Request) (*http.Response, error) {
 		if err != nil {
 			return nil, err
 		}
-		answer, err := io.ReadAll(resp.Body)
+		answer, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
 		_ = resp.Body.Close()
 		if err != nil && !resent && c.lost(err) {
 			continue
